@@ -1,0 +1,45 @@
+// Package diag owns the one error shape every input problem takes: the file,
+// the line, and what is wrong, printed as "path:line: what is wrong".
+//
+// The CLI maps any *diag.Error in a chain to exit status 2 (bad input), so
+// parsers return these for malformed input and plain wrapped errors for
+// everything else (I/O failures, engine errors).
+package diag
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error is a problem with a user's input at a known place.
+type Error struct {
+	Path string // file path as the user would recognise it (relative when possible)
+	Line int    // 1-based; 0 when the problem concerns the whole file
+	Msg  string
+	Err  error // optional cause, kept for errors.Is/As
+}
+
+// Errorf returns an *Error at path:line with a formatted message.
+func Errorf(path string, line int, format string, args ...any) *Error {
+	return &Error{Path: path, Line: line, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Wrap returns an *Error at path:line whose message is err's text.
+func Wrap(path string, line int, err error) *Error {
+	return &Error{Path: path, Line: line, Msg: err.Error(), Err: err}
+}
+
+func (e *Error) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", e.Path, e.Line, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s", e.Path, e.Msg)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// IsInput reports whether err (or anything it wraps) is an input error.
+func IsInput(err error) bool {
+	var d *Error
+	return errors.As(err, &d)
+}
