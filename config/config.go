@@ -1,0 +1,192 @@
+// Package config owns layers.toml: its schema, its defaults, strict
+// validation with "file:line" errors, and the starter file `layers init`
+// writes.
+//
+// A repository without layers.toml gets the defaults (see Default). A file
+// is decoded over those defaults, so an absent key keeps its default and a
+// present one must be valid: unknown keys, wrong types and bad values are
+// *diag.Error values naming the file and line, and Parse reports one of
+// them, the first in the document (syntax and type errors stop decoding, so
+// they win over later-found problems).
+//
+// Adding a section or key for a later issue touches three places, all in this
+// package: a field with a `toml` tag on Config (or on a struct it holds),
+// its default in Default, and its checks in validate.go. Unknown-key
+// detection, key suggestions and error lines follow from the tags. Starter
+// must show the new key too: its test fails for a key it does not show.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/layers-dev/layers/internal/diag"
+)
+
+// FileName is the name of the config file at a repository's root.
+const FileName = "layers.toml"
+
+// DefaultRuntime is the runtime of functions that name none.
+const DefaultRuntime = "python3.12"
+
+// Runtimes lists the Lambda Python runtimes layers builds for, oldest first.
+// It is the one list of supported runtimes; treat it as read-only.
+var Runtimes = []string{"python3.9", "python3.10", "python3.11", "python3.12", "python3.13", "python3.14"}
+
+// Architectures lists the Lambda instruction set architectures by their
+// Lambda names; treat it as read-only.
+var Architectures = []string{"x86_64", "arm64"}
+
+// Package modes: how a function is shipped.
+const (
+	PackageLayers = "layers" // code zip plus shared layers (the default)
+	PackageImage  = "image"  // container image in ECR
+)
+
+// Lambda's own limits, used as defaults.
+const (
+	maxLayersPerFunction         = 5
+	defaultFunctionUnzippedBytes = 262144000 // 250 MiB: code plus all layers, unzipped
+)
+
+// Config is a decoded, validated layers.toml.
+type Config struct {
+	// Path is the file the config came from as given to Load or Parse, ""
+	// for the defaults.
+	Path string `toml:"-"`
+	// Root is the folder that globs in Functions are relative to: the
+	// config file's folder, or the root given to Default.
+	Root string `toml:"-"`
+
+	// Runtime is the Lambda runtime of every function without an override.
+	Runtime string `toml:"runtime"`
+	// Architectures are built for every function without an override; not
+	// empty, no duplicates.
+	Architectures []string `toml:"architectures"`
+	// Functions are doublestar globs of function folders relative to Root.
+	// Empty means discovery: uv workspace members, else functions/*.
+	Functions []string `toml:"functions"`
+	// Exclude lists distributions never put in layers, PEP 503-normalised.
+	Exclude []string `toml:"exclude"`
+	// Function holds per-function overrides by function name. Names that
+	// match no function are the resolver's to report.
+	Function map[string]Function `toml:"function"`
+	// Limits bounds what the planner may produce.
+	Limits Limits `toml:"limits"`
+	// Layers tunes how packages are split into layers.
+	Layers Layers `toml:"layers"`
+}
+
+// Function is one function's settings. In Config.Function it holds
+// overrides (zero values inherit); from For it holds the effective values.
+type Function struct {
+	// Runtime overrides Config.Runtime.
+	Runtime string `toml:"runtime"`
+	// Architectures override Config.Architectures.
+	Architectures []string `toml:"architectures"`
+	// Requirements names the dependency file, relative to the function
+	// folder; "" lets the resolver find it.
+	Requirements string `toml:"requirements"`
+	// Extras of the function's own project to install (normalised).
+	Extras []string `toml:"extras"`
+	// Groups are PEP 735 dependency groups to install (normalised).
+	Groups []string `toml:"groups"`
+	// Package is PackageLayers or PackageImage.
+	Package string `toml:"package"`
+	// Handler is the module.function Lambda calls, like "app.handler".
+	Handler string `toml:"handler"`
+	// Source are doublestar globs of the function's files, relative to its
+	// folder.
+	Source []string `toml:"source"`
+}
+
+// Limits are the bounds the planner works within.
+type Limits struct {
+	// LayersPerFunction is how many layers a function may use, 1..5.
+	LayersPerFunction int `toml:"layers_per_function"`
+	// ReservedLayers of those are left free for layers added outside
+	// layers (extensions, say); less than LayersPerFunction.
+	ReservedLayers int `toml:"reserved_layers"`
+	// FunctionUnzippedBytes bounds a function's code plus its layers,
+	// unzipped.
+	FunctionUnzippedBytes int64 `toml:"function_unzipped_bytes"`
+}
+
+// Layers are the knobs of the split into layers.
+type Layers struct {
+	// Prefix starts every layer name: [A-Za-z0-9_-], at most 64 bytes.
+	Prefix string `toml:"prefix"`
+	// MaxExtra is a fraction in [0, 1]; nil leaves it to the planner.
+	MaxExtra *float64 `toml:"max_extra"`
+	// Groups maps a layer group name to distributions (normalised) that
+	// always share a layer; a distribution is in one group at most.
+	Groups map[string][]string `toml:"groups"`
+	// LocalInCode ships the repository's own (local) packages with the
+	// function code instead of in layers.
+	LocalInCode bool `toml:"local_in_code"`
+}
+
+// Default returns the configuration of a repository at root that has no
+// layers.toml.
+func Default(root string) *Config {
+	return &Config{
+		Root:          root,
+		Runtime:       DefaultRuntime,
+		Architectures: []string{"x86_64"},
+		Limits: Limits{
+			LayersPerFunction:     maxLayersPerFunction,
+			FunctionUnzippedBytes: defaultFunctionUnzippedBytes,
+		},
+	}
+}
+
+// Load reads the config of the repository at root. With file "", that is
+// root/layers.toml when it exists and Default(root) when it does not; a file
+// given explicitly (relative to the working directory) must exist.
+func Load(root, file string) (*Config, error) {
+	explicit := file != ""
+	if !explicit {
+		file = filepath.Join(root, FileName)
+	}
+	data, err := os.ReadFile(file)
+	switch {
+	case err == nil:
+		return Parse(file, data)
+	case errors.Is(err, fs.ErrNotExist) && !explicit:
+		return Default(root), nil
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, &diag.Error{Path: file, Msg: "config file does not exist", Err: err}
+	default:
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+}
+
+// For returns the effective settings of the function called name: its
+// overrides over the global values, with Package defaulted. The result
+// shares no slices with c.
+func (c *Config) For(name string) Function {
+	f := c.Function[name]
+	if f.Runtime == "" {
+		f.Runtime = c.Runtime
+	}
+	if f.Architectures == nil {
+		f.Architectures = c.Architectures
+	}
+	if f.Package == "" {
+		f.Package = PackageLayers
+	}
+	f.Architectures = slices.Clone(f.Architectures)
+	f.Extras = slices.Clone(f.Extras)
+	f.Groups = slices.Clone(f.Groups)
+	f.Source = slices.Clone(f.Source)
+	return f
+}
+
+// TargetsFor returns the targets the function called name is built for.
+func (c *Config) TargetsFor(name string) []Target {
+	return c.For(name).Targets()
+}

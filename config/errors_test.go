@@ -1,0 +1,142 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/layers-dev/layers/internal/diag"
+)
+
+// TestParseErrorFiles parses every testdata/invalid/*.toml file, whose first
+// line reads "# want: <the exact error>".
+func TestParseErrorFiles(t *testing.T) {
+	files, err := filepath.Glob("testdata/invalid/*.toml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no test files: %v", err)
+	}
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			data, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			header, _, _ := strings.Cut(string(data), "\n")
+			want, ok := strings.CutPrefix(header, "# want: ")
+			if !ok {
+				t.Fatalf("first line %q is no '# want: ' line", header)
+			}
+			checkError(t, data, want)
+		})
+	}
+}
+
+// TestParseErrors covers the remaining error cases, one line number each.
+func TestParseErrors(t *testing.T) {
+	cases := []struct {
+		name, doc, want string
+	}{
+		// Decoding.
+		{"syntax error in table header", "runtime = \"python3.12\"\n[limits\n", `layers.toml:2: invalid TOML: expected ']' to close table name`},
+		{"unterminated string", "\n\nruntime = \"python3.12\n", `layers.toml:3: invalid TOML: basic strings cannot have new lines`},
+		{"duplicate key", "runtime = \"python3.12\"\nruntime = \"python3.13\"", `layers.toml:2: runtime: key runtime is already defined`},
+		{"architectures not an array", `architectures = "x86_64"`, `layers.toml:1: architectures: want an array of strings, got string`},
+		{"array element type", "architectures = [\n\"x86_64\",\n3]", `layers.toml:3: architectures: want a string, got integer`},
+		{"function not a table", "[function]\napi = 3", `layers.toml:2: function.api: want a table, got integer`},
+		{"limits float", "[limits]\nlayers_per_function = 4.5", `layers.toml:2: limits.layers_per_function: want an integer, got float`},
+		{"limits too large", "[limits]\nfunction_unzipped_bytes = 99999999999999999999", `layers.toml:2: limits.function_unzipped_bytes: decimal number is too large to fit in a 64-bit signed integer`},
+		{"local_in_code string", "[layers]\nlocal_in_code = \"yes\"", `layers.toml:2: layers.local_in_code: want a boolean, got string`},
+		{"max_extra string", "[layers]\nmax_extra = \"0.5\"", `layers.toml:2: layers.max_extra: want a number, got string`},
+		{"limits not a table", `limits = 3`, `layers.toml:1: limits: want a table, got integer`},
+		{"layers not a table", `layers = "x"`, `layers.toml:1: layers: want a table, got string`},
+		{"functions table not a table", `function = 3`, `layers.toml:1: function: want a table, got integer`},
+		{"groups not a table", `layers.groups = 3`, `layers.toml:1: layers.groups: want a table, got integer`},
+		{"unzipped bytes float", "[limits]\nfunction_unzipped_bytes = 1.5", `layers.toml:2: limits.function_unzipped_bytes: want an integer, got float`},
+		{"array element inline table", `exclude = [{ name = "x" }]`, `layers.toml:1: exclude: want a string, got inline table`},
+		{"date", `runtime = 1979-05-27`, `layers.toml:1: runtime: want a string, got local date`},
+		{"array of tables", "\n[[limits]]", `layers.toml:2: limits: cannot store an array table in a struct`},
+		{"group not an array", "[layers.groups]\ndata = \"numpy\"", `layers.toml:2: layers.groups.data: want an array of strings, got string`},
+
+		// Unknown keys.
+		{"unknown table", "runtime = \"python3.12\"\n\n[limit]\nreserved_layers = 1", `layers.toml:3: unknown key "limit" (known: architectures, exclude, function, functions, layers, limits, runtime)`},
+		{"unknown dotted key", `limits.layers = 3`, `layers.toml:1: unknown key "layers" in [limits] (known: function_unzipped_bytes, layers_per_function, reserved_layers)`},
+		{"unknown key in layers", "[layers]\nprefix = \"a\"\nmax = 1", `layers.toml:3: unknown key "max" in [layers] (known: groups, local_in_code, max_extra, prefix)`},
+		{"unknown subtable of a function", "[function.api.extra]\nx = 1", `layers.toml:1: unknown key "extra" in [function.api] (known: architectures, extras, groups, handler, package, requirements, runtime, source)`},
+		{"unknown key in quoted function", "[function.\"a b\"]\nruntim = \"python3.12\"", `layers.toml:2: unknown key "runtim" in [function."a b"] (known: architectures, extras, groups, handler, package, requirements, runtime, source)`},
+		{"key case", "architectures = [\"arm64\"]\nRuntime = \"python3.12\"", `layers.toml:2: unknown key "Runtime" (known: architectures, exclude, function, functions, layers, limits, runtime)`},
+		{"key case in table", "[Limits]\nreserved_layers = 1", `layers.toml:1: unknown key "Limits" (known: architectures, exclude, function, functions, layers, limits, runtime)`},
+		{"key case in function", "[function.api]\nRuntime = \"python3.12\"", `layers.toml:2: unknown key "Runtime" in [function.api] (known: architectures, extras, groups, handler, package, requirements, runtime, source)`},
+		{"fields TOML does not see", "Path = \"x\"", `layers.toml:1: unknown key "Path" (known: architectures, exclude, function, functions, layers, limits, runtime)`},
+		{"first of several unknown keys", "a = 1\nb = 2", `layers.toml:1: unknown key "a" (known: architectures, exclude, function, functions, layers, limits, runtime)`},
+
+		// Values.
+		{"empty runtime", `runtime = ""`, `layers.toml:1: runtime: unsupported runtime "" (supported: python3.9, python3.10, python3.11, python3.12, python3.13, python3.14)`},
+		{"empty architectures", "\narchitectures = []", `layers.toml:2: architectures: must not be empty (want x86_64 and/or arm64)`},
+		{"architecture alias", `architectures = ["AMD64"]`, `layers.toml:1: architectures: unknown architecture "AMD64" (want x86_64 or arm64; did you mean "x86_64"?)`},
+		{"absolute glob", "functions = [\n  \"functions/*\",\n  \"/srv/functions/*\",\n]", `layers.toml:3: functions: glob "/srv/functions/*" must be relative to the config file's folder`},
+		{"empty glob", `functions = [""]`, `layers.toml:1: functions: empty glob`},
+		{"exclude twice", "exclude = [\"Typing_Extensions\",\n\"typing-extensions\"]", `layers.toml:2: exclude: "typing-extensions" is listed twice`},
+		{"exclude name edge", `exclude = ["-boto3"]`, `layers.toml:1: exclude: invalid distribution name "-boto3"`},
+		{"layers per function 0", "[limits]\nlayers_per_function = 0", `layers.toml:2: limits.layers_per_function: 0 is out of range 1..5`},
+		{"layers per function 6", "[limits]\nlayers_per_function = 6", `layers.toml:2: limits.layers_per_function: 6 is out of range 1..5`},
+		{"reserved default per function", "[limits]\nreserved_layers = 5", `layers.toml:2: limits.reserved_layers: 5 must be less than layers_per_function (5)`},
+		{"reserved negative", "[limits]\nreserved_layers = -1", `layers.toml:2: limits.reserved_layers: -1 must not be negative`},
+		{"unzipped bytes", "[limits]\n\nfunction_unzipped_bytes = 0", `layers.toml:3: limits.function_unzipped_bytes: 0 must be positive`},
+		{"prefix too long", "[layers]\nprefix = \"" + strings.Repeat("x", 65) + "\"", `layers.toml:2: layers.prefix: "` + strings.Repeat("x", 65) + `" may only hold letters, digits, "-" and "_", at most 64 of them`},
+		{"max_extra negative", "[layers]\nmax_extra = -0.1", `layers.toml:2: layers.max_extra: -0.1 is out of range 0..1`},
+		{"max_extra nan", "[layers]\nmax_extra = nan", `layers.toml:2: layers.max_extra: NaN is out of range 0..1`},
+		{"max_extra inf", "[layers]\nmax_extra = inf", `layers.toml:2: layers.max_extra: +Inf is out of range 0..1`},
+		{"group name", "[layers.groups]\n\"a b\" = [\"numpy\"]", `layers.toml:2: layers.groups."a b": group name may only hold letters, digits, "-" and "_", at most 64 of them`},
+		{"group empty", "[layers.groups]\ndata = []", `layers.toml:2: layers.groups.data: empty group`},
+		{"group member name", "[layers.groups]\ndata = [\"numpy\", \"pandas!\"]", `layers.toml:2: layers.groups.data: invalid distribution name "pandas!"`},
+		{"distribution in two groups", "[layers.groups]\nsci = [\"numpy\"]\ndata = [\n  \"pandas\",\n  \"NumPy\",\n]", `layers.toml:2: layers.groups.sci: "numpy" is also in group "data"`},
+		{"distribution in group and exclude", "exclude = [\"numpy\"]\n[layers.groups]\ndata = [\"pandas\", \"numpy\"]", `layers.toml:3: layers.groups.data: "numpy" is also in exclude`},
+
+		// Function overrides.
+		{"function runtime", "[function.api]\nruntime = \"python3.12\"\n[function.worker]\nruntime = \"python4\"", `layers.toml:4: function.worker.runtime: unsupported runtime "python4" (supported: python3.9, python3.10, python3.11, python3.12, python3.13, python3.14)`},
+		{"function architectures empty", "[function.api]\narchitectures = []", `layers.toml:2: function.api.architectures: must not be empty (want x86_64 and/or arm64)`},
+		{"function architecture", "[function.api]\narchitectures = [\"arm64\", \"arm\"]", `layers.toml:2: function.api.architectures: unknown architecture "arm" (want x86_64 or arm64)`},
+		{"function architecture twice", "[function.api]\narchitectures = [\n\"arm64\",\n\"arm64\"]", `layers.toml:4: function.api.architectures: "arm64" is listed twice`},
+		{"function requirements absolute", "[function.api]\nrequirements = \"/etc/requirements.txt\"", `layers.toml:2: function.api.requirements: "/etc/requirements.txt" must be relative to the function folder`},
+		{"function extra", "[function.api]\nextras = [\"a\", \"b c\"]", `layers.toml:2: function.api.extras: invalid extra name "b c"`},
+		{"function group", "[function.api]\ngroups = [\"dev\", \"Dev\"]", `layers.toml:2: function.api.groups: "dev" is listed twice`},
+		{"function package", "[function.api]\npackage = \"zip\"", `layers.toml:2: function.api.package: want "layers" or "image", got "zip"`},
+		{"function handler", "[function.api]\nhandler = \"app\"", `layers.toml:2: function.api.handler: invalid handler "app" (want module.function, like "app.handler")`},
+		{"function handler shape", "[function.api]\nhandler = \"app.handler()\"", `layers.toml:2: function.api.handler: invalid handler "app.handler()" (want module.function, like "app.handler")`},
+		{"function source", "[function.api]\nsource = [\"src/{a,b\"]", `layers.toml:2: function.api.source: invalid glob "src/{a,b"`},
+		{"function source absolute", "[function.api]\nsource = [\"/src\"]", `layers.toml:2: function.api.source: glob "/src" must be relative to the function folder`},
+		{"quoted function name", "[function.\"svc/api\"]\npackage = \"zip\"", `layers.toml:2: function."svc/api".package: want "layers" or "image", got "zip"`},
+
+		// The first problem in the document wins, whatever its kind.
+		{"value before unknown key", "runtime = \"python2\"\nfoo = 1", `layers.toml:1: runtime: unsupported runtime "python2" (supported: python3.9, python3.10, python3.11, python3.12, python3.13, python3.14)`},
+		{"unknown key before value", "foo = 1\nruntime = \"python2\"", `layers.toml:1: unknown key "foo" (known: architectures, exclude, function, functions, layers, limits, runtime)`},
+		{"section order", "[layers]\nprefix = \"a b\"\n[limits]\nlayers_per_function = 9", `layers.toml:2: layers.prefix: "a b" may only hold letters, digits, "-" and "_", at most 64 of them`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			checkError(t, []byte(tc.doc), tc.want)
+		})
+	}
+}
+
+// checkError parses data as layers.toml and wants exactly one *diag.Error
+// whose text is want.
+func checkError(t *testing.T, data []byte, want string) {
+	t.Helper()
+	c, err := Parse("layers.toml", data)
+	if err == nil {
+		t.Fatalf("Parse succeeded (%+v), want error %s", c, want)
+	}
+	if c != nil {
+		t.Errorf("Parse returned a config with its error")
+	}
+	var d *diag.Error
+	if !errors.As(err, &d) {
+		t.Errorf("Parse error %T is no *diag.Error", err)
+	}
+	if err.Error() != want {
+		t.Errorf("Parse error\n got %s\nwant %s", err, want)
+	}
+}

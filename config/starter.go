@@ -1,0 +1,200 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/layers-dev/layers/internal/diag"
+)
+
+// StarterInput is what `layers init` found in a repository.
+type StarterInput struct {
+	Runtime       string   // "" for DefaultRuntime
+	Architectures []string // empty for the default
+	Functions     []string // function globs to write; empty when discovery finds them
+	Workspace     bool     // the repository is a uv workspace
+	Discovered    []string // function folders found, listed in a comment
+}
+
+// Starter returns a commented layers.toml for `layers init`: runtime,
+// architectures and (when given) functions are set; every other key appears
+// commented out with its default or an example. Given supported runtimes and
+// architectures and valid globs, the result parses with Parse.
+func Starter(in StarterInput) []byte {
+	if in.Runtime == "" {
+		in.Runtime = DefaultRuntime
+	}
+	if len(in.Architectures) == 0 {
+		in.Architectures = Default("").Architectures
+	}
+	archs := tomlArray(in.Architectures)
+	var b strings.Builder
+	w := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
+	// set writes a key/value line, commented out unless on, with a trailing
+	// comment lined up.
+	set := func(on bool, kv, comment string) {
+		if !on {
+			kv = "# " + kv
+		}
+		if comment == "" {
+			w("%s", kv)
+			return
+		}
+		w("%-38s # %s", kv, comment)
+	}
+
+	w("# layers.toml: how `layers` builds Lambda layers for this repository.")
+	w("# Written by `layers init`. Every key is optional; a commented-out key shows")
+	w("# its default (or an example): uncomment it to change it.")
+	w("")
+	w("# Lambda runtime of the functions: %s … %s.", Runtimes[0], Runtimes[len(Runtimes)-1])
+	set(true, "runtime = "+tomlString(in.Runtime), "")
+	w("")
+	w("# Architectures to build the functions for: %s.", strings.Join(Architectures, " and/or "))
+	set(true, "architectures = "+archs, "")
+	w("")
+	w("# Function folders: globs relative to this file's folder (** spans folders).")
+	w("# Unset, functions are discovered: the members of the uv workspace if there")
+	w("# is one, else the folders matching functions/*.")
+	switch {
+	case len(in.Functions) > 0: // set below: discovery does not apply
+	case in.Workspace:
+		w("# This repository is a uv workspace, so its members are the functions.")
+	default:
+		w("# This repository is not a uv workspace, so functions/* are the functions.")
+	}
+	if len(in.Discovered) > 0 {
+		w("# layers init found these function folders:")
+		for _, d := range in.Discovered {
+			w("#   %s", commentText(d))
+		}
+	}
+	set(len(in.Functions) > 0, "functions = "+tomlArray(in.Functions), "")
+	w("")
+	w("# Distributions never put in layers, like ones the runtime already has.")
+	set(false, "exclude = []", `e.g. ["boto3", "botocore"]`)
+	w("")
+	w("# Overrides for one function; NAME is the function's name as `layers plan`")
+	w("# shows it. Paths are relative to the function's folder.")
+	set(false, "[function.NAME]", "")
+	set(false, "runtime = "+tomlString(in.Runtime), "default: the runtime above")
+	set(false, "architectures = "+archs, "default: the architectures above")
+	set(false, `requirements = "requirements.txt"`, "default: found in the function folder")
+	set(false, "extras = []", "extras of the function's project to install")
+	set(false, "groups = []", "dependency groups (PEP 735) to install")
+	set(false, fmt.Sprintf("package = %q", PackageLayers), fmt.Sprintf("%q, or %q for a container image", PackageLayers, PackageImage))
+	set(false, `handler = "app.handler"`, "module.function that Lambda calls")
+	set(false, "source = []", "globs of the function's own files")
+	w("")
+	w("# Lambda's limits, which the split into layers keeps to.")
+	set(false, "[limits]", "")
+	set(false, fmt.Sprintf("layers_per_function = %d", maxLayersPerFunction), fmt.Sprintf("layers per function, 1..%d", maxLayersPerFunction))
+	set(false, "reserved_layers = 0", "of those, kept free for other layers (extensions)")
+	set(false, fmt.Sprintf("function_unzipped_bytes = %d", defaultFunctionUnzippedBytes), "code plus layers, unzipped (250 MiB)")
+	w("")
+	w("# How packages are split into layers.")
+	set(false, "[layers]", "")
+	set(false, `prefix = ""`, `starts every layer name: letters, digits, "-", "_"`)
+	set(false, "max_extra = 0.2", "share 0..1 of unneeded bytes in a function's layers; unset: the planner's")
+	set(false, "local_in_code = false", "true: the repository's own packages ship with the code")
+	w("# Distributions that always share one layer, by group name.")
+	set(false, "[layers.groups]", "")
+	set(false, `data = ["numpy", "pandas"]`, "")
+	return []byte(b.String())
+}
+
+// WriteStarter writes data to path atomically: to a temporary file in the
+// same folder, renamed into place. It refuses to replace an existing file
+// unless force; that error wraps fs.ErrExist.
+func WriteStarter(path string, data []byte, force bool) error {
+	if !force {
+		if _, err := os.Lstat(path); err == nil {
+			return &diag.Error{Path: path, Msg: "already exists; not overwriting it", Err: fs.ErrExist}
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("write config: %w", err)
+		}
+	}
+	if err := writeAtomic(path, data); err != nil {
+		return fmt.Errorf("write config: %w", err)
+	}
+	return nil
+}
+
+// writeAtomic writes data to a temporary file next to path, syncs it and
+// renames it to path, so that path never holds a partial file.
+func writeAtomic(path string, data []byte) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if _, err := f.Write(data); err != nil {
+		return err
+	}
+	if err := f.Chmod(0o644); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
+
+// tomlString quotes s as a TOML basic string. Invalid UTF-8, which a TOML
+// document cannot hold, becomes U+FFFD.
+func tomlString(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\u%04X`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+func tomlArray(list []string) string {
+	quoted := make([]string, len(list))
+	for i, s := range list {
+		quoted[i] = tomlString(s)
+	}
+	return "[" + strings.Join(quoted, ", ") + "]"
+}
+
+// commentText returns s if it can stand in a TOML comment as is, else s
+// quoted: comments hold no control characters, and a line break would end
+// the comment.
+func commentText(s string) string {
+	if !utf8.ValidString(s) || strings.IndexFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
+		return strconv.Quote(s)
+	}
+	return s
+}
