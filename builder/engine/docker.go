@@ -1,0 +1,336 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/client"
+	"github.com/docker/docker/pkg/stdcopy"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/layers-dev/layers/builder/archive"
+)
+
+const (
+	// dialTimeout bounds the first ping, so a wrong DOCKER_HOST fails fast.
+	dialTimeout = 20 * time.Second
+	// removeTimeout bounds the removal of a container after its run,
+	// which must happen even when the run's context is cancelled.
+	removeTimeout = 30 * time.Second
+	// leftoverAge is when a container owned by a process on another
+	// host, whose liveness cannot be checked, counts as left over.
+	leftoverAge = 24 * time.Hour
+)
+
+// Docker is an Engine over the Docker Engine API. It is safe for
+// concurrent use: the builder runs several containers at once.
+type Docker struct {
+	cli      *client.Client
+	host     string // the engine address as the user gave it
+	hostname string
+	owner    string // LabelOwner value of this process's containers
+}
+
+var _ Engine = (*Docker)(nil)
+
+// Dial connects to the engine named by the environment (DOCKER_HOST,
+// DOCKER_TLS_VERIFY, DOCKER_CERT_PATH, DOCKER_API_VERSION; ssh:// hosts go
+// through the ssh command as the docker CLI does) and checks that it
+// answers. An engine that does not answer is an *UnreachableError.
+func Dial(ctx context.Context) (*Docker, error) {
+	host := os.Getenv(client.EnvOverrideHost)
+	if host == "" {
+		host = client.DefaultDockerHost
+	}
+	var (
+		cli *client.Client
+		err error
+	)
+	if strings.HasPrefix(host, "ssh://") {
+		cli, err = sshClient(host)
+	} else {
+		cli, err = client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	}
+	if err != nil {
+		return nil, fmt.Errorf("docker engine at %s: %w", host, err)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, dialTimeout)
+	defer cancel()
+	if _, err := cli.Ping(pingCtx); err != nil {
+		cli.Close()
+		return nil, &UnreachableError{Host: host, Err: err}
+	}
+	hostname, err := os.Hostname()
+	if err != nil {
+		hostname = "unknown"
+	}
+	return &Docker{cli: cli, host: host, hostname: hostname, owner: hostname + ":" + strconv.Itoa(os.Getpid())}, nil
+}
+
+// sshClient returns a client whose connections are `ssh HOST docker system
+// dial-stdio` processes, the docker CLI's way to reach an engine over ssh.
+func sshClient(host string) (*client.Client, error) {
+	u, err := url.Parse(host)
+	if err != nil {
+		return nil, err
+	}
+	args, err := sshArgs(u)
+	if err != nil {
+		return nil, err
+	}
+	tr := &http.Transport{}
+	cli, err := client.NewClientWithOpts(
+		client.WithHTTPClient(&http.Client{Transport: tr}),
+		// The host name is never resolved: every connection is a new
+		// ssh process.
+		client.WithHost("http://docker.invalid"),
+		client.WithVersionFromEnv(),
+		client.WithAPIVersionNegotiation(),
+	)
+	if err != nil {
+		return nil, err
+	}
+	tr.Proxy = nil // the proxy variables are for the ssh side, if anything
+	tr.DialContext = func(context.Context, string, string) (net.Conn, error) {
+		return dialCommand("ssh", args...)
+	}
+	return cli, nil
+}
+
+// Host returns the engine's address as configured.
+func (d *Docker) Host() string { return d.host }
+
+// Close releases the client's connections.
+func (d *Docker) Close() error { return d.cli.Close() }
+
+// ImageID implements Engine.
+func (d *Docker) ImageID(ctx context.Context, ref, plat string) (string, error) {
+	want, err := parsePlatform(plat)
+	if err != nil {
+		return "", err
+	}
+	inspect, err := d.cli.ImageInspect(ctx, ref)
+	if cerrdefs.IsNotFound(err) {
+		return "", fmt.Errorf("image %s: %w", ref, ErrImageNotFound)
+	}
+	if err != nil {
+		return "", fmt.Errorf("inspect image %s: %w", ref, err)
+	}
+	got := platform{os: inspect.Os, arch: inspect.Architecture, variant: inspect.Variant}
+	if got.os != want.os || got.arch != want.arch || (want.variant != "" && got.variant != want.variant) {
+		return "", fmt.Errorf("image %s is for %s, not %s: %w", ref, got, want, ErrImageNotFound)
+	}
+	return inspect.ID, nil
+}
+
+// Pull implements Engine.
+func (d *Docker) Pull(ctx context.Context, ref, plat string) error {
+	if _, err := parsePlatform(plat); err != nil {
+		return err
+	}
+	rc, err := d.cli.ImagePull(ctx, ref, image.PullOptions{Platform: plat})
+	if err != nil {
+		return fmt.Errorf("pull %s for %s: %w", ref, plat, err)
+	}
+	defer rc.Close()
+	// The engine reports a failed pull inside the progress stream, with
+	// an HTTP 200 already sent.
+	dec := json.NewDecoder(rc)
+	for {
+		var msg struct {
+			Error       string `json:"error"`
+			ErrorDetail struct {
+				Message string `json:"message"`
+			} `json:"errorDetail"`
+		}
+		if err := dec.Decode(&msg); err == io.EOF {
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("pull %s for %s: %w", ref, plat, err)
+		}
+		if msg.Error != "" || msg.ErrorDetail.Message != "" {
+			return fmt.Errorf("pull %s for %s: %s", ref, plat, strings.TrimSpace(msg.Error+" "+msg.ErrorDetail.Message))
+		}
+	}
+}
+
+// Run implements Engine. The container is created, given its input files,
+// attached to and waited for before it starts, so no output and no exit is
+// missed, and removed on every path out.
+func (d *Docker) Run(ctx context.Context, spec RunSpec) (err error) {
+	plat, err := parsePlatform(spec.Platform)
+	if err != nil {
+		return err
+	}
+	labels := map[string]string{}
+	for k, v := range spec.Labels {
+		labels[k] = v
+	}
+	labels[LabelBuild], labels[LabelOwner] = "1", d.owner
+	created, err := d.cli.ContainerCreate(ctx,
+		&container.Config{
+			Image:        spec.Image,
+			Cmd:          spec.Cmd,
+			Env:          spec.Env,
+			WorkingDir:   spec.WorkDir,
+			Labels:       labels,
+			AttachStdout: true,
+			AttachStderr: true,
+		},
+		&container.HostConfig{},
+		nil,
+		&ocispec.Platform{OS: plat.os, Architecture: plat.arch, Variant: plat.variant},
+		"")
+	if err != nil {
+		return fmt.Errorf("create container from %s: %w", spec.Image, err)
+	}
+	id := created.ID
+	defer func() {
+		rmCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), removeTimeout)
+		defer cancel()
+		rmErr := d.cli.ContainerRemove(rmCtx, id, container.RemoveOptions{Force: true, RemoveVolumes: true})
+		if rmErr != nil && !cerrdefs.IsNotFound(rmErr) && err == nil {
+			err = fmt.Errorf("remove container %.12s: %w", id, rmErr)
+		}
+	}()
+
+	for _, in := range spec.In {
+		if err := d.copyIn(ctx, id, in); err != nil {
+			return err
+		}
+	}
+
+	att, err := d.cli.ContainerAttach(ctx, id, container.AttachOptions{Stream: true, Stdout: true, Stderr: true})
+	if err != nil {
+		return fmt.Errorf("attach to container %.12s: %w", id, err)
+	}
+	logged := make(chan error, 1)
+	go func() {
+		_, err := stdcopy.StdCopy(orDiscard(spec.Stdout), orDiscard(spec.Stderr), att.Reader)
+		logged <- err
+	}()
+	// Runs before the removal: closing the connection ends the copy, and
+	// waiting for it keeps Stdout and Stderr unused once Run returns.
+	logsDone := false
+	defer func() {
+		att.Close()
+		if !logsDone {
+			<-logged
+		}
+	}()
+
+	waitC, waitErr := d.cli.ContainerWait(ctx, id, container.WaitConditionNextExit)
+	if err := d.cli.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
+		return fmt.Errorf("start container %.12s: %w", id, err)
+	}
+	var code int64
+	select {
+	case w := <-waitC:
+		if w.Error != nil {
+			return fmt.Errorf("container %.12s: %s", id, w.Error.Message)
+		}
+		code = w.StatusCode
+	case err := <-waitErr:
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("wait for container %.12s: %w", id, err)
+	}
+	// The output stream ends with the container.
+	logsDone = true
+	if err := <-logged; err != nil && ctx.Err() == nil {
+		return fmt.Errorf("read output of container %.12s: %w", id, err)
+	}
+	if code != 0 {
+		return &ExitError{Code: int(code)}
+	}
+	for _, out := range spec.Out {
+		if err := d.copyOut(ctx, id, out); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *Docker) copyIn(ctx context.Context, id string, in CopyIn) error {
+	pr, pw := io.Pipe()
+	go func() {
+		pw.CloseWithError(archive.WriteTar(pw, in.Files, archive.DefaultTime))
+	}()
+	defer pr.Close()
+	if err := d.cli.CopyToContainer(ctx, id, in.Dir, pr, container.CopyToContainerOptions{}); err != nil {
+		return fmt.Errorf("copy files into container %.12s:%s: %w", id, in.Dir, err)
+	}
+	return nil
+}
+
+func (d *Docker) copyOut(ctx context.Context, id string, out CopyOut) error {
+	rc, _, err := d.cli.CopyFromContainer(ctx, id, out.Path)
+	if err != nil {
+		return fmt.Errorf("copy %s out of container %.12s: %w", out.Path, id, err)
+	}
+	defer rc.Close()
+	if err := out.Extract(rc); err != nil {
+		return fmt.Errorf("copy %s out of container %.12s: %w", out.Path, id, err)
+	}
+	return nil
+}
+
+// RemoveLeftovers implements Engine. A container labelled LabelBuild is
+// left over when its owner is a process on this host that no longer
+// exists, or when it is older than a day (owners on other hosts sharing a
+// remote engine cannot be checked, and no build runs that long). Live
+// runs, this one included, keep their containers.
+func (d *Docker) RemoveLeftovers(ctx context.Context) (int, error) {
+	list, err := d.cli.ContainerList(ctx, container.ListOptions{
+		All:     true,
+		Filters: filters.NewArgs(filters.Arg("label", LabelBuild+"=1")),
+	})
+	if err != nil {
+		return 0, fmt.Errorf("list containers: %w", err)
+	}
+	removed := 0
+	for _, c := range list {
+		if !d.leftover(c.Labels[LabelOwner], time.Unix(c.Created, 0)) {
+			continue
+		}
+		err := d.cli.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true, RemoveVolumes: true})
+		if err != nil && !cerrdefs.IsNotFound(err) {
+			return removed, fmt.Errorf("remove leftover container %.12s: %w", c.ID, err)
+		}
+		removed++
+	}
+	return removed, nil
+}
+
+func (d *Docker) leftover(owner string, created time.Time) bool {
+	if owner == d.owner {
+		return false
+	}
+	if time.Since(created) > leftoverAge {
+		return true
+	}
+	host, pidText, ok := strings.Cut(owner, ":")
+	pid, err := strconv.Atoi(pidText)
+	return ok && err == nil && host == d.hostname && pid > 0 && !processExists(pid)
+}
+
+func orDiscard(w io.Writer) io.Writer {
+	if w == nil {
+		return io.Discard
+	}
+	return w
+}
