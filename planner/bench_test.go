@@ -1,0 +1,103 @@
+package planner_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/layers-dev/layers/planner"
+	"github.com/layers-dev/layers/planner/synth"
+)
+
+var benchSizes = []int{100, 300, 1000, 3000}
+
+// BenchmarkSplit plans synthetic monorepos (3 distributions per function)
+// and reports, besides time and memory, the quality of the plan: stored
+// bytes over the lower bound (every distinct package once), the median and
+// p95 of extra bytes per function relative to its closure, the mean and
+// worst churn when one function gains one package, and the share of
+// layers not used by that function that changed.
+func BenchmarkSplit(b *testing.B) {
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprintf("functions=%d", n), func(b *testing.B) {
+			m := synth.Generate(synth.Options{Functions: n, Seed: 1})
+			b.ReportAllocs()
+			var p *planner.Plan
+			start, ops := cpuTime(), 0
+			for b.Loop() {
+				var err error
+				if p, err = planner.Split(m.Input); err != nil {
+					b.Fatal(err)
+				}
+				ops++
+			}
+			b.ReportMetric(float64(cpuTime()-start)/float64(ops)/1e6, "cpu-ms/op")
+			b.StopTimer()
+			q := measure(m.Input, p)
+			mean, worst, unrelated := churnStats(b, m, m.Input, p)
+			b.ReportMetric(q.ratio(), "stored/lower")
+			b.ReportMetric(100*q.extraMedian, "extra-p50-%")
+			b.ReportMetric(100*q.extraP95, "extra-p95-%")
+			b.ReportMetric(100*mean, "churn-%")
+			b.ReportMetric(100*worst, "churn-worst-%")
+			b.ReportMetric(100*unrelated, "unrelated-changed-%")
+			b.ReportMetric(float64(q.layers), "layers")
+			b.ReportMetric(float64(q.images), "images")
+		})
+	}
+}
+
+// BenchmarkBaseline reports the same figures for what users have today:
+// one layer per function, and one layer holding everything (which breaks
+// the 250 MiB limit for every function of a large monorepo).
+func BenchmarkBaseline(b *testing.B) {
+	for _, bl := range []struct {
+		name string
+		f    baseline
+	}{{"layer-per-function", layerPerFunction}, {"union-layer", unionLayer}} {
+		for _, n := range benchSizes {
+			b.Run(fmt.Sprintf("%s/functions=%d", bl.name, n), func(b *testing.B) {
+				m := synth.Generate(synth.Options{Functions: n, Seed: 1})
+				var stored int64
+				var extras []float64
+				for b.Loop() {
+					stored, extras, _ = bl.f(m.Input)
+				}
+				b.StopTimer()
+				p, err := planner.Split(m.Input)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.ReportMetric(float64(stored)/float64(measure(m.Input, p).lower), "stored/lower")
+				b.ReportMetric(100*quantile(extras, 0.5), "extra-p50-%")
+				b.ReportMetric(100*quantile(extras, 0.95), "extra-p95-%")
+				b.ReportMetric(100*baselineChurn(m, bl.f), "churn-%")
+			})
+		}
+	}
+}
+
+// BenchmarkMaxExtra shows the trade the knob makes on 300 functions.
+func BenchmarkMaxExtra(b *testing.B) {
+	m := synth.Generate(synth.Options{Functions: 300, Seed: 1})
+	for _, x := range []float64{0, 0.05, 0.10, 0.15, 0.20, 0.30} {
+		b.Run(fmt.Sprintf("max_extra=%.2f", x), func(b *testing.B) {
+			in := m.Input
+			in.Rules.MaxExtra = &x
+			var p *planner.Plan
+			for b.Loop() {
+				var err error
+				if p, err = planner.Split(in); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			q := measure(in, p)
+			mean, _, _ := churnStats(b, m, in, p)
+			b.ReportMetric(q.ratio(), "stored/lower")
+			b.ReportMetric(100*q.extraMedian, "extra-p50-%")
+			b.ReportMetric(100*q.extraP95, "extra-p95-%")
+			b.ReportMetric(100*mean, "churn-%")
+			b.ReportMetric(float64(q.layers), "layers")
+		})
+	}
+}

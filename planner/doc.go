@@ -1,0 +1,89 @@
+// Package planner decides which Python distributions go into which AWS
+// Lambda layers: the splitter. It is pure: it reads no file, network or
+// clock, and depends on the standard library only. Its input is plain Go
+// values ([Input]: functions with their resolved closures, a size for each
+// distribution, limits, rules); its output is a [Plan]: the layers (content,
+// functions, size), each function's layers or the reason it must be a
+// container image.
+//
+// # What it optimises
+//
+// A unit is one distribution (name, version, source) built for one target
+// (runtime, architecture). The planner minimises the bytes stored and
+// uploaded (the sum of all layer sizes; the lower bound stores each unit
+// once) while it bounds the extra bytes a function receives (bytes in its
+// layers that are not in its closure) and keeps layers stable, so that a
+// small change rebuilds and republishes little.
+//
+// # What it guarantees
+//
+// For every function deployed with layers: its layers hold its whole
+// closure (local packages included, unless Input.LocalWithCode ships them
+// with its code); it never receives two versions of a distribution, nor a
+// version other than the one it resolved (it may receive the same package
+// twice, from two layers: identical files, counted as extra bytes); it
+// attaches at most layers_per_function - reserved_layers layers; its code
+// plus its layers stay within function_unzipped_bytes, counting known sizes;
+// the members of a user group it has sit in one of its layers. A function
+// becomes an image only for a reason named with its numbers: package =
+// "image", known sizes over the limit, or no layer available. Unknown sizes
+// never make an image; a layer or function whose size depends on an unknown
+// size reports a nil size. The plan is a function of the input's content,
+// not its order: targets, layers, functions and packages are sorted and
+// every tie is broken on names. A layer's name is derived from its target
+// and content only: prefix, a readable hint (its first group, else its
+// first package) and 16 hex digits of a SHA-256, at most 140 characters of
+// [a-zA-Z0-9-_].
+//
+// # The algorithm, per target
+//
+//  1. Functions forced to images or over the size limit are set apart; their
+//     packages do not make layers. Members of a user group a function has
+//     are tied into one atom; an atom holding two versions of a name is
+//     copied into each of its functions' own layers instead.
+//  2. Rounds, while functions have packages left and at least two free
+//     slots. A sharing class is the set of packages still needed by exactly
+//     the same functions: a class never gives anyone extra bytes, but
+//     classes shatter when functions differ slightly (a function of 40
+//     packages commonly spans 30 classes). So classes are merged
+//     greedily, most similar pair first (extra bytes delivered per useful
+//     byte), for functions over their budget, as long as no function gets
+//     extra bytes beyond MaxExtra, bytes beyond its size limit, or a second
+//     version; a block never takes in one 20 times smaller, so large layers
+//     keep stable contents. Each function then attaches every block if they
+//     fit, else its largest shared blocks (all but two slots in the first
+//     round, one in later rounds), or an existing layer that serves it at
+//     least as well. A new layer also receives copies of packages most of
+//     its functions still need, when the others can take them within
+//     MaxExtra: small popular packages then ride along large shared layers
+//     instead of being copied into every function's own layer.
+//  3. What no shared layer delivered goes into the function's own layer
+//     (kind "function"). Functions whose leftovers are alike share one when
+//     the stored bytes it saves outweigh the extra bytes it delivers.
+//
+// Planning 1,000 functions over 3,000 distributions takes about 0.13 s of
+// CPU and 20 MB of allocations (see BenchmarkSplit).
+//
+// # The knob: MaxExtra
+//
+// Rules.MaxExtra (max_extra in layers.toml) is the largest fraction of extra
+// bytes, relative to its closure, any function may receive in exchange for
+// sharing. It bounds merges, copies into shared layers and shared function
+// layers alike. Higher gives fewer, bigger shared layers and fewer copies;
+// lower gives more, tighter layers and more copies. 0 stores what sharing
+// classes and exact copies allow. The default, 0.10, is where the
+// benchmarks on generated monorepos stop gaining much: on 300 functions,
+// stored bytes fall from 3.1 times the lower bound at 0 to 2.2 at 0.10
+// (median extra 3.6%, p95 9.6%); 0.15 gives 2.0 for a p95 of 14%; more
+// gives no less.
+//
+// # Unknown sizes
+//
+// A distribution whose size is unknown is planned as UnknownSizeEstimate
+// bytes (1 MiB, a typical pure-Python package) for grouping and for the
+// limits on extra bytes; it is ignored when deciding whether a function fits
+// the size limit, so an unknown size never makes an image.
+//
+// Synthetic monorepos for tests and benchmarks come from package
+// [github.com/layers-dev/layers/planner/synth].
+package planner

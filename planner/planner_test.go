@@ -1,0 +1,399 @@
+package planner_test
+
+import (
+	"encoding/json"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/layers-dev/layers/planner"
+)
+
+var py312 = planner.Target{Runtime: "python3.12", Architecture: "x86_64"}
+
+const mb = 1_000_000
+
+// repo builds inputs for hand-checked cases: a function is a name and a
+// list of "name==version" requirements; sizes are set per name==version.
+type repo struct {
+	in planner.Input
+}
+
+func newRepo() *repo { return &repo{in: planner.Input{Sizes: map[planner.Unit]planner.Size{}}} }
+
+func (r *repo) size(spec string, bytes int64) *repo {
+	name, version, _ := strings.Cut(spec, "==")
+	r.in.Sizes[planner.Unit{Target: py312, Name: name, Version: version}] = planner.Size{Bytes: bytes, Kind: planner.SizeMeasured}
+	return r
+}
+
+func (r *repo) fn(name string, specs ...string) *repo {
+	f := planner.Function{Name: name, Target: py312, CodeBytes: 1_000}
+	for _, s := range specs {
+		n, v, _ := strings.Cut(s, "==")
+		f.Closure = append(f.Closure, planner.Dist{Name: n, Version: v})
+	}
+	r.in.Functions = append(r.in.Functions, f)
+	return r
+}
+
+func split(t *testing.T, in planner.Input) (*planner.Plan, *planner.TargetPlan) {
+	t.Helper()
+	p, err := planner.Split(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkInvariants(t, in, p)
+	if len(p.Targets) == 0 {
+		return p, nil
+	}
+	return p, &p.Targets[0]
+}
+
+func function(t *testing.T, tp *planner.TargetPlan, name string) planner.FunctionPlan {
+	t.Helper()
+	for _, f := range tp.Functions {
+		if f.Name == name {
+			return f
+		}
+	}
+	t.Fatalf("no function %s", name)
+	return planner.FunctionPlan{}
+}
+
+// contents maps each of a function's layers to its "name==version" list.
+func contents(t *testing.T, tp *planner.TargetPlan, fn string) [][]string {
+	t.Helper()
+	var out [][]string
+	for _, name := range function(t, tp, fn).Layers {
+		for _, l := range tp.Layers {
+			if l.Name == name {
+				var pk []string
+				for _, r := range l.Packages {
+					pk = append(pk, r.Name+"=="+r.Version)
+				}
+				out = append(out, pk)
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b []string) int { return strings.Compare(strings.Join(a, ","), strings.Join(b, ",")) })
+	return out
+}
+
+func equalContents(a, b [][]string) bool {
+	return slices.EqualFunc(a, b, func(x, y []string) bool { return slices.Equal(x, y) })
+}
+
+func TestSharedAndOwnPackages(t *testing.T) {
+	r := newRepo().
+		size("boto3==1.34", 1*mb).size("botocore==1.34", 60*mb).size("requests==2.31", 2*mb).size("pandas==2.2", 40*mb).
+		fn("api", "boto3==1.34", "botocore==1.34", "requests==2.31").
+		fn("etl", "boto3==1.34", "botocore==1.34", "pandas==2.2")
+	_, tp := split(t, r.in)
+	if got, want := contents(t, tp, "api"), [][]string{{"boto3==1.34", "botocore==1.34"}, {"requests==2.31"}}; !equalContents(got, want) {
+		t.Errorf("api layers = %v, want %v", got, want)
+	}
+	if got, want := contents(t, tp, "etl"), [][]string{{"boto3==1.34", "botocore==1.34"}, {"pandas==2.2"}}; !equalContents(got, want) {
+		t.Errorf("etl layers = %v, want %v", got, want)
+	}
+	if len(tp.Layers) != 3 {
+		t.Errorf("%d layers, want 3", len(tp.Layers))
+	}
+	for _, f := range tp.Functions {
+		if *f.ExtraBytes != 0 {
+			t.Errorf("%s receives %d extra bytes", f.Name, *f.ExtraBytes)
+		}
+	}
+}
+
+func TestGroupRule(t *testing.T) {
+	r := newRepo().
+		size("boto3==1.34", 1*mb).size("botocore==1.34", 60*mb).size("s3transfer==0.10", 1*mb).size("jmespath==1.0", mb/10).
+		fn("a", "boto3==1.34", "botocore==1.34", "s3transfer==0.10", "jmespath==1.0").
+		fn("b", "botocore==1.34", "jmespath==1.0").
+		fn("c", "jmespath==1.0")
+	// Without the rule, c's jmespath and b's botocore follow their users.
+	_, tp := split(t, r.in)
+	if got := contents(t, tp, "c"); !equalContents(got, [][]string{{"jmespath==1.0"}}) {
+		t.Errorf("without a group, c gets %v", got)
+	}
+	// With the rule, every function's members of the group sit in one layer.
+	max := 1.0
+	r.in.Rules = planner.Rules{Groups: []planner.Group{{Name: "aws", Packages: []string{"boto3", "botocore", "s3transfer", "jmespath"}}}, MaxExtra: &max}
+	_, tp = split(t, r.in)
+	for _, fn := range []string{"a", "b", "c"} {
+		if got := contents(t, tp, fn); len(got) != 1 {
+			t.Errorf("%s gets the aws group in %d layers: %v", fn, len(got), got)
+		}
+	}
+	for _, l := range tp.Layers {
+		if !slices.Equal(l.Groups, []string{"aws"}) || !strings.HasPrefix(l.Name, "aws-") {
+			t.Errorf("layer %s: groups %v", l.Name, l.Groups)
+		}
+	}
+}
+
+func TestForcedImage(t *testing.T) {
+	r := newRepo().size("numpy==2.0", 30*mb).size("torch==2.3", 200*mb).
+		fn("train", "numpy==2.0", "torch==2.3").
+		fn("score", "numpy==2.0")
+	r.in.Rules.Images = []string{"train"}
+	_, tp := split(t, r.in)
+	train := function(t, tp, "train")
+	if train.PackageType != planner.PackageImage || train.Reason != `package = "image" in layers.toml` || len(train.Layers) != 0 {
+		t.Errorf("train = %+v", train)
+	}
+	if len(train.Packages) != 2 {
+		t.Errorf("image packages = %v", train.Packages)
+	}
+	// torch is needed by the image only: no layer holds it.
+	for _, l := range tp.Layers {
+		if slices.ContainsFunc(l.Packages, func(r planner.PackageRef) bool { return r.Name == "torch" }) {
+			t.Errorf("layer %s holds torch", l.Name)
+		}
+	}
+}
+
+func TestOverSize(t *testing.T) {
+	// aws-cdk #26900: pandas + openpyxl = 276,132,097 bytes.
+	r := newRepo().size("pandas==2.0", 270_000_000).size("openpyxl==3.1", 6_132_097).
+		fn("report", "pandas==2.0", "openpyxl==3.1")
+	r.in.Functions[0].CodeBytes = 1_204
+	_, tp := split(t, r.in)
+	f := function(t, tp, "report")
+	want := "closure 276,132,097 B + code 1,204 B exceeds the 262,144,000 B limit"
+	if f.PackageType != planner.PackageImage || f.Reason != want {
+		t.Errorf("report: %s %q, want image %q", f.PackageType, f.Reason, want)
+	}
+	if len(tp.Layers) != 0 {
+		t.Errorf("layers %v", tp.Layers)
+	}
+}
+
+func TestUnknownSizesNeverMakeImages(t *testing.T) {
+	r := newRepo().size("big==1", 200*mb).
+		fn("f", "big==1", "mystery==1", "other==1")
+	r.in.Limits.FunctionUnzippedBytes = 201 * mb
+	_, tp := split(t, r.in)
+	f := function(t, tp, "f")
+	if f.PackageType != planner.PackageLayers {
+		t.Fatalf("f is an image: %s", f.Reason)
+	}
+	if f.ClosureBytes != nil || f.UnzippedBytes != nil {
+		t.Errorf("sizes should be unknown: %+v", f)
+	}
+	for _, l := range tp.Layers {
+		known := !slices.ContainsFunc(l.Packages, func(r planner.PackageRef) bool { return r.Name != "big" })
+		if (l.UnzippedBytes != nil) != known {
+			t.Errorf("layer %v: size %v", l.Packages, l.UnzippedBytes)
+		}
+	}
+	// The known part alone over the limit does make an image.
+	r.size("other==1", 2*mb)
+	_, tp = split(t, r.in)
+	f = function(t, tp, "f")
+	if f.PackageType != planner.PackageImage || !strings.Contains(f.Reason, "closure 202,000,000 B (at least; 1 package sizes unknown)") {
+		t.Errorf("f: %s %q", f.PackageType, f.Reason)
+	}
+}
+
+func TestBudgetOverflowMerges(t *testing.T) {
+	r := newRepo().size("a==1", 10*mb).size("b==1", 10*mb).size("c==1", mb).
+		fn("f1", "a==1", "b==1", "c==1").
+		fn("f2", "a==1").
+		fn("f3", "b==1")
+	r.in.Limits.LayersPerFunction = 2
+	_, tp := split(t, r.in)
+	// f1 needs three sharing classes in two layers: c joins a or b, and f2
+	// or f3 receives it as 1 MB of extra bytes (10%, within max_extra).
+	if got := function(t, tp, "f1").Layers; len(got) != 2 {
+		t.Fatalf("f1 layers: %v", got)
+	}
+	var extra int64
+	for _, fn := range []string{"f2", "f3"} {
+		f := function(t, tp, fn)
+		if len(f.Layers) != 1 {
+			t.Errorf("%s: %d layers", fn, len(f.Layers))
+		}
+		extra += *f.ExtraBytes
+	}
+	if extra != mb {
+		t.Errorf("%d extra bytes, want %d", extra, mb)
+	}
+	var stored int64
+	for _, l := range tp.Layers {
+		stored += *l.UnzippedBytes
+		if l.Classes != 0 && l.Classes != 1 && len(l.Packages) != 2 {
+			t.Errorf("layer %v", l)
+		}
+	}
+	if stored != 21*mb {
+		t.Errorf("stored %d bytes, want every package once", stored)
+	}
+	// Without room for extra bytes, f1 copies what does not fit.
+	none := 0.0
+	r.in.Rules.MaxExtra = &none
+	_, tp = split(t, r.in)
+	if got := contents(t, tp, "f1"); !equalContents(got, [][]string{{"a==1"}, {"b==1", "c==1"}}) {
+		t.Errorf("f1 layers without max_extra: %v", got)
+	}
+}
+
+func TestReservedLayers(t *testing.T) {
+	r := newRepo().size("a==1", mb).size("b==1", mb).size("c==1", mb).
+		fn("f1", "a==1", "b==1").
+		fn("f2", "a==1", "c==1").
+		fn("f3", "a==1", "b==1")
+	r.in.Limits = planner.Limits{LayersPerFunction: 3, ReservedLayers: 2}
+	_, tp := split(t, r.in)
+	for _, f := range tp.Functions {
+		if len(f.Layers) != 1 {
+			t.Errorf("%s attaches %v, budget is 1", f.Name, f.Layers)
+		}
+	}
+	if f1, f3 := function(t, tp, "f1"), function(t, tp, "f3"); f1.Layers[0] != f3.Layers[0] {
+		t.Errorf("f1 and f3 have the same closure but different layers")
+	}
+	r.in.Limits.ReservedLayers = 3
+	_, tp = split(t, r.in)
+	want := "needs 1 layer but only 0 are available (3 per function - 3 reserved)"
+	for _, f := range tp.Functions {
+		if f.PackageType != planner.PackageImage || f.Reason != want {
+			t.Errorf("%s: %s %q", f.Name, f.PackageType, f.Reason)
+		}
+	}
+}
+
+func TestLocalPackages(t *testing.T) {
+	r := newRepo().size("requests==2.31", 2*mb).
+		fn("a", "requests==2.31").
+		fn("b", "requests==2.31")
+	common := planner.Dist{Name: "common", Version: "0.1.0", Source: "path:libs/common", Local: true}
+	r.in.Sizes[planner.Unit{Target: py312, Name: "common", Version: "0.1.0", Source: "path:libs/common"}] = planner.Size{Bytes: 50_000, Kind: planner.SizeMeasured}
+	for i := range r.in.Functions {
+		r.in.Functions[i].Closure = append(r.in.Functions[i].Closure, common)
+	}
+	_, tp := split(t, r.in)
+	if got := contents(t, tp, "a"); !equalContents(got, [][]string{{"common==0.1.0", "requests==2.31"}}) {
+		t.Errorf("local in layers: %v", got)
+	}
+	r.in.LocalWithCode = true
+	_, tp = split(t, r.in)
+	a := function(t, tp, "a")
+	if got := contents(t, tp, "a"); !equalContents(got, [][]string{{"requests==2.31"}}) {
+		t.Errorf("local with code: layers %v", got)
+	}
+	if len(a.CodePackages) != 1 || a.CodePackages[0].Name != "common" || *a.UnzippedBytes != 1_000+50_000+2*mb {
+		t.Errorf("local with code: %+v", a)
+	}
+}
+
+func TestTargetsArePlannedApart(t *testing.T) {
+	arm := planner.Target{Runtime: "python3.12", Architecture: "arm64"}
+	r := newRepo().size("numpy==2.0", 30*mb).fn("x86", "numpy==2.0")
+	r.in.Functions = append(r.in.Functions, planner.Function{Name: "arm", Target: arm, Closure: planner.Closure{{Name: "numpy", Version: "2.0"}}})
+	p, _ := split(t, r.in)
+	if len(p.Targets) != 2 || p.Targets[0].Target != arm || p.Targets[1].Target != py312 {
+		t.Fatalf("targets %+v", p.Targets)
+	}
+	a, x := p.Targets[0].Layers[0], p.Targets[1].Layers[0]
+	if a.Name == x.Name {
+		t.Errorf("the same layer name %s for two targets", a.Name)
+	}
+	if a.UnzippedBytes != nil {
+		t.Errorf("arm64 numpy has no size, got %d", *a.UnzippedBytes)
+	}
+}
+
+var layerName = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,140}$`)
+
+func TestLayerNames(t *testing.T) {
+	long := strings.Repeat("p", planner.MaxPrefixLength)
+	r := newRepo().size("a==1", mb).fn("f", "a==1", strings.Repeat("x", 300)+"==1")
+	r.in.Rules.Prefix = long
+	_, tp := split(t, r.in)
+	for _, l := range tp.Layers {
+		if !layerName.MatchString(l.Name) || !strings.HasPrefix(l.Name, long+"-") {
+			t.Errorf("bad name %q", l.Name)
+		}
+	}
+	r.in.Rules.Prefix = "myapp_"
+	_, tp = split(t, r.in)
+	if n := tp.Layers[0].Name; !strings.HasPrefix(n, "myapp_a-") {
+		t.Errorf("name %q", n)
+	}
+}
+
+func TestInvalidInput(t *testing.T) {
+	bad := 1.5
+	for name, in := range map[string]planner.Input{
+		"duplicate function": newRepo().fn("f", "a==1").fn("f", "b==1").in,
+		"two versions":       newRepo().fn("f", "a==1", "A==2").in,
+		"two groups":         {Rules: planner.Rules{Groups: []planner.Group{{Name: "x", Packages: []string{"a"}}, {Name: "y", Packages: []string{"A"}}}}},
+		"bad prefix":         {Rules: planner.Rules{Prefix: "my app"}},
+		"long prefix":        {Rules: planner.Rules{Prefix: strings.Repeat("p", planner.MaxPrefixLength+1)}},
+		"max extra":          {Rules: planner.Rules{MaxExtra: &bad}},
+		"negative limit":     {Limits: planner.Limits{ReservedLayers: -1}},
+		"reserved > layers":  {Limits: planner.Limits{LayersPerFunction: 2, ReservedLayers: 3}},
+		"nameless function":  newRepo().fn("", "a==1").in,
+	} {
+		if _, err := planner.Split(in); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+}
+
+func TestNormalizeName(t *testing.T) {
+	for in, want := range map[string]string{
+		"Django":             "django",
+		"zope.interface":     "zope-interface",
+		"typing_extensions":  "typing-extensions",
+		"Foo.-_Bar":          "foo-bar",
+		"charset-normalizer": "charset-normalizer",
+	} {
+		if got := planner.NormalizeName(in); got != want {
+			t.Errorf("NormalizeName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestExplain(t *testing.T) {
+	r := newRepo().size("pandas==2.0", 270_000_000).size("requests==2.31", 2*mb).size("boto3==1.34", mb).
+		fn("api", "requests==2.31", "boto3==1.34").
+		fn("web", "requests==2.31").
+		fn("report", "pandas==2.0", "requests==2.31")
+	p, tp := split(t, r.in)
+	api := function(t, tp, "api")
+	for name, want := range map[string][]string{
+		"api":      {"function api (python3.12/x86_64): 2 of 5 layers", api.Layers[0], api.Layers[1]},
+		"report":   {"container image", "exceeds the 262,144,000 B limit"},
+		"Requests": {"package requests", "2.31: in 1 layer attached by 2 functions", "used by 2 functions (api, web)", "in the image of function report"},
+	} {
+		got, ok := p.Explain(name)
+		if !ok {
+			t.Errorf("Explain(%q): not found", name)
+		}
+		for _, w := range want {
+			if !strings.Contains(got, w) {
+				t.Errorf("Explain(%q) = %q, missing %q", name, got, w)
+			}
+		}
+	}
+	if _, ok := p.Explain("nothing"); ok {
+		t.Error("Explain(nothing) found something")
+	}
+}
+
+func TestPlanJSON(t *testing.T) {
+	_, tp := split(t, newRepo().size("a==1", mb).fn("f", "a==1").fn("g").in)
+	b, err := json.Marshal(tp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"package_type":"layers"`, `"layers":[]`, `"unzipped_bytes":1000000`, `"closure_bytes":1000000`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("JSON %s lacks %s", b, want)
+		}
+	}
+}

@@ -1,0 +1,83 @@
+package planner_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"testing"
+
+	"github.com/layers-dev/layers/planner"
+	"github.com/layers-dev/layers/planner/synth"
+)
+
+// TestStability checks on a generated 300-function monorepo that a function
+// gaining one package leaves the other layers alone: on average at most 10%
+// of the bytes of layers that function did not use change, and at most 10%
+// of all layer bytes are in new layers.
+func TestStability(t *testing.T) {
+	if testing.Short() {
+		t.Skip("plans the monorepo 21 times")
+	}
+	m := synth.Generate(synth.Options{Functions: 300, Seed: 1})
+	p, err := planner.Split(m.Input)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mean, worst, unrelated := churnStats(t, m, m.Input, p)
+	t.Logf("churn: mean %.1f%%, worst %.1f%%; unrelated layer bytes changed: %.1f%%", 100*mean, 100*worst, 100*unrelated)
+	if mean > 0.10 || unrelated > 0.10 {
+		t.Errorf("churn %.1f%%, unrelated changes %.1f%%: want at most 10%%", 100*mean, 100*unrelated)
+	}
+}
+
+// TestStabilityByHand: services that share nothing with the changed
+// function keep every layer.
+func TestStabilityByHand(t *testing.T) {
+	r := newRepo().
+		size("boto3==1.34", mb).size("botocore==1.34", 60*mb).size("pandas==2.2", 40*mb).size("numpy==2.0", 30*mb).
+		size("fastapi==0.110", 2*mb).size("pydantic==2.7", 5*mb).size("orjson==3.10", mb).
+		fn("etl-a", "boto3==1.34", "botocore==1.34", "pandas==2.2", "numpy==2.0").
+		fn("etl-b", "boto3==1.34", "botocore==1.34", "pandas==2.2", "numpy==2.0").
+		fn("api-a", "fastapi==0.110", "pydantic==2.7").
+		fn("api-b", "fastapi==0.110", "pydantic==2.7")
+	_, before := split(t, r.in)
+	r.in.Functions[2].Closure = append(r.in.Functions[2].Closure, planner.Dist{Name: "orjson", Version: "3.10"})
+	_, after := split(t, r.in)
+	for _, fn := range []string{"etl-a", "etl-b"} {
+		if b, a := function(t, before, fn).Layers, function(t, after, fn).Layers; fmt.Sprint(a) != fmt.Sprint(b) {
+			t.Errorf("%s: layers %v became %v", fn, b, a)
+		}
+	}
+	if got := function(t, after, "api-b").Layers; fmt.Sprint(got) != fmt.Sprint(function(t, before, "api-b").Layers) {
+		t.Errorf("api-b's layers changed: %v", got)
+	}
+}
+
+// TestGeneratedMonorepos checks the invariants, and that the order of the
+// input does not matter, on larger generated monorepos with unknown sizes,
+// groups, local packages shipped with code, tight limits and reserved
+// layers.
+func TestGeneratedMonorepos(t *testing.T) {
+	for seed := range uint64(4) {
+		m := synth.Generate(synth.Options{Functions: 150, Seed: seed, UnknownSizes: 0.1 * float64(seed), Uniform: seed == 3})
+		in := m.Input
+		in.LocalWithCode = seed%2 == 1
+		in.Limits = planner.Limits{LayersPerFunction: 3 + int(seed), ReservedLayers: int(seed % 2), FunctionUnzippedBytes: int64(150+50*seed) * mb}
+		in.Rules.Groups = []planner.Group{{Name: "base", Packages: []string{"pkg-00000", "pkg-00001", "pkg-00002"}}, {Name: "web", Packages: []string{"pkg-00030", "pkg-00031"}}}
+		in.Rules.Images = []string{in.Functions[7].Name}
+		in.Rules.Prefix = "mono"
+		p, err := planner.Split(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkInvariants(t, in, p)
+		want, _ := json.Marshal(p)
+		q, err := planner.Split(shuffled(in, seed))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := json.Marshal(q); !bytes.Equal(got, want) {
+			t.Errorf("seed %d: the plan depends on the input order", seed)
+		}
+	}
+}

@@ -1,0 +1,411 @@
+package planner
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// unitKey identifies a distribution within one target.
+type unitKey struct{ name, version, source string }
+
+func compareKeys(a, b unitKey) int {
+	return cmp.Or(strings.Compare(a.name, b.name), strings.Compare(a.version, b.version), strings.Compare(a.source, b.source))
+}
+
+// unit is one distinct distribution of a target. Unit ids follow the order
+// of unitKey, so ascending ids are ascending names; every tie-break on ids is
+// therefore independent of the order of the input.
+type unit struct {
+	key    unitKey
+	local  bool
+	nameID int32
+	size   Size
+	bytes  int64 // for planning: the size, or UnknownSizeEstimate
+	group  int   // index of the user group, or -1
+	pinned bool  // in a group tie holding two versions of a name
+}
+
+// fnState is one function of a target while it is planned.
+type fnState struct {
+	fn     *Function
+	dists  []Dist // normalised, sorted, deduplicated closure
+	image  string // why the function is an image; "" when it uses layers
+	units  []int32
+	code   []int32 // local units shipped with the code
+	pinned []int32 // units that can only travel in the function layer
+	rest   []int32 // units not delivered yet, ascending, without pinned
+	slots  int     // layers it may still attach
+	done   bool    // attaches no more shared layers
+	// Planning bytes: code plus local packages shipped with it, closure,
+	// extra received so far, extra of this round's blocks (while merging:
+	// all of them; while attaching: the chosen ones not delivered yet), and
+	// the extra MaxExtra allows.
+	codeBytes, closure, extra, roundExtra, allow int64
+	got, planned                                 map[int32]int32 // extras received and about to be received: name -> unit
+	blocks                                       []fnBlock       // this round's blocks
+	pending                                      []int32         // blocks chosen this round, not delivered yet
+	least                                        int64           // need of its smallest block considered for merges
+	layers                                       []*layerAcc
+	classes                                      int // sharing classes in the first round
+}
+
+// targetState plans one target.
+type targetState struct {
+	*settings
+	target   Target
+	fns      []*fnState // sorted by name
+	live     []*fnState // functions deployed with layers, sorted by name
+	units    []unit
+	atom     []int32        // the atom of each unit: the smallest unit a group ties it to
+	tied     map[int32]bool // atoms of more than one unit
+	blocks   []block        // this round's blocks
+	layers   map[string]*layerAcc
+	all      []*layerAcc // in creation order
+	layersOf map[int32][]*layerAcc
+}
+
+func (s *settings) planTarget(t Target, funcs []*Function) (TargetPlan, error) {
+	ts := &targetState{settings: s, target: t, layers: map[string]*layerAcc{}, layersOf: map[int32][]*layerAcc{}}
+	slices.SortFunc(funcs, func(a, b *Function) int { return cmp.Compare(a.Name, b.Name) })
+	for _, f := range funcs {
+		fs, err := ts.newFn(f)
+		if err != nil {
+			return TargetPlan{}, err
+		}
+		ts.fns = append(ts.fns, fs)
+		if fs.image == "" {
+			ts.live = append(ts.live, fs)
+		}
+	}
+	ts.collectUnits()
+	ts.tieGroups()
+	for round := 0; ; round++ {
+		var active []int32
+		for fi, fs := range ts.live {
+			if !fs.done && len(fs.rest) > 0 && fs.slots >= 2 {
+				active = append(active, int32(fi))
+			}
+		}
+		if len(active) == 0 {
+			break
+		}
+		ts.buildBlocks(active)
+		if round == 0 {
+			for _, f := range active {
+				ts.live[f].classes = ts.need(ts.live[f])
+			}
+		}
+		ts.mergeBlocks(active)
+		ts.attachRound(active, round)
+	}
+	ts.shareFunctionLayers()
+	return ts.output(), nil
+}
+
+func (ts *targetState) sizeOf(d Dist) Size {
+	return ts.sizes[Unit{Target: ts.target, Name: d.Name, Version: d.Version, Source: d.Source}]
+}
+
+// newFn canonicalises a function's closure and decides whether it must be an
+// image: only a rule, a known size over the limit, or no layer at all make it
+// one. Unknown sizes never do.
+func (ts *targetState) newFn(f *Function) (*fnState, error) {
+	fs := &fnState{fn: f, dists: make([]Dist, 0, len(f.Closure))}
+	for _, d := range f.Closure {
+		if d.Name == "" {
+			return nil, fmt.Errorf("planner: function %q: a distribution has no name", f.Name)
+		}
+		d.Name = NormalizeName(d.Name)
+		fs.dists = append(fs.dists, d)
+	}
+	slices.SortFunc(fs.dists, func(a, b Dist) int {
+		return compareKeys(unitKey{a.Name, a.Version, a.Source}, unitKey{b.Name, b.Version, b.Source})
+	})
+	out := fs.dists[:0]
+	for _, d := range fs.dists {
+		if n := len(out); n > 0 && out[n-1].Name == d.Name {
+			p := &out[n-1]
+			if p.Version != d.Version || p.Source != d.Source {
+				return nil, fmt.Errorf("planner: function %q resolves two versions of %s: %s and %s", f.Name, d.Name, describe(*p), describe(d))
+			}
+			p.Local = p.Local || d.Local
+			continue
+		}
+		out = append(out, d)
+	}
+	fs.dists = out
+
+	var known int64
+	unknown, estimated, layered := 0, false, false
+	for _, d := range fs.dists {
+		switch sz := ts.sizeOf(d); sz.Kind {
+		case SizeUnknown:
+			unknown++
+		case SizeEstimated:
+			estimated = true
+			known += sz.Bytes
+		default:
+			known += sz.Bytes
+		}
+		layered = layered || !(d.Local && ts.localWithCode)
+	}
+	limit := ts.limits.FunctionUnzippedBytes
+	switch {
+	case ts.images[f.Name]:
+		fs.image = `package = "image" in layers.toml`
+	case known+f.CodeBytes > limit:
+		qual := ""
+		switch {
+		case unknown > 0:
+			qual = fmt.Sprintf(" (at least; %d package sizes unknown)", unknown)
+		case estimated:
+			qual = " (estimated)"
+		}
+		fs.image = fmt.Sprintf("closure %s B%s + code %s B exceeds the %s B limit", groupDigits(known), qual, groupDigits(f.CodeBytes), groupDigits(limit))
+	case layered && ts.budget <= 0:
+		fs.image = fmt.Sprintf("needs 1 layer but only 0 are available (%d per function - %d reserved)", ts.limits.LayersPerFunction, ts.limits.ReservedLayers)
+	}
+	return fs, nil
+}
+
+func describe(d Dist) string {
+	if d.Source == "" {
+		return d.Version
+	}
+	return d.Version + " from " + d.Source
+}
+
+// collectUnits numbers the distinct distributions of the functions deployed
+// with layers, in key order.
+func (ts *targetState) collectUnits() {
+	local := map[unitKey]bool{}
+	for _, fs := range ts.live {
+		for _, d := range fs.dists {
+			k := unitKey{d.Name, d.Version, d.Source}
+			local[k] = local[k] || d.Local
+		}
+	}
+	keys := make([]unitKey, 0, len(local))
+	for k := range local {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, compareKeys)
+	index := make(map[unitKey]int32, len(keys))
+	for _, k := range keys {
+		id := int32(len(ts.units))
+		index[k] = id
+		nameID := int32(0)
+		if id > 0 {
+			prev := &ts.units[id-1]
+			nameID = prev.nameID
+			if prev.key.name != k.name {
+				nameID++
+			}
+		}
+		sz := ts.sizeOf(Dist{Name: k.name, Version: k.version, Source: k.source})
+		bytes := sz.Bytes
+		if sz.Kind == SizeUnknown {
+			bytes = UnknownSizeEstimate
+		}
+		g, ok := ts.groupOf[k.name]
+		if !ok {
+			g = -1
+		}
+		ts.units = append(ts.units, unit{key: k, local: local[k], nameID: nameID, size: sz, bytes: bytes, group: g})
+	}
+	for _, fs := range ts.live {
+		fs.codeBytes = fs.fn.CodeBytes
+		for _, d := range fs.dists {
+			id := index[unitKey{d.Name, d.Version, d.Source}]
+			u := &ts.units[id]
+			if u.local && ts.localWithCode {
+				fs.code = append(fs.code, id)
+				fs.codeBytes += u.bytes
+				continue
+			}
+			fs.units = append(fs.units, id)
+			fs.closure += u.bytes
+		}
+		fs.allow = int64(ts.maxExtra * float64(fs.closure))
+		fs.slots = ts.budget
+	}
+}
+
+// tieGroups ties the members of each user group a function has into one
+// atom; atoms always travel whole. An atom holding two versions of one name
+// cannot sit in any shared layer, so its units are pinned: each function
+// gets its own copy in its function layer, which keeps its members together.
+func (ts *targetState) tieGroups() {
+	ts.atom = make([]int32, len(ts.units))
+	for i := range ts.atom {
+		ts.atom[i] = int32(i)
+	}
+	find := func(x int32) int32 {
+		for ts.atom[x] != x {
+			ts.atom[x] = ts.atom[ts.atom[x]]
+			x = ts.atom[x]
+		}
+		return x
+	}
+	for _, fs := range ts.live {
+		first := map[int]int32{}
+		for _, u := range fs.units {
+			g := ts.units[u].group
+			if g < 0 {
+				continue
+			}
+			r, ok := first[g]
+			if !ok {
+				first[g] = u
+				continue
+			}
+			// The smallest unit stays the root, so roots are anchors.
+			a, b := find(r), find(u)
+			ts.atom[max(a, b)] = min(a, b)
+		}
+	}
+	members := map[int32][]int32{}
+	for u := range ts.units {
+		r := find(int32(u))
+		ts.atom[u] = r
+		members[r] = append(members[r], int32(u))
+	}
+	ts.tied = map[int32]bool{}
+	for r, us := range members {
+		if len(us) == 1 {
+			continue
+		}
+		ts.tied[r] = true
+		for i := 1; i < len(us); i++ {
+			if ts.units[us[i]].nameID == ts.units[us[i-1]].nameID {
+				for _, u := range us {
+					ts.units[u].pinned = true
+				}
+				break
+			}
+		}
+	}
+	for _, fs := range ts.live {
+		for _, u := range fs.units {
+			if ts.units[u].pinned {
+				fs.pinned = append(fs.pinned, u)
+			} else {
+				fs.rest = append(fs.rest, u)
+			}
+		}
+	}
+}
+
+// needBytes is the size of the units of us the function still needs.
+func (ts *targetState) needBytes(fs *fnState, us []int32) int64 {
+	var n int64
+	i, j := 0, 0
+	for i < len(fs.rest) && j < len(us) {
+		switch {
+		case fs.rest[i] < us[j]:
+			i++
+		case fs.rest[i] > us[j]:
+			j++
+		default:
+			n += ts.units[us[j]].bytes
+			i++
+			j++
+		}
+	}
+	return n
+}
+
+// need is the number of layers a function needs to attach every block of
+// this round, plus its function layer for pinned units.
+func (ts *targetState) need(fs *fnState) int {
+	n := len(fs.blocks)
+	if len(fs.pinned) > 0 {
+		n++
+	}
+	return n
+}
+
+func (ts *targetState) over(fs *fnState) bool { return ts.need(fs) > fs.slots }
+
+// fits reports whether a function may receive extra bytes in total: within
+// MaxExtra and within its size limit.
+func (ts *targetState) fits(fs *fnState, extra int64) bool {
+	return extra <= fs.allow && fs.codeBytes+fs.closure+extra <= ts.limits.FunctionUnzippedBytes
+}
+
+// hasOtherVersion reports whether a function resolved the name of unit u to
+// another unit.
+func (ts *targetState) hasOtherVersion(fs *fnState, u int32) bool {
+	name := ts.units[u].nameID
+	i, ok := slices.BinarySearchFunc(fs.units, name, func(e, n int32) int { return cmp.Compare(ts.units[e].nameID, n) })
+	return ok && fs.units[i] != u
+}
+
+// conflicts reports whether a function would receive a second version of a
+// distribution from units: one it resolved, or one it receives, or is about
+// to receive, as extra.
+func (ts *targetState) conflicts(fs *fnState, us []int32) bool {
+	for _, u := range us {
+		if ts.hasOtherVersion(fs, u) {
+			return true
+		}
+		name := ts.units[u].nameID
+		if v, ok := fs.got[name]; ok && v != u {
+			return true
+		}
+		if v, ok := fs.planned[name]; ok && v != u {
+			return true
+		}
+	}
+	return false
+}
+
+// plan records that a function is about to receive units; the ones outside
+// its closure are extras that later choices must not contradict.
+func (ts *targetState) plan(fs *fnState, us []int32) {
+	for _, u := range us {
+		if !contains(fs.units, u) {
+			if fs.planned == nil {
+				fs.planned = map[int32]int32{}
+			}
+			fs.planned[ts.units[u].nameID] = u
+		}
+	}
+}
+
+// replan sets the extras a function is about to receive to those of blocks.
+func (ts *targetState) replan(fs *fnState, blocks []int32) {
+	clear(fs.planned)
+	for _, b := range blocks {
+		ts.plan(fs, ts.blocks[b].units)
+	}
+}
+
+// contains reports whether sorted us holds u.
+func contains(us []int32, u int32) bool {
+	_, ok := slices.BinarySearch(us, u)
+	return ok
+}
+
+func unionSorted(a, b []int32) []int32 {
+	out := make([]int32, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		switch {
+		case a[i] < b[j]:
+			out = append(out, a[i])
+			i++
+		case a[i] > b[j]:
+			out = append(out, b[j])
+			j++
+		default:
+			out = append(out, a[i])
+			i++
+			j++
+		}
+	}
+	out = append(out, a[i:]...)
+	return append(out, b[j:]...)
+}
