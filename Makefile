@@ -1,0 +1,33 @@
+# Make targets for layers. `make test` is what CI runs (through .ci/run).
+GO       ?= go
+PKGS     := ./...
+FUZZTIME ?= 60s
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+.PHONY: build test lint bench fuzz demo
+
+build:
+	$(GO) build -o bin/layers ./cmd/layers
+
+test:
+	$(GO) test -race -count=1 $(PKGS)
+
+lint:
+	test -z "$$(gofmt -l .)" || (gofmt -l . && exit 1)
+	$(GO) vet $(PKGS)
+	$(GO) run $(STATICCHECK) $(PKGS)
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+# Runs every fuzz target for FUZZTIME each.
+fuzz:
+	@for pkg in $$($(GO) list $(PKGS)); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+demo: build
+	./bin/layers plan --dir testdata/demo

@@ -1,0 +1,324 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+const demo = "../../testdata/demo"
+
+func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+type planDoc struct {
+	Targets []struct {
+		Runtime      string `json:"runtime"`
+		Architecture string `json:"architecture"`
+		Functions    []struct {
+			Name     string `json:"name"`
+			Path     string `json:"path"`
+			Packages []struct {
+				Name, Version, Source string
+			} `json:"packages"`
+			Layers      []string `json:"layers"`
+			PackageType string   `json:"package_type"`
+			Reason      string   `json:"reason"`
+		} `json:"functions"`
+		Layers []struct {
+			Name     string `json:"name"`
+			Packages []struct {
+				Name, Version string
+			} `json:"packages"`
+			Functions     []string `json:"functions"`
+			UnzippedBytes *int64   `json:"unzipped_bytes"`
+		} `json:"layers"`
+	} `json:"targets"`
+}
+
+func TestPlanJSONOnDemo(t *testing.T) {
+	code, stdout, stderr := runCLI(t, "plan", "--dir", demo, "--json")
+	if code != 0 {
+		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
+	}
+	dec := json.NewDecoder(strings.NewReader(stdout))
+	var doc planDoc
+	if err := dec.Decode(&doc); err != nil {
+		t.Fatalf("stdout is not JSON: %v\n%s", err, stdout)
+	}
+	if dec.More() {
+		t.Fatal("stdout holds more than one JSON document")
+	}
+	golden(t, "plan-demo.json", stdout)
+
+	var targets []string
+	for _, tg := range doc.Targets {
+		targets = append(targets, tg.Runtime+"/"+tg.Architecture)
+	}
+	if want := []string{"python3.12/arm64", "python3.12/x86_64"}; !slices.Equal(targets, want) {
+		t.Fatalf("targets = %v, want %v", targets, want)
+	}
+	for _, tg := range doc.Targets {
+		layerPkgs := map[string]map[string]string{} // layer -> name -> version
+		for _, l := range tg.Layers {
+			layerPkgs[l.Name] = map[string]string{}
+			for _, p := range l.Packages {
+				layerPkgs[l.Name][p.Name] = p.Version
+			}
+		}
+		fns := map[string][]string{}
+		for _, f := range tg.Functions {
+			var names []string
+			for _, p := range f.Packages {
+				names = append(names, p.Name)
+			}
+			fns[f.Name] = names
+			// reports needs pandas, numpy and pyarrow: estimated from the
+			// lock's wheels, more than Lambda's 250 MiB (aws-cdk #26900).
+			if f.Name == "reports" {
+				if f.PackageType != "image" || !strings.Contains(f.Reason, "262,144,000") || len(f.Layers) != 0 {
+					t.Errorf("%s/reports: package_type %q, reason %q, layers %v; want an image over the limit",
+						tg.Architecture, f.PackageType, f.Reason, f.Layers)
+				}
+				continue
+			}
+			if f.PackageType != "layers" {
+				t.Errorf("%s/%s: package_type %q, want layers", tg.Architecture, f.Name, f.PackageType)
+			}
+			// The function's layers hold its whole closure, at the versions it resolved.
+			for _, p := range f.Packages {
+				found := false
+				for _, l := range f.Layers {
+					if v, ok := layerPkgs[l][p.Name]; ok {
+						if v != p.Version {
+							t.Errorf("%s: layer %s has %s %s, closure has %s", f.Name, l, p.Name, v, p.Version)
+						}
+						found = true
+					}
+				}
+				if !found {
+					t.Errorf("%s/%s: %s is in no layer of the function", tg.Architecture, f.Name, p.Name)
+				}
+			}
+		}
+		// Workspace members and extras as the demo declares them.
+		mustHave(t, fns["orders"], "acme-shared", "requests", "aws-lambda-powertools", "aws-xray-sdk", "pydantic", "boto3")
+		mustNotHave(t, fns["orders"], "pytest", "orders")
+		mustHave(t, fns["reports"], "pandas", "numpy", "pyarrow", "acme-shared")
+		mustHave(t, fns["thumbnails"], "pillow", "boto3")
+		if tg.Architecture == "x86_64" {
+			mustHave(t, fns["notify"], "orjson")
+			mustHave(t, fns["legacy"], "requests", "pyyaml", "boto3", "urllib3")
+		} else {
+			mustNotHave(t, fns["notify"], "orjson") // platform_machine == 'x86_64'
+			if _, ok := fns["legacy"]; ok {
+				t.Error("legacy is x86_64 only, but it is planned for arm64")
+			}
+		}
+	}
+}
+
+func mustHave(t *testing.T, got []string, names ...string) {
+	t.Helper()
+	for _, n := range names {
+		if !slices.Contains(got, n) {
+			t.Errorf("closure %v lacks %s", got, n)
+		}
+	}
+}
+
+func mustNotHave(t *testing.T, got []string, names ...string) {
+	t.Helper()
+	for _, n := range names {
+		if slices.Contains(got, n) {
+			t.Errorf("closure %v has %s", got, n)
+		}
+	}
+}
+
+func TestPlanTextOnDemo(t *testing.T) {
+	code, stdout, stderr := runCLI(t, "plan", "--dir", demo)
+	if code != 0 {
+		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
+	}
+	golden(t, "plan-demo.txt", stdout)
+	for _, want := range []string{"python3.12 / x86_64", "python3.12 / arm64", "orders", "legacy", "█", "/ 250 MiB", "LAYER"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("plan output lacks %q:\n%s", want, stdout)
+		}
+	}
+}
+
+func TestPlanExplain(t *testing.T) {
+	code, stdout, stderr := runCLI(t, "plan", "--dir", demo, "--explain", "botocore")
+	if code != 0 || !strings.Contains(stdout, "botocore") {
+		t.Fatalf("exit %d, stdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	code, _, stderr = runCLI(t, "plan", "--dir", demo, "--explain", "no-such-thing")
+	if code == 0 || !strings.Contains(stderr, "no-such-thing") {
+		t.Fatalf("explain of an unknown name: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// Bad input: one message naming file:line, exit 2, nothing on stdout, nothing written.
+func TestBadInput(t *testing.T) {
+	cases := []struct {
+		name  string
+		files map[string]string
+		want  string
+	}{
+		{"unknown config key", map[string]string{
+			"layers.toml":                  "runtime = \"python3.12\"\nbogus = 1\n",
+			"functions/a/requirements.txt": "six==1.16.0\n",
+		}, "layers.toml:2:"},
+		{"unsupported runtime", map[string]string{
+			"layers.toml":                  "runtime = \"python2.7\"\n",
+			"functions/a/requirements.txt": "six==1.16.0\n",
+		}, "layers.toml:1:"},
+		{"bad requirement", map[string]string{
+			"functions/a/requirements.txt": "six==1.16.0\n# comment\nrequests>=>2\n",
+		}, "functions/a/requirements.txt:3:"},
+		{"bad marker", map[string]string{
+			"functions/a/requirements.txt": "six==1.16.0 ; python_version >> '3'\n",
+		}, "functions/a/requirements.txt:1:"},
+		{"missing include", map[string]string{
+			"functions/a/requirements.txt": "six==1.16.0\n-r base.txt\n",
+		}, "functions/a/requirements.txt:2:"},
+		{"include cycle", map[string]string{
+			"functions/a/requirements.txt": "-r other.txt\n",
+			"functions/a/other.txt":        "six==1.16.0\n-r requirements.txt\n",
+		}, "functions/a/other.txt:2:"},
+		{"bad pyproject", map[string]string{
+			"functions/a/pyproject.toml": "[project]\nname = \"a\"\ndependencies = [\n  \"requests\",\n  \"bad name here\",\n]\n",
+		}, "functions/a/pyproject.toml:5:"},
+		{"lock lacks a package", map[string]string{
+			"functions/a/pyproject.toml": "[project]\nname = \"a\"\nversion = \"1\"\ndependencies = [\"requests\"]\n",
+			"functions/a/uv.lock": `version = 1
+requires-python = ">=3.11"
+
+[[package]]
+name = "a"
+version = "1"
+source = { editable = "." }
+dependencies = [
+    { name = "requests" },
+]
+`,
+		}, "functions/a/uv.lock:9:"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for name, text := range c.files {
+				p := filepath.Join(dir, filepath.FromSlash(name))
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			before := listFiles(t, dir)
+			code, stdout, stderr := runCLI(t, "plan", "--dir", dir, "--json")
+			if code != 2 {
+				t.Errorf("exit %d, want 2; stderr: %s", code, stderr)
+			}
+			if stdout != "" {
+				t.Errorf("stdout is not empty: %q", stdout)
+			}
+			lines := strings.Split(strings.TrimSpace(stderr), "\n")
+			if len(lines) != 1 || !strings.Contains(lines[0], c.want) {
+				t.Errorf("stderr = %q, want one line containing %q", stderr, c.want)
+			}
+			if after := listFiles(t, dir); !slices.Equal(before, after) {
+				t.Errorf("files changed: before %v, after %v", before, after)
+			}
+		})
+	}
+}
+
+func listFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	err := filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		out = append(out, strings.TrimPrefix(p, dir))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestInitThenPlan(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"services/billing/requirements.txt", "services/search/requirements.txt"} {
+		p := filepath.Join(dir, f)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("six==1.16.0\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, _, stderr := runCLI(t, "init", "--dir", dir)
+	if code != 0 {
+		t.Fatalf("init: exit %d: %s", code, stderr)
+	}
+	written, err := os.ReadFile(filepath.Join(dir, "layers.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(written), `"services/*"`) {
+		t.Errorf("starter does not find services/*:\n%s", written)
+	}
+	code, stdout, stderr := runCLI(t, "plan", "--dir", dir, "--json")
+	if code != 0 || !strings.Contains(stdout, `"billing"`) || !strings.Contains(stdout, `"search"`) {
+		t.Fatalf("plan after init: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	// A second init must not clobber the file.
+	code, _, _ = runCLI(t, "init", "--dir", dir)
+	if code == 0 {
+		t.Error("second init succeeded without --force")
+	}
+	again, _ := os.ReadFile(filepath.Join(dir, "layers.toml"))
+	if !bytes.Equal(again, written) {
+		t.Error("second init changed the file")
+	}
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	p := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatalf("%v (run go test ./cmd/layers -update to create it)", err)
+	}
+	if string(want) != got {
+		t.Errorf("output differs from %s (run go test ./cmd/layers -update after checking):\n%s", p, got)
+	}
+}

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/layers-dev/layers/pipeline"
+)
+
+type planOptions struct {
+	JSON    bool
+	Explain string
+}
+
+func newPlanCmd(g *globalOptions) *cobra.Command {
+	o := &planOptions{}
+	cmd := &cobra.Command{
+		Use:   "plan",
+		Short: "Show every function's closure and the layers it would get; changes nothing",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := g.load()
+			if err != nil {
+				return err
+			}
+			doc, err := pipeline.Plan(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			switch {
+			case o.Explain != "":
+				text, ok := doc.Explain(o.Explain)
+				if !ok {
+					return fmt.Errorf("%q is neither a function nor a package of this plan", o.Explain)
+				}
+				_, err = fmt.Fprint(out, text)
+				return err
+			case o.JSON:
+				enc := json.NewEncoder(out)
+				enc.SetIndent("", "  ")
+				return enc.Encode(doc)
+			default:
+				return doc.WriteText(out)
+			}
+		},
+	}
+	cmd.Flags().BoolVar(&o.JSON, "json", false, "print the plan as one JSON document")
+	cmd.Flags().StringVar(&o.Explain, "explain", "", "say where a package, or a function's packages, went and why")
+	return cmd
+}

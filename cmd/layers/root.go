@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/layers-dev/layers/config"
+	"github.com/layers-dev/layers/internal/diag"
+)
+
+// Exit statuses.
+const (
+	exitOK       = 0
+	exitFailure  = 1 // something went wrong that is not the input's fault
+	exitBadInput = 2 // the user's input is malformed: a diag.Error
+)
+
+// version is set at link time (-ldflags "-X main.version=...").
+var version = "dev"
+
+// globalOptions are the flags every command shares.
+type globalOptions struct {
+	Dir    string
+	Config string
+}
+
+func (o *globalOptions) load() (*config.Config, error) {
+	return config.Load(o.Dir, o.Config)
+}
+
+// run executes the CLI with args and returns the process exit status.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	root := newRootCmd(stdout, stderr)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	switch {
+	case err == nil:
+		return exitOK
+	case diag.IsInput(err):
+		fmt.Fprintln(stderr, err)
+		return exitBadInput
+	case errors.Is(err, errUsage):
+		return exitBadInput
+	default:
+		fmt.Fprintln(stderr, "layers:", err)
+		return exitFailure
+	}
+}
+
+// errUsage marks errors cobra already reported with the usage text.
+var errUsage = errors.New("usage error")
+
+func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
+	g := &globalOptions{}
+	root := &cobra.Command{
+		Use:   "layers",
+		Short: "Build shared AWS Lambda layers for a Python monorepo",
+		Long: `layers reads every Lambda function of a Python monorepo (requirements.txt,
+pyproject.toml, uv.lock, poetry.lock, pylock.toml), works out each one's
+dependency closure for its runtime and architecture, and splits shared
+packages into shared layers within Lambda's limits.`,
+		Version:       version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		fmt.Fprintf(stderr, "layers: %v\n%s", err, c.UsageString())
+		return errUsage
+	})
+	root.PersistentFlags().StringVar(&g.Dir, "dir", ".", "repository root")
+	root.PersistentFlags().StringVar(&g.Config, "config", "", "config file (default: DIR/layers.toml when present)")
+	root.AddCommand(newPlanCmd(g), newInitCmd(g))
+	return root
+}

@@ -1,0 +1,182 @@
+package pipeline
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/layers-dev/layers/planner"
+)
+
+const (
+	barWidth  = 20
+	sizeWidth = barWidth + 28 // bar, "123 MiB / 250 MiB (est.)"
+)
+
+// pad left-aligns s in width columns, counting runes (the bar's blocks are
+// three bytes each).
+func pad(s string, width int) string {
+	if n := utf8.RuneCountInString(s); n < width {
+		return s + strings.Repeat(" ", width-n)
+	}
+	return s
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// WriteText renders the plan for people: per target, each function with
+// its layers and a size bar against the limit, each layer with its size,
+// package count and sharing, the images with their reasons, the functions
+// still to resolve, and the storage compared with one layer per function.
+func (d *PlanDocument) WriteText(w io.Writer) error {
+	var b strings.Builder
+	for i, t := range d.Targets {
+		if i > 0 {
+			b.WriteString("\n")
+		}
+		d.writeTarget(&b, t)
+	}
+	if len(d.Targets) == 0 {
+		b.WriteString("no functions found\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func (d *PlanDocument) writeTarget(b *strings.Builder, t TargetDocument) {
+	var images, unresolved []FunctionDocument
+	for _, f := range t.Functions {
+		switch {
+		case len(f.Unresolved) > 0:
+			unresolved = append(unresolved, f)
+		case f.PackageType == planner.PackageImage:
+			images = append(images, f)
+		}
+	}
+	fmt.Fprintf(b, "%s / %s: %s, %s", t.Runtime, t.Architecture, plural(len(t.Functions), "function"), plural(len(t.Layers), "layer"))
+	if len(images) > 0 {
+		fmt.Fprintf(b, ", %s", plural(len(images), "container image"))
+	}
+	b.WriteString("\n\n")
+
+	// Layers are referred to by a short id (L1, L2, ...) in the function table.
+	ids := map[string]string{}
+	for i, l := range t.Layers {
+		ids[l.Name] = fmt.Sprintf("L%d", i+1)
+	}
+	nameWidth := len("FUNCTION")
+	for _, f := range t.Functions {
+		nameWidth = max(nameWidth, len(f.Name))
+	}
+	fmt.Fprintf(b, "%-*s  %8s  %s  %s\n", nameWidth, "FUNCTION", "PACKAGES", pad("SIZE", sizeWidth), "LAYERS")
+	var perFunction int64
+	perFunctionKnown := true
+	for _, f := range t.Functions {
+		var layers string
+		switch {
+		case len(f.Unresolved) > 0:
+			fmt.Fprintf(b, "%-*s  %8s  %s\n", nameWidth, f.Name, "?", "not resolved yet")
+			continue
+		case f.PackageType == planner.PackageImage:
+			layers = "container image"
+		default:
+			var refs []string
+			for _, l := range f.Layers {
+				refs = append(refs, ids[l])
+			}
+			layers = strings.Join(refs, " ")
+			if f.ClosureBytes == nil {
+				perFunctionKnown = false
+			} else {
+				perFunction += *f.ClosureBytes
+			}
+		}
+		fmt.Fprintf(b, "%-*s  %8d  %s  %s\n", nameWidth, f.Name, len(f.Packages),
+			pad(sizeBar(f.UnzippedBytes, d.limit, f.Estimated), sizeWidth), layers)
+	}
+	if len(t.Layers) > 0 {
+		b.WriteString("\n")
+		fmt.Fprintf(b, "%-4s  %10s  %8s  %9s  %s\n", "", "SIZE", "PACKAGES", "FUNCTIONS", "LAYER")
+		var stored int64
+		storedKnown := true
+		for _, l := range t.Layers {
+			fmt.Fprintf(b, "%-4s  %10s  %8d  %9d  %s\n", ids[l.Name], size(l.UnzippedBytes, l.Estimated),
+				len(l.Packages), len(l.Functions), l.Name)
+			if l.UnzippedBytes == nil {
+				storedKnown = false
+			} else {
+				stored += *l.UnzippedBytes
+			}
+		}
+		if storedKnown && perFunctionKnown && perFunction > 0 {
+			fmt.Fprintf(b, "\nstored: %s in %d layers; one layer per function would store %s (%.0f%% less)\n",
+				mib(stored), len(t.Layers), mib(perFunction), 100*(1-float64(stored)/float64(perFunction)))
+		}
+	}
+	if len(images) > 0 {
+		b.WriteString("\ncontainer images:\n")
+		for _, f := range images {
+			fmt.Fprintf(b, "  %s: %s\n", f.Name, f.Reason)
+		}
+	}
+	if len(unresolved) > 0 {
+		b.WriteString("\nnot pinned by a lock file (the builder resolves these in the build image):\n")
+		for _, f := range unresolved {
+			for _, u := range f.Unresolved {
+				loc := u.Path
+				if u.Line > 0 {
+					loc = fmt.Sprintf("%s:%d", u.Path, u.Line)
+				}
+				fmt.Fprintf(b, "  %s: %s: %s (%s)\n", f.Name, loc, u.Requirement, u.Reason)
+			}
+		}
+	}
+}
+
+// sizeBar draws used against limit: "█████░░░░ 112 MiB / 250 MiB".
+func sizeBar(used *int64, limit int64, estimated bool) string {
+	if used == nil {
+		return strings.Repeat("·", barWidth) + " size unknown"
+	}
+	filled := int(float64(*used) / float64(limit) * barWidth)
+	if filled > barWidth {
+		filled = barWidth
+	}
+	if filled == 0 && *used > 0 {
+		filled = 1
+	}
+	s := strings.Repeat("█", filled) + strings.Repeat("░", barWidth-filled) + " " + mib(*used) + " / " + mib(limit)
+	if estimated {
+		s += " (est.)"
+	}
+	return s
+}
+
+func size(n *int64, estimated bool) string {
+	if n == nil {
+		return "unknown"
+	}
+	if estimated {
+		return "~" + mib(*n)
+	}
+	return mib(*n)
+}
+
+// mib formats bytes in MiB (Lambda's 250 MB limit is 250 MiB).
+func mib(n int64) string {
+	v := float64(n) / (1 << 20)
+	switch {
+	case v >= 100:
+		return fmt.Sprintf("%.0f MiB", v)
+	case v >= 1:
+		return fmt.Sprintf("%.1f MiB", v)
+	default:
+		return fmt.Sprintf("%.0f KiB", float64(n)/1024)
+	}
+}

@@ -1,0 +1,7 @@
+"""The legacy function's handler."""
+
+import json
+
+
+def handler(event, context):
+    return {"statusCode": 200, "body": json.dumps({"function": "legacy"})}

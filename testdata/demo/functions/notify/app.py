@@ -1,0 +1,7 @@
+"""The notify function's handler."""
+
+import json
+
+
+def handler(event, context):
+    return {"statusCode": 200, "body": json.dumps({"function": "notify"})}
