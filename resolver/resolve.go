@@ -104,7 +104,7 @@ type resolution struct {
 	cfg   *config.Config
 	opts  Options
 	ws    *Workspace
-	locks map[string]Lock // by root-relative path
+	locks map[string]Lock  // by root-relative path
 	sizes map[string]int64 // local package folder -> bytes
 }
 
