@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"strings"
 
 	"github.com/layers-dev/layers/config"
@@ -37,7 +38,7 @@ type TargetDocument struct {
 type FunctionDocument struct {
 	Name        string                `json:"name"`
 	Path        string                `json:"path"`
-	Packages    []resolver.Package    `json:"packages"`
+	Packages    []PackageDocument     `json:"packages"`
 	Unresolved  []resolver.Unresolved `json:"unresolved,omitempty"`
 	Layers      []string              `json:"layers"`
 	PackageType planner.PackageType   `json:"package_type,omitempty"`
@@ -50,6 +51,40 @@ type FunctionDocument struct {
 	// ClosureBytes is the size of the packages the function needs; nil
 	// when a size is unknown.
 	ClosureBytes *int64 `json:"closure_bytes"`
+}
+
+// PackageDocument is one package of a function's closure.
+type PackageDocument struct {
+	Name    string          `json:"name"`
+	Version string          `json:"version"`
+	Source  resolver.Source `json:"source"`
+	// URL is the direct reference of a url package, without credentials.
+	URL string `json:"url,omitempty"`
+	// Path locates a local package, relative to the repository root.
+	Path string `json:"path,omitempty"`
+}
+
+func packageDocuments(pkgs []resolver.Package) []PackageDocument {
+	out := make([]PackageDocument, 0, len(pkgs))
+	for _, p := range pkgs {
+		d := PackageDocument{Name: p.Name, Version: p.Version, Source: p.Source, Path: p.Path}
+		if p.Source == resolver.SourceURL {
+			d.URL = redact(p.URL)
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// redact drops the user information of a URL: requirement files may
+// expand credentials into it from the environment.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	u.User = url.User("***")
+	return u.String()
 }
 
 // Plan resolves every function of cfg and splits their packages into
@@ -76,8 +111,8 @@ func Plan(ctx context.Context, cfg *config.Config) (*PlanDocument, error) {
 			}
 		}
 		for _, c := range tr.Functions {
-			fd := FunctionDocument{Name: c.Name, Path: c.Path, Packages: c.Packages, Unresolved: c.Unresolved,
-				Layers: []string{}, CodeBytes: c.CodeBytes}
+			fd := FunctionDocument{Name: c.Name, Path: c.Path, Packages: packageDocuments(c.Packages),
+				Unresolved: c.Unresolved, Layers: []string{}, CodeBytes: c.CodeBytes}
 			if f, ok := fp[c.Name]; ok {
 				fd.Layers = append(fd.Layers, f.Layers...)
 				fd.PackageType, fd.Reason = f.PackageType, f.Reason
