@@ -43,7 +43,8 @@ func (d *PlanDocument) WriteText(w io.Writer) error {
 		d.writeTarget(&b, t)
 	}
 	if len(d.Targets) == 0 {
-		b.WriteString("no functions found\n")
+		b.WriteString("no functions found: a function is a folder holding a requirements.txt or a pyproject.toml,\n" +
+			"found by the globs of `functions` in layers.toml (default: the uv workspace's members, else functions/*)\n")
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
