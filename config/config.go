@@ -79,6 +79,37 @@ type Config struct {
 	Limits Limits `toml:"limits"`
 	// Layers tunes how packages are split into layers.
 	Layers Layers `toml:"layers"`
+	// Build says how units are installed in the build container.
+	Build Build `toml:"build"`
+	// Prune says which files of an installed unit are deleted before it is
+	// measured and zipped.
+	Prune Prune `toml:"prune"`
+}
+
+// Build are the [build] settings.
+type Build struct {
+	// Image is the build image reference for every function without its
+	// own; "" means the runtime's SAM build image for the architecture.
+	Image string `toml:"image"`
+	// CABundle is a PEM file, relative to Root, that pip in the build
+	// container trusts instead of the image's own bundle: needed behind
+	// proxies that re-sign TLS. LAYERS_CA_BUNDLE overrides it.
+	CABundle string `toml:"ca_bundle"`
+}
+
+// Prune are the [prune] settings; builder/prune documents each rule. The
+// default removes byte-code caches only.
+type Prune struct {
+	// Tests removes the test folders of packages.
+	Tests bool `toml:"tests"`
+	// Patterns are doublestar globs of files to remove, relative to the
+	// site-packages folder.
+	Patterns []string `toml:"patterns"`
+	// Keep are globs that win over every removal rule.
+	Keep []string `toml:"keep"`
+	// Strip removes debug symbols from shared objects, with the build
+	// image's strip.
+	Strip bool `toml:"strip"`
 }
 
 // Function is one function's settings. In Config.Function it holds
@@ -102,6 +133,9 @@ type Function struct {
 	// Source are doublestar globs of the function's files, relative to its
 	// folder.
 	Source []string `toml:"source"`
+	// Image overrides Build.Image. Functions of one runtime and
+	// architecture share units, so they must agree on the image.
+	Image string `toml:"image"`
 }
 
 // Limits are the bounds the planner works within.
@@ -178,6 +212,9 @@ func (c *Config) For(name string) Function {
 	}
 	if f.Package == "" {
 		f.Package = PackageLayers
+	}
+	if f.Image == "" {
+		f.Image = c.Build.Image
 	}
 	f.Architectures = slices.Clone(f.Architectures)
 	f.Extras = slices.Clone(f.Extras)

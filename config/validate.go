@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode"
 
 	"github.com/bmatcuk/doublestar/v4"
 )
@@ -43,6 +44,7 @@ func (c *Config) validate() []problem {
 			v.errorf(at("handler"), "invalid handler %s (want module.function, like \"app.handler\")", tomlString(f.Handler))
 		}
 		v.globs(f.Source, "the function folder", at("source")...)
+		v.image(f.Image, at("image")...)
 		c.Function[name] = f
 	}
 
@@ -68,6 +70,13 @@ func (c *Config) validate() []problem {
 		v.errorf([]any{"layers", "max_extra"}, "%v is out of range 0..1", *m)
 	}
 	v.layerGroups(c.Layers.Groups, c.Exclude)
+
+	v.image(c.Build.Image, "build", "image")
+	if b := c.Build.CABundle; strings.TrimSpace(b) != b {
+		v.errorf([]any{"build", "ca_bundle"}, "%s has leading or trailing spaces", tomlString(b))
+	}
+	v.pruneGlobs(c.Prune.Patterns, "patterns")
+	v.pruneGlobs(c.Prune.Keep, "keep")
 	return v.problems
 }
 
@@ -113,6 +122,35 @@ func (v *validator) architectures(archs []string, key ...any) {
 			return
 		case slices.Contains(archs[:i], a):
 			v.errorf(at, "%q is listed twice", a)
+			return
+		}
+	}
+}
+
+// image checks a build image reference: empty (the default) or one word.
+func (v *validator) image(ref string, key ...any) {
+	if ref != "" && (strings.ContainsFunc(ref, unicode.IsSpace) || strings.HasPrefix(ref, "-")) {
+		v.errorf(key, "invalid image reference %s", tomlString(ref))
+	}
+}
+
+// pruneGlobs checks [prune] globs, which are matched against paths inside a
+// unit's folder.
+func (v *validator) pruneGlobs(globs []string, field string) {
+	for i, g := range globs {
+		reason := ""
+		switch {
+		case g == "":
+			reason = "empty glob"
+		case strings.HasPrefix(g, "/"):
+			reason = "globs are relative to the unit's folder and cannot start with /"
+		case slices.Contains(strings.Split(g, "/"), ".."):
+			reason = `globs cannot contain ".."`
+		case !doublestar.ValidatePattern(g):
+			reason = "invalid glob"
+		}
+		if reason != "" {
+			v.errorf([]any{"prune", field, i}, "%s: %s", tomlString(g), reason)
 			return
 		}
 	}

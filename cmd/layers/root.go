@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -29,6 +30,9 @@ type globalOptions struct {
 }
 
 func (o *globalOptions) load() (*config.Config, error) {
+	if fi, err := os.Stat(o.Dir); err != nil || !fi.IsDir() {
+		return nil, diag.Errorf(o.Dir, 0, "the repository root given with --dir is not a folder")
+	}
 	return config.Load(o.Dir, o.Config)
 }
 
@@ -75,6 +79,6 @@ packages into shared layers within Lambda's limits.`,
 	})
 	root.PersistentFlags().StringVar(&g.Dir, "dir", ".", "repository root")
 	root.PersistentFlags().StringVar(&g.Config, "config", "", "config file (default: DIR/layers.toml when present)")
-	root.AddCommand(newPlanCmd(g), newInitCmd(g))
+	root.AddCommand(newPlanCmd(g), newInitCmd(g), newBuildCmd(g), newCacheCmd())
 	return root
 }

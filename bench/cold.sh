@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Compares a cold `layers build` (empty unit cache) of a 10-function
+# monorepo with heavy sharing against what today's tools do: one container
+# per function, pip installing that function's whole requirements file,
+# then zipping it, one function after the other. Target: ratio <= 0.5.
+#
+#   bench/cold.sh
+#   LAYERS_BENCH_IMAGE=... bench/cold.sh
+#
+# Both sides download from the package index with no pip cache. Behind a
+# proxy that re-signs TLS set LAYERS_CA_BUNDLE (defaults to the host's bundle).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+IMAGE="${LAYERS_BENCH_IMAGE:-layers-standin/build-python3.11:bookworm}"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+if [ -z "${LAYERS_CA_BUNDLE:-}" ]; then
+	for f in "${PIP_CERT:-}" "${SSL_CERT_FILE:-}" /etc/ssl/certs/ca-certificates.crt; do
+		if [ -n "$f" ] && [ -r "$f" ]; then export LAYERS_CA_BUNDLE="$f"; break; fi
+	done
+fi
+export LAYERS_CACHE="$work/cache"
+go build -o "$work/layers" ./cmd/layers
+
+repo="$work/repo"
+mkdir -p "$repo"
+printf 'runtime = "python3.11"\narchitectures = ["x86_64"]\n\n[build]\nimage = "%s"\n' "$IMAGE" > "$repo/layers.toml"
+web="requests==2.32.3 urllib3==2.2.3 idna==3.10 certifi==2024.8.30 charset-normalizer==3.4.0"
+model="pydantic==2.9.2 pydantic-core==2.23.4 annotated-types==0.7.0 typing-extensions==4.12.2"
+aws="boto3==1.35.54 botocore==1.35.54 s3transfer==0.10.3 jmespath==1.0.1 python-dateutil==2.9.0.post0 six==1.16.0 urllib3==2.2.3"
+fn() { mkdir -p "$repo/functions/$1"; printf '%s\n' ${@:2} | sort -u > "$repo/functions/$1/requirements.txt"; echo "def handler(e, c): return 1" > "$repo/functions/$1/app.py"; }
+fn orders    $web $model
+fn payments  $web $model $aws
+fn refunds   $web $model $aws
+fn notify    $web PyYAML==6.0.2
+fn reports   $aws PyYAML==6.0.2
+fn export    $aws $model
+fn thumbs    $aws attrs==24.2.0
+fn audit     $model PyYAML==6.0.2
+fn search    $web attrs==24.2.0
+fn webhooks  $web $model PyYAML==6.0.2
+
+ms() { date +%s%3N; }
+
+start=$(ms)
+"$work/layers" build --dir "$repo" > /dev/null 2> "$work/layers.log" || { cat "$work/layers.log"; exit 1; }
+ours=$(( $(ms) - start ))
+echo "layers build, cold: $ours ms ($(grep '^units:' "$work/layers.log" | cut -d';' -f1))"
+
+tags="--platform manylinux2014_x86_64 --platform manylinux_2_17_x86_64 --only-binary=:all: --python-version 3.11 --implementation cp"
+start=$(ms)
+for dir in "$repo"/functions/*/; do
+	name="$(basename "$dir")"
+	cid=$(docker create -e PIP_CERT=/ca.crt -e PIP_DISABLE_PIP_VERSION_CHECK=1 "$IMAGE" sh -c \
+		"python3 -m pip install -q --root-user-action=ignore -r /req.txt --target /out $tags && cd /out && python3 -m zipfile -c /tmp/f.zip . ")
+	docker cp -q "$LAYERS_CA_BUNDLE" "$cid:/ca.crt"
+	docker cp -q "$dir/requirements.txt" "$cid:/req.txt"
+	docker start -a "$cid" > "$work/$name.log" 2>&1 || { cat "$work/$name.log"; docker rm -f "$cid" > /dev/null; exit 1; }
+	docker rm "$cid" > /dev/null
+done
+theirs=$(( $(ms) - start ))
+echo "per-function pip, one container each: $theirs ms"
+awk -v a="$ours" -v b="$theirs" 'BEGIN { printf "ratio: %.2f (target: <= 0.5)\n", a / b; exit !(a / b <= 0.5) }'

@@ -1,0 +1,383 @@
+package builder_test
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/client"
+
+	"github.com/layers-dev/layers/builder"
+	"github.com/layers-dev/layers/builder/archive"
+	"github.com/layers-dev/layers/builder/engine"
+	"github.com/layers-dev/layers/builder/internal/dockertest"
+	"github.com/layers-dev/layers/config"
+	"github.com/layers-dev/layers/pipeline"
+)
+
+// countingEngine counts the containers a build starts.
+type countingEngine struct {
+	engine.Engine
+	runs atomic.Int32
+}
+
+func (c *countingEngine) Run(ctx context.Context, spec engine.RunSpec) error {
+	c.runs.Add(1)
+	return c.Engine.Run(ctx, spec)
+}
+
+// monorepo is a small repository with two functions sharing six (its
+// hashes pinned, so pip runs with --require-hashes): one with the requests
+// stack, one with PyYAML's binary wheel.
+var monorepo = map[string]string{
+	"functions/api/requirements.txt": "six==1.16.0 \\\n    --hash=sha256:8abb2f1d86890a2dfb989f9a77cfcfd3e47c2a354b01111771326f8aa26e0254 \\\n" +
+		"    --hash=sha256:1e61c37477a1626458e36f7b1d82aa5c9b094fa4802892072e49de9c60c4c926\nrequests==2.32.3\nurllib3==2.2.3\nidna==3.10\ncertifi==2024.8.30\ncharset-normalizer==3.4.0\n",
+	"functions/api/app.py":              "import requests\n",
+	"functions/worker/requirements.txt": "six==1.16.0\nPyYAML==6.0.2\n",
+	"functions/worker/app.py":           "import yaml\n",
+}
+
+// imports are what each function of monorepo must be able to import from
+// its layers alone.
+var imports = map[string]string{"api": "import six, requests, urllib3, idna, certifi, charset_normalizer", "worker": "import six, yaml; yaml.CLoader"}
+
+func writeRepo(t *testing.T, image string, files map[string]string) *config.Config {
+	t.Helper()
+	return writeRepoTB(t, image, files)
+}
+
+func writeRepoTB(t testing.TB, image string, files map[string]string) *config.Config {
+	t.Helper()
+	dir := t.TempDir()
+	files["layers.toml"] = "runtime = \"python3.11\"\narchitectures = [\"x86_64\"]\n\n[build]\nimage = \"" + image + "\"\n" + files["layers.toml"]
+	for name, data := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, err := config.Load(dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// hostCABundle is the bundle pip in the container must trust on networks
+// that re-sign TLS, as dockertest.HostCA finds it.
+func hostCABundle() string {
+	for _, p := range []string{os.Getenv("PIP_CERT"), os.Getenv("SSL_CERT_FILE"), "/etc/ssl/certs/ca-certificates.crt"} {
+		if p == "" {
+			continue
+		}
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+func getenv(cacheDir string) func(string) string {
+	ca := hostCABundle()
+	return func(k string) string {
+		switch k {
+		case "LAYERS_CA_BUNDLE":
+			return ca
+		case "LAYERS_CACHE":
+			return cacheDir
+		case "SOURCE_DATE_EPOCH":
+			return ""
+		}
+		return os.Getenv(k)
+	}
+}
+
+func build(t *testing.T, e engine.Engine, cfg *config.Config, cacheDir string) (*pipeline.BuildResult, error) {
+	t.Helper()
+	return pipeline.Build(context.Background(), cfg, pipeline.BuildOptions{
+		Engine: e, CacheDir: cacheDir, Tool: "test", Getenv: getenv(cacheDir),
+		Progress: func(line string) { t.Log(line) },
+	})
+}
+
+func zips(t *testing.T, cfg *config.Config, m *pipeline.Manifest) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	for _, tm := range m.Targets {
+		for _, l := range tm.Layers {
+			data, err := os.ReadFile(filepath.Join(cfg.Root, filepath.FromSlash(l.File)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[l.Name] = data
+		}
+	}
+	return out
+}
+
+// TestBuildEndToEnd builds a real monorepo twice with empty caches, checks
+// the zips are byte-identical, rebuilds with nothing changed (no
+// container), and imports every function's packages from its layers in
+// the build image.
+func TestBuildEndToEnd(t *testing.T) {
+	d := dockertest.Engine(t)
+	image := dockertest.Image(t, d)
+
+	var first map[string][]byte
+	var last *pipeline.BuildResult
+	var lastCfg *config.Config
+	var lastCache string
+	for i := range 2 {
+		cfg := writeRepo(t, image, copyMap(monorepo))
+		cacheDir := t.TempDir()
+		res, err := build(t, d, cfg, cacheDir)
+		if err != nil {
+			t.Fatalf("build %d: %v", i+1, err)
+		}
+		if res.UnitsBuilt != 7 || res.UnitsCached != 0 {
+			t.Errorf("build %d: %d units built, %d cached; want 7 and 0", i+1, res.UnitsBuilt, res.UnitsCached)
+		}
+		got := zips(t, cfg, res.Manifest)
+		if first == nil {
+			first = got
+		} else {
+			if len(got) != len(first) {
+				t.Errorf("builds made %d and %d layers", len(first), len(got))
+			}
+			for name, data := range first {
+				if !bytes.Equal(got[name], data) {
+					t.Errorf("layer %s differs between two builds with empty caches", name)
+				}
+			}
+		}
+		last, lastCfg, lastCache = res, cfg, cacheDir
+	}
+
+	counting := &countingEngine{Engine: d}
+	again, err := build(t, counting, lastCfg, lastCache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := counting.runs.Load(); n != 0 {
+		t.Errorf("a rebuild with nothing changed started %d containers", n)
+	}
+	if again.UnitsBuilt != 0 || again.LayersWritten != 0 || again.LayersReused != len(first) {
+		t.Errorf("rebuild: %d units built, %d layers written, %d reused", again.UnitsBuilt, again.LayersWritten, again.LayersReused)
+	}
+	if again.Manifest.InputsSHA256 != last.Manifest.InputsSHA256 {
+		t.Error("inputs digest changed without a change")
+	}
+
+	importLayers(t, d, image, lastCfg, last.Manifest, imports)
+}
+
+// importLayers runs each function's import statement in the build image
+// with only its layers, extracted in order, on PYTHONPATH.
+func importLayers(t *testing.T, d engine.Engine, image string, cfg *config.Config, m *pipeline.Manifest, imports map[string]string) {
+	t.Helper()
+	layers := zips(t, cfg, m)
+	for _, f := range m.Targets[0].Functions {
+		var files []archive.File
+		seen := map[string]bool{}
+		for _, name := range f.Layers {
+			files = append(files, unzip(t, layers[name], seen)...)
+		}
+		var out bytes.Buffer
+		err := d.Run(context.Background(), engine.RunSpec{
+			Image: image, Platform: dockertest.Platform,
+			Cmd:    []string{"python3", "-c", imports[f.Name]},
+			Env:    []string{"PYTHONPATH=/opt/python", "PYTHONDONTWRITEBYTECODE=1"},
+			In:     []engine.CopyIn{{Dir: "/opt", Files: files}},
+			Stdout: &out, Stderr: &out,
+		})
+		if err != nil {
+			t.Errorf("function %s: %q from its layers %v: %v\n%s", f.Name, imports[f.Name], f.Layers, err, out.String())
+		}
+	}
+}
+
+// TestBuildFailedPip checks that a package pip cannot install is named,
+// with pip's last lines, and that no manifest is written.
+func TestBuildFailedPip(t *testing.T) {
+	d := dockertest.Engine(t)
+	image := dockertest.Image(t, d)
+	cfg := writeRepo(t, image, map[string]string{
+		"functions/api/requirements.txt": "six==1.16.0\nno-such-distribution-layers-test==9.9.9\n",
+		"functions/api/app.py":           "",
+	})
+	cacheDir := t.TempDir()
+	_, err := build(t, d, cfg, cacheDir)
+	var ue *builder.UnitError
+	if !errors.As(err, &ue) {
+		t.Fatalf("error %v, want a *builder.UnitError", err)
+	}
+	if !strings.Contains(ue.Unit, "no-such-distribution-layers-test==9.9.9") || !strings.Contains(ue.Tail, "No matching distribution") {
+		t.Errorf("error does not name the package or show pip's lines:\n%v", err)
+	}
+	if _, err := os.Stat(filepath.Join(cfg.Root, pipeline.ManifestFile)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a failed build left a manifest (%v)", err)
+	}
+}
+
+// unzip returns a layer zip's files for copying into /opt; files another
+// layer already gave are skipped, as the later layer would win anyway.
+func unzip(t *testing.T, data []byte, seen map[string]bool) []archive.File {
+	t.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []archive.File
+	for _, f := range zr.File {
+		if f.FileInfo().IsDir() || seen[f.Name] {
+			continue
+		}
+		seen[f.Name] = true
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		content, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, archive.FromBytes(f.Name, content, f.Mode()&0o111 != 0))
+	}
+	return files
+}
+
+func copyMap(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// BenchmarkNoChangeRebuild times `layers build` of the monorepo with
+// nothing changed: resolve, cache look-ups, zip checks and the manifest,
+// with no container (reported as containers/op).
+func BenchmarkNoChangeRebuild(b *testing.B) {
+	d := dockertest.Engine(b)
+	image := dockertest.Image(b, d)
+	cfg := writeRepoTB(b, image, copyMap(monorepo))
+	cacheDir := b.TempDir()
+	opts := pipeline.BuildOptions{Engine: d, CacheDir: cacheDir, Tool: "bench", Getenv: getenv(cacheDir)}
+	if _, err := pipeline.Build(context.Background(), cfg, opts); err != nil {
+		b.Fatal(err)
+	}
+	counting := &countingEngine{Engine: d}
+	opts.Engine = counting
+	for b.Loop() {
+		res, err := pipeline.Build(context.Background(), cfg, opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if res.UnitsBuilt != 0 || res.LayersWritten != 0 {
+			b.Fatalf("rebuild built %d units, wrote %d layers", res.UnitsBuilt, res.LayersWritten)
+		}
+	}
+	b.ReportMetric(float64(counting.runs.Load())/float64(b.N), "containers/op")
+}
+
+// TestBuildHeavyStripped builds packages with large compiled extensions
+// with every opt-in prune rule on, strip included, and checks that they
+// still import and work: strip and test removal are the rules that break
+// layers in today's tools.
+func TestBuildHeavyStripped(t *testing.T) {
+	d := dockertest.Engine(t)
+	image := dockertest.Image(t, d)
+	cfg := writeRepo(t, image, map[string]string{
+		"layers.toml": "\n[prune]\ntests = true\nstrip = true\npatterns = [\"**/*.pyi\"]\n",
+		"functions/science/requirements.txt": "numpy==2.1.3\npydantic==2.9.2\npydantic-core==2.23.4\nannotated-types==0.7.0\n" +
+			"typing-extensions==4.12.2\nPyYAML==6.0.2\n",
+		"functions/science/app.py": "",
+	})
+	cacheDir := t.TempDir()
+	res, err := build(t, d, cfg, cacheDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.SavedBytes == 0 {
+		t.Error("pruning numpy's tests saved nothing")
+	}
+	var numpy *pipeline.LayerManifest
+	for i, l := range res.Manifest.Targets[0].Layers {
+		for _, p := range l.Packages {
+			if p.Name == "numpy" {
+				numpy = &res.Manifest.Targets[0].Layers[i]
+			}
+		}
+	}
+	if numpy == nil {
+		t.Fatal("no layer holds numpy")
+	}
+	t.Logf("stripped, pruned layers: %d bytes unzipped for numpy's layer, %d bytes pruned", numpy.UnzippedBytes, res.SavedBytes)
+	importLayers(t, d, image, cfg, res.Manifest, map[string]string{
+		"science": "import numpy, pydantic, yaml; assert numpy.linalg.inv(numpy.eye(3)).sum() == 3; " +
+			"assert pydantic.TypeAdapter(int).validate_python('7') == 7; yaml.load('a: 1', Loader=yaml.CLoader)",
+	})
+}
+
+// TestBuildCancel stops a build while pip runs, as Ctrl-C does: the build
+// returns the cancellation, writes no manifest and leaves no container.
+func TestBuildCancel(t *testing.T) {
+	d := dockertest.Engine(t)
+	image := dockertest.Image(t, d)
+	cfg := writeRepo(t, image, map[string]string{
+		"functions/science/requirements.txt": "numpy==2.1.3\n",
+		"functions/science/app.py":           "",
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	e := &cancellingEngine{Engine: d, cancel: cancel}
+	cacheDir := t.TempDir()
+	_, err := pipeline.Build(ctx, cfg, pipeline.BuildOptions{Engine: e, CacheDir: cacheDir, Tool: "test", Getenv: getenv(cacheDir)})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("error %v, want context.Canceled", err)
+	}
+	if _, err := os.Stat(filepath.Join(cfg.Root, pipeline.ManifestFile)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a cancelled build left a manifest (%v)", err)
+	}
+	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	host, _ := os.Hostname()
+	list, err := cli.ContainerList(context.Background(), container.ListOptions{All: true, Filters: filters.NewArgs(
+		filters.Arg("label", engine.LabelOwner+"="+host+":"+strconv.Itoa(os.Getpid())))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 0 {
+		t.Errorf("%d containers left after cancelling", len(list))
+	}
+}
+
+// cancellingEngine cancels the build a moment after its first container
+// starts.
+type cancellingEngine struct {
+	engine.Engine
+	cancel func()
+}
+
+func (c *cancellingEngine) Run(ctx context.Context, spec engine.RunSpec) error {
+	time.AfterFunc(time.Second, c.cancel)
+	return c.Engine.Run(ctx, spec)
+}

@@ -1,0 +1,393 @@
+// Package builder owns the build stage: installing each distinct
+// distribution once per runtime and architecture into a unit (pip in the
+// Lambda build image, through the engine package), pruning and caching it,
+// and assembling layer zips from units.
+//
+// Subpackages hold the foundations: archive (deterministic zips, safe tar
+// extraction), prune (the [prune] rules), cache (the unit cache) and engine
+// (the container engine).
+package builder
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/layers-dev/layers/builder/archive"
+	"github.com/layers-dev/layers/builder/cache"
+	"github.com/layers-dev/layers/builder/engine"
+	"github.com/layers-dev/layers/builder/prune"
+	"github.com/layers-dev/layers/config"
+	"github.com/layers-dev/layers/resolver"
+)
+
+// maxBatch bounds the units one container installs, so that one slow
+// container does not hold back the whole build.
+const maxBatch = 16
+
+// Options configure a Builder.
+type Options struct {
+	// Engine runs the build containers.
+	Engine engine.Engine
+	// Cache stores the units.
+	Cache *cache.Cache
+	// Jobs bounds the containers running at once; 0 means runtime.NumCPU().
+	Jobs int
+	// Prune are the [prune] settings; they must have passed Validate.
+	Prune prune.Options
+	// CABundle, when set, is a PEM bundle pip trusts in the container.
+	CABundle []byte
+	// Env holds KEY=value pairs every container gets: private index
+	// credentials (PIP_INDEX_URL and the like) and proxy settings. They
+	// never reach a file, a cache key or a message.
+	Env []string
+	// Tool is the layers version, part of every cache key.
+	Tool string
+	// Root is the repository root that local packages' paths are relative to.
+	Root string
+	// Progress, when set, receives one Event per finished step. It is
+	// called from several goroutines, one call at a time.
+	Progress func(Event)
+}
+
+// Event is one finished step of a build, for progress output.
+type Event struct {
+	Unit   string        // "six==1.16.0 (python3.11/x86_64)"
+	Cached bool          // served from the cache
+	Bytes  int64         // unzipped bytes after pruning
+	Saved  int64         // bytes pruning and strip removed; 0 for cached units
+	Took   time.Duration // time of the container that built it
+}
+
+// UnitSpec is one unit to build: a distribution at one version for one
+// target, installed in one build image.
+type UnitSpec struct {
+	Package resolver.Package
+	Target  config.Target
+	Image   Image
+	// Index are the index options of the input file the package was
+	// found in.
+	Index resolver.IndexOptions
+}
+
+func (s UnitSpec) String() string {
+	return fmt.Sprintf("%s==%s (%s)", s.Package.Name, s.Package.Version, s.Target)
+}
+
+// Unit is a built unit: a folder in the cache holding one distribution
+// installed as a site-packages folder.
+type Unit struct {
+	Spec   UnitSpec
+	Key    cache.Key
+	Dir    string // the unit's files; read-only
+	Files  int
+	Bytes  int64 // unzipped, after pruning
+	Cached bool
+	Saved  prune.Result // what pruning removed; zero for cached units
+	// Stripped is what strip removed from shared objects, in the
+	// container; zero for cached units.
+	Stripped int64
+}
+
+// Builder builds units.
+type Builder struct {
+	o  Options
+	mu sync.Mutex // serialises Progress calls
+}
+
+// New returns a Builder.
+func New(o Options) (*Builder, error) {
+	if o.Engine == nil || o.Cache == nil {
+		return nil, errors.New("builder: an engine and a cache are needed")
+	}
+	if o.Tool == "" {
+		return nil, errors.New("builder: the tool version is part of every cache key")
+	}
+	if err := o.Prune.Validate(); err != nil {
+		return nil, err
+	}
+	if o.Jobs <= 0 {
+		o.Jobs = runtime.NumCPU()
+	}
+	return &Builder{o: o}, nil
+}
+
+// UnitError is a unit whose install failed in its container.
+type UnitError struct {
+	Unit string // "name==version (runtime/arch)"
+	Err  error
+	// Tail holds pip's last lines, credentials redacted.
+	Tail string
+}
+
+func (e *UnitError) Error() string {
+	msg := fmt.Sprintf("install %s: %v", e.Unit, e.Err)
+	if e.Tail != "" {
+		msg += "\npip's last lines:\n" + indent(e.Tail)
+	}
+	return msg
+}
+
+func (e *UnitError) Unwrap() error { return e.Err }
+
+// Key returns the cache key of spec's unit: a local package's key holds a
+// digest of its source folder and a URL package's a digest of its URL,
+// since their version alone does not fix their bytes.
+func (b *Builder) Key(spec UnitSpec) (cache.Key, error) {
+	version := spec.Package.Version
+	switch spec.Package.Source {
+	case resolver.SourceLocal:
+		files, err := localFiles(b.o.Root, spec.Package.Path)
+		if err != nil {
+			return cache.Key{}, err
+		}
+		sum, err := filesDigest(files)
+		if err != nil {
+			return cache.Key{}, err
+		}
+		version += "+src." + sum[:16]
+	case resolver.SourceURL:
+		version += "+url." + digest(redactURL(spec.Package.URL))[:16]
+	default:
+		if spec.Package.URL != "" {
+			version += "+index." + digest(redactURL(spec.Package.URL))[:16]
+		}
+	}
+	return cache.Key{
+		Distribution: spec.Package.Name,
+		Version:      version,
+		Runtime:      spec.Target.Runtime,
+		Architecture: spec.Target.Architecture,
+		ImageID:      spec.Image.ID,
+		Prune:        b.o.Prune.Key(),
+		Tool:         b.o.Tool,
+	}, nil
+}
+
+// job is one unit to build, with its key.
+type job struct {
+	spec UnitSpec
+	key  cache.Key
+	out  *Unit
+}
+
+// Units returns the unit of every spec, in order, building the ones the
+// cache lacks. Specs with the same key are built once. Several units
+// share a container; at most Jobs containers run at once.
+func (b *Builder) Units(ctx context.Context, specs []UnitSpec) ([]Unit, error) {
+	units := make([]Unit, len(specs))
+	byDigest := map[string][]int{}
+	var todo []*job
+	for i, s := range specs {
+		k, err := b.Key(s)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", s, err)
+		}
+		units[i] = Unit{Spec: s, Key: k}
+		d := k.Digest()
+		if _, seen := byDigest[d]; !seen {
+			if e, ok := b.o.Cache.Get(k); ok {
+				units[i].Dir, units[i].Files, units[i].Bytes, units[i].Cached = e.Dir, e.Files, e.Bytes, true
+				b.progress(Event{Unit: s.String(), Cached: true, Bytes: e.Bytes})
+			} else {
+				todo = append(todo, &job{spec: s, key: k, out: &units[i]})
+			}
+		}
+		byDigest[d] = append(byDigest[d], i)
+	}
+	if err := b.run(ctx, batches(todo, b.o.Jobs)); err != nil {
+		return nil, err
+	}
+	for _, idx := range byDigest {
+		for _, i := range idx[1:] {
+			first := units[idx[0]]
+			units[i].Dir, units[i].Files, units[i].Bytes, units[i].Cached = first.Dir, first.Files, first.Bytes, first.Cached
+		}
+	}
+	return units, nil
+}
+
+// batches groups jobs that can share a container (same image, target,
+// kind and index settings) and splits each group so that the work spreads
+// over the jobs containers that may run at once.
+func batches(todo []*job, jobs int) [][]*job {
+	groups := map[string][]*job{}
+	var order []string
+	for _, j := range todo {
+		k := strings.Join(append([]string{j.spec.Image.ID, j.spec.Target.String(), kind(j.spec)},
+			indexEnv(j.spec.Index, lockIndex(j.spec))...), "\x00")
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], j)
+	}
+	var out [][]*job
+	for _, k := range order {
+		g := groups[k]
+		size := min(max((len(g)+jobs-1)/jobs, 1), maxBatch)
+		for len(g) > 0 {
+			n := min(size, len(g))
+			out = append(out, g[:n])
+			g = g[n:]
+		}
+	}
+	return out
+}
+
+// kind says how a unit is installed: a wheel for the target, or built in
+// the image from a source it is given.
+func kind(s UnitSpec) string {
+	if s.Package.Source == resolver.SourceLocal || s.Package.Source == resolver.SourceURL {
+		return "source"
+	}
+	return "wheel"
+}
+
+func lockIndex(s UnitSpec) string {
+	if s.Package.Source == resolver.SourceRegistry {
+		return s.Package.URL
+	}
+	return ""
+}
+
+// run runs the batches, at most Jobs at once, and stops them all at the
+// first failure.
+func (b *Builder) run(ctx context.Context, all [][]*job) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sem := make(chan struct{}, b.o.Jobs)
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+	)
+	for _, batch := range all {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			defer func() { <-sem }()
+			if ctx.Err() != nil {
+				return
+			}
+			if err := b.runBatch(ctx, batch); err != nil {
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = err
+				}
+				mu.Unlock()
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	return ctx.Err()
+}
+
+// runBatch installs a batch's units in one container and stores them.
+func (b *Builder) runBatch(ctx context.Context, batch []*job) error {
+	spec, err := b.runSpec(batch)
+	if err != nil {
+		return err
+	}
+	tmpRoot := filepath.Join(b.o.Cache.Root(), "tmp")
+	if err := os.MkdirAll(tmpRoot, 0o755); err != nil {
+		return err
+	}
+	out, err := os.MkdirTemp(tmpRoot, "batch-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(out)
+	tail := &tailBuffer{max: 16 << 10}
+	stripped := &stripWatcher{}
+	spec.Stdout = io.MultiWriter(tail, stripped)
+	spec.Stderr = tail
+	spec.Out = []engine.CopyOut{{Path: "/out", Extract: func(r io.Reader) error {
+		_, err := archive.ExtractTar(r, out)
+		return err
+	}}}
+	start := time.Now()
+	if err := b.o.Engine.Run(ctx, spec); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return b.failure(batch, err, tail.String())
+	}
+	took := time.Since(start)
+	for i, j := range batch {
+		src := filepath.Join(out, fmt.Sprint(i))
+		saved, err := prune.Prune(src, b.o.Prune)
+		if err != nil {
+			return fmt.Errorf("%s: %w", j.spec, err)
+		}
+		e, err := b.o.Cache.Put(j.key, func(dir string) error {
+			if err := os.Remove(dir); err != nil {
+				return err
+			}
+			return os.Rename(src, dir)
+		})
+		if err != nil {
+			return err
+		}
+		*j.out = Unit{Spec: j.spec, Key: j.key, Dir: e.Dir, Files: e.Files, Bytes: e.Bytes, Saved: saved, Stripped: stripped.get(i)}
+		b.progress(Event{Unit: j.spec.String(), Bytes: e.Bytes, Saved: saved.Bytes + j.out.Stripped, Took: took})
+	}
+	return nil
+}
+
+// failure turns a failed container into a *UnitError naming the package
+// whose install failed, from the marker the script prints.
+func (b *Builder) failure(batch []*job, err error, output string) error {
+	unit := batch[0].spec.String()
+	if len(batch) > 1 {
+		unit = fmt.Sprintf("one of %d units", len(batch))
+	}
+	lines := strings.Split(strings.TrimRight(output, "\n"), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		var n int
+		if _, scanErr := fmt.Sscanf(lines[i], failMarker+"%d", &n); scanErr == nil && n >= 0 && n < len(batch) {
+			unit = batch[n].spec.String()
+			lines = lines[:i]
+			break
+		}
+	}
+	var ee *engine.ExitError
+	if errors.As(err, &ee) {
+		err = fmt.Errorf("pip failed (exit status %d)", ee.Code)
+	}
+	const keep = 15
+	lines = slices.DeleteFunc(lines, func(s string) bool { return strings.TrimSpace(s) == "" })
+	if len(lines) > keep {
+		lines = lines[len(lines)-keep:]
+	}
+	return &UnitError{Unit: unit, Err: err, Tail: Redact(strings.Join(lines, "\n"))}
+}
+
+func (b *Builder) progress(e Event) {
+	if b.o.Progress == nil {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.o.Progress(e)
+}
+
+func indent(s string) string {
+	return "    " + strings.ReplaceAll(s, "\n", "\n    ")
+}

@@ -1,0 +1,391 @@
+package builder
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/layers-dev/layers/builder/archive"
+	"github.com/layers-dev/layers/builder/cache"
+	"github.com/layers-dev/layers/builder/engine"
+	"github.com/layers-dev/layers/builder/prune"
+	"github.com/layers-dev/layers/config"
+	"github.com/layers-dev/layers/resolver"
+)
+
+func TestPlatformTags(t *testing.T) {
+	tests := []struct {
+		target      config.Target
+		first, last string
+		n           int
+		has, hasNot []string
+	}{
+		{config.Target{Runtime: "python3.11", Architecture: "x86_64"}, "manylinux_2_17_x86_64", "manylinux1_x86_64", 6,
+			[]string{"manylinux2014_x86_64", "manylinux2010_x86_64"}, []string{"manylinux_2_28_x86_64"}},
+		{config.Target{Runtime: "python3.9", Architecture: "arm64"}, "manylinux_2_17_aarch64", "manylinux2014_aarch64", 2,
+			nil, []string{"manylinux_2_12_aarch64", "manylinux_2_17_x86_64"}},
+		{config.Target{Runtime: "python3.12", Architecture: "x86_64"}, "manylinux_2_34_x86_64", "manylinux1_x86_64", 18 + 1 + 4,
+			[]string{"manylinux_2_28_x86_64", "manylinux2014_x86_64"}, []string{"manylinux_2_35_x86_64"}},
+		{config.Target{Runtime: "python3.14", Architecture: "arm64"}, "manylinux_2_34_aarch64", "manylinux2014_aarch64", 18 + 1,
+			[]string{"manylinux_2_28_aarch64"}, []string{"manylinux1_aarch64"}},
+	}
+	for _, tt := range tests {
+		got, err := PlatformTags(tt.target)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.target, err)
+		}
+		if got[0] != tt.first || got[len(got)-1] != tt.last || len(got) != tt.n {
+			t.Errorf("%s: %d tags %q..%q, want %d %q..%q", tt.target, len(got), got[0], got[len(got)-1], tt.n, tt.first, tt.last)
+		}
+		for _, h := range tt.has {
+			if !slices.Contains(got, h) {
+				t.Errorf("%s: no %s", tt.target, h)
+			}
+		}
+		for _, h := range tt.hasNot {
+			if slices.Contains(got, h) {
+				t.Errorf("%s: %s would not load", tt.target, h)
+			}
+		}
+	}
+	for _, bad := range []config.Target{{Runtime: "python3.11", Architecture: "sparc"}, {Runtime: "node20", Architecture: "x86_64"}} {
+		if _, err := PlatformTags(bad); err == nil {
+			t.Errorf("%s: no error", bad)
+		}
+	}
+}
+
+func TestRedact(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"Looking in indexes: https://user:s3cret@index.example.invalid/simple", "Looking in indexes: https://***@index.example.invalid/simple"},
+		{"https://token@index.example.invalid/simple and http://a:b@c.example.invalid/", "https://***@index.example.invalid/simple and http://***@c.example.invalid/"},
+		{"no url here: user@host", "no url here: user@host"},
+		{"https://index.example.invalid/simple", "https://index.example.invalid/simple"},
+	}
+	for _, tt := range tests {
+		if got := Redact(tt.in); got != tt.want {
+			t.Errorf("Redact(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	if got := redactURL("https://u:p@index.example.invalid/simple?token=x"); got != "https://%2A%2A%2A@index.example.invalid/simple" {
+		t.Errorf("redactURL: %q", got)
+	}
+}
+
+func newTestBuilder(t *testing.T, o Options) *Builder {
+	t.Helper()
+	if o.Cache == nil {
+		c, err := cache.Open(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Cache = c
+	}
+	if o.Engine == nil {
+		o.Engine = &fakeEngine{}
+	}
+	o.Tool = "test"
+	b, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+var py311 = config.Target{Runtime: "python3.11", Architecture: "x86_64"}
+var img = Image{Ref: "build:1", ID: "sha256:abc", Platform: "linux/amd64"}
+
+// TestRunSpec checks what reaches the container: hashes in a requirements
+// file, index URLs (and their credentials) only in the environment, the
+// target's tags on pip's command line.
+func TestRunSpec(t *testing.T) {
+	b := newTestBuilder(t, Options{CABundle: []byte("-----BEGIN CERTIFICATE-----\n"), Env: []string{"PIP_INDEX_URL=https://host.example.invalid/simple", "HTTPS_PROXY=http://proxy:3128"}})
+	secret := "https://ci:t0ken@index.example.invalid/simple"
+	batch := []*job{
+		{spec: UnitSpec{Package: resolver.Package{Name: "six", Version: "1.16.0", Source: resolver.SourceRegistry}, Target: py311, Image: img,
+			Index: resolver.IndexOptions{IndexURL: secret, ExtraIndexURLs: []string{"https://extra.example.invalid/simple"}}}},
+		{spec: UnitSpec{Package: resolver.Package{Name: "idna", Version: "3.10", Source: resolver.SourceRegistry, Hashes: []string{"sha256:aa", "sha256:bb"}}, Target: py311, Image: img}},
+	}
+	spec, err := b.runSpec(batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := strings.Join(spec.Cmd, " ")
+	for _, want := range []string{"'--target' '/out/0'", "'--platform' 'manylinux2014_x86_64'", "'--python-version' '3.11'", "'--abi' 'cp311'", "'--abi' 'abi3'",
+		"'--only-binary=:all:'", "'six==1.16.0'", "'--require-hashes' '-r' '/layers-in/req-1.txt'", failMarker + "1"} {
+		if !strings.Contains(script, want) {
+			t.Errorf("script lacks %s:\n%s", want, script)
+		}
+	}
+	if strings.Contains(script, "t0ken") || strings.Contains(script, "index.example.invalid") {
+		t.Errorf("an index URL is on the command line:\n%s", script)
+	}
+	wantEnv := []string{"HTTPS_PROXY=http://proxy:3128", "PIP_CERT=/layers-ca/ca.crt", "PIP_INDEX_URL=" + secret, "PIP_EXTRA_INDEX_URL=https://extra.example.invalid/simple"}
+	if !slices.Equal(spec.Env, wantEnv) {
+		t.Errorf("env %q, want %q", spec.Env, wantEnv)
+	}
+	if spec.Image != img.ID || spec.Platform != "linux/amd64" {
+		t.Errorf("image %s %s", spec.Image, spec.Platform)
+	}
+	var names []string
+	for _, f := range spec.In[0].Files {
+		names = append(names, f.Name)
+		if f.Name == "layers-in/req-1.txt" {
+			rc, _ := f.Open()
+			data := make([]byte, f.Size)
+			rc.Read(data)
+			rc.Close()
+			if want := "idna==3.10 \\\n    --hash=sha256:aa \\\n    --hash=sha256:bb\n"; string(data) != want {
+				t.Errorf("requirements file %q, want %q", data, want)
+			}
+		}
+	}
+	if !slices.Equal(names, []string{"layers-in/req-1.txt", "layers-ca/ca.crt"}) {
+		t.Errorf("files copied in: %q", names)
+	}
+}
+
+func TestRunSpecLocalAndStrip(t *testing.T) {
+	root := t.TempDir()
+	for name, data := range map[string]string{
+		"libs/common/pyproject.toml":            "[project]\nname = \"common\"\n",
+		"libs/common/common/__init__.py":        "",
+		"libs/common/.venv/lib/x.py":            "",
+		"libs/common/common/__pycache__/a.pyc":  "",
+		"libs/common/build/lib/common/stale.py": "",
+	} {
+		p := filepath.Join(root, filepath.FromSlash(name))
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, []byte(data), 0o644)
+	}
+	b := newTestBuilder(t, Options{Root: root, Prune: prune.Options{Strip: true}})
+	spec, err := b.runSpec([]*job{{spec: UnitSpec{Package: resolver.Package{Name: "common", Version: "0.1.0", Source: resolver.SourceLocal, Path: "libs/common"}, Target: py311, Image: img}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := spec.Cmd[2]
+	if strings.Contains(script, "--platform") || !strings.Contains(script, "'/layers-in/src-0'") || !strings.Contains(script, "strip --strip-unneeded") {
+		t.Errorf("script:\n%s", script)
+	}
+	var names []string
+	for _, f := range spec.In[0].Files {
+		names = append(names, f.Name)
+	}
+	if want := []string{"layers-in/src-0/common/__init__.py", "layers-in/src-0/pyproject.toml"}; !slices.Equal(names, want) {
+		t.Errorf("copied %q, want %q", names, want)
+	}
+
+	k1, err := b.Key(UnitSpec{Package: resolver.Package{Name: "common", Version: "0.1.0", Source: resolver.SourceLocal, Path: "libs/common"}, Target: py311, Image: img})
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(root, "libs/common/common/__init__.py"), []byte("x = 1\n"), 0o644)
+	k2, _ := b.Key(UnitSpec{Package: resolver.Package{Name: "common", Version: "0.1.0", Source: resolver.SourceLocal, Path: "libs/common"}, Target: py311, Image: img})
+	if k1 == k2 || !strings.HasPrefix(k1.Version, "0.1.0+src.") {
+		t.Errorf("local key does not follow the source: %+v %+v", k1, k2)
+	}
+}
+
+func TestKeyHoldsNoCredentials(t *testing.T) {
+	b := newTestBuilder(t, Options{})
+	for _, p := range []resolver.Package{
+		{Name: "x", Version: "1", Source: resolver.SourceURL, URL: "https://u:secret@files.example.invalid/x-1.tar.gz"},
+		{Name: "x", Version: "1", Source: resolver.SourceRegistry, URL: "https://u:secret@index.example.invalid/simple"},
+	} {
+		k, err := b.Key(UnitSpec{Package: p, Target: py311, Image: img})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(k.String()+k.Version+k.Digest(), "secret") || k.Version == "1" {
+			t.Errorf("key %+v", k)
+		}
+	}
+}
+
+func TestBatches(t *testing.T) {
+	mk := func(name string, src resolver.Source, index string) *job {
+		return &job{spec: UnitSpec{Package: resolver.Package{Name: name, Version: "1", Source: src, Path: "p"}, Target: py311, Image: img,
+			Index: resolver.IndexOptions{IndexURL: index}}}
+	}
+	var todo []*job
+	for _, n := range []string{"a", "b", "c", "d", "e"} {
+		todo = append(todo, mk(n, resolver.SourceRegistry, ""))
+	}
+	todo = append(todo, mk("f", resolver.SourceRegistry, "https://private.example.invalid/simple"), mk("g", resolver.SourceLocal, ""))
+	got := batches(todo, 2)
+	var shape []string
+	for _, b := range got {
+		var names []string
+		for _, j := range b {
+			names = append(names, j.spec.Package.Name)
+		}
+		shape = append(shape, strings.Join(names, ""))
+	}
+	if want := []string{"abc", "de", "f", "g"}; !slices.Equal(shape, want) {
+		t.Errorf("batches %q, want %q", shape, want)
+	}
+	if n := len(batches(todo[:5], 1)); n != 1 {
+		t.Errorf("one job: %d batches", n)
+	}
+}
+
+// fakeEngine plays pip: it writes a module per unit into the out folder
+// and hands back the tar a container would.
+type fakeEngine struct {
+	runs int
+	fail bool
+}
+
+func (f *fakeEngine) ImageID(context.Context, string, string) (string, error) { return img.ID, nil }
+func (f *fakeEngine) Pull(context.Context, string, string) error              { return nil }
+func (f *fakeEngine) RemoveLeftovers(context.Context) (int, error)            { return 0, nil }
+func (f *fakeEngine) Run(_ context.Context, spec engine.RunSpec) error {
+	f.runs++
+	if f.fail {
+		spec.Stderr.Write([]byte("Collecting x\nERROR: https://u:pw@index.example.invalid/simple said no\n\n" + failMarker + "1\n"))
+		return &engine.ExitError{Code: 3}
+	}
+	n := strings.Count(spec.Cmd[2], "mkdir -p /out/")
+	var files []archive.File
+	for i := range n {
+		dir := "out/" + string(rune('0'+i))
+		files = append(files, archive.FromBytes(dir+"/m"+string(rune('0'+i))+".py", []byte("x = 1\n"), false),
+			archive.FromBytes(dir+"/__pycache__/m.cpython-311.pyc", []byte("junk"), false))
+	}
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(archive.WriteTar(pw, files, archive.DefaultTime)) }()
+	defer pr.Close()
+	return spec.Out[0].Extract(pr)
+}
+
+func TestUnitsCacheAndFailure(t *testing.T) {
+	fe := &fakeEngine{}
+	b := newTestBuilder(t, Options{Engine: fe, Jobs: 1})
+	specs := []UnitSpec{
+		{Package: resolver.Package{Name: "a", Version: "1", Source: resolver.SourceRegistry}, Target: py311, Image: img},
+		{Package: resolver.Package{Name: "b", Version: "1", Source: resolver.SourceRegistry}, Target: py311, Image: img},
+		{Package: resolver.Package{Name: "a", Version: "1", Source: resolver.SourceRegistry}, Target: py311, Image: img},
+	}
+	units, err := b.Units(context.Background(), specs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fe.runs != 1 {
+		t.Errorf("%d containers for one batch", fe.runs)
+	}
+	for i, u := range units {
+		if u.Dir == "" || u.Files != 1 || u.Bytes != 6 {
+			t.Errorf("unit %d: %+v", i, u)
+		}
+	}
+	if units[0].Saved.Files != 1 || units[0].Saved.Bytes != 4 {
+		t.Errorf("pruning saved %+v, want the .pyc", units[0].Saved)
+	}
+	again, err := b.Units(context.Background(), specs)
+	if err != nil || fe.runs != 1 || !again[0].Cached || !again[2].Cached {
+		t.Errorf("second run: %v, %d containers, %+v", err, fe.runs, again)
+	}
+
+	fe.fail = true
+	specs = append(specs, UnitSpec{Package: resolver.Package{Name: "c", Version: "2", Source: resolver.SourceRegistry}, Target: py311, Image: img},
+		UnitSpec{Package: resolver.Package{Name: "d", Version: "3", Source: resolver.SourceRegistry}, Target: py311, Image: img})
+	_, err = b.Units(context.Background(), specs)
+	var ue *UnitError
+	if !errors.As(err, &ue) || ue.Unit != "d==3 (python3.11/x86_64)" || strings.Contains(ue.Tail, "pw@") || !strings.Contains(ue.Tail, "said no") {
+		t.Errorf("error %v", err)
+	}
+}
+
+func TestWriteLayer(t *testing.T) {
+	dir := t.TempDir()
+	mkUnit := func(name string, files map[string]string) Unit {
+		d := filepath.Join(dir, name)
+		for f, data := range files {
+			p := filepath.Join(d, filepath.FromSlash(f))
+			os.MkdirAll(filepath.Dir(p), 0o755)
+			os.WriteFile(p, []byte(data), 0o644)
+		}
+		return Unit{Spec: UnitSpec{Package: resolver.Package{Name: name, Version: "1"}, Target: py311}, Dir: d}
+	}
+	a := mkUnit("a", map[string]string{"google/a/__init__.py": "a", "a-1.dist-info/METADATA": "m"})
+	b := mkUnit("b", map[string]string{"google/b/__init__.py": "bb"})
+	out := filepath.Join(dir, "l.zip")
+	lf, err := WriteLayer(out, []Unit{b, a}, archive.DefaultTime)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lf.UnzippedBytes != 4 || lf.ZippedBytes == 0 || len(lf.SHA256) != 64 || len(lf.CodeSHA256) != 44 {
+		t.Errorf("%+v", lf)
+	}
+	if sum, b64, size, err := FileDigest(out); err != nil || sum != lf.SHA256 || b64 != lf.CodeSHA256 || size != lf.ZippedBytes {
+		t.Errorf("FileDigest %s %s %d %v", sum, b64, size, err)
+	}
+	again, _ := WriteLayer(out, []Unit{a, b}, archive.DefaultTime)
+	if again.SHA256 != lf.SHA256 {
+		t.Error("unit order changes the zip")
+	}
+	c := mkUnit("c", map[string]string{"google/a/__init__.py": "other"})
+	if _, err := WriteLayer(out, []Unit{a, c}, archive.DefaultTime); err == nil || !strings.Contains(err.Error(), "google/a/__init__.py is in two units") {
+		t.Errorf("clash: %v", err)
+	}
+	if entries, _ := filepath.Glob(filepath.Join(dir, ".l.zip.*")); len(entries) != 0 {
+		t.Errorf("temporary files left: %q", entries)
+	}
+}
+
+func TestResolveImage(t *testing.T) {
+	fe := &pullEngine{}
+	got, err := ResolveImage(context.Background(), fe, "img", config.Target{Runtime: "python3.12", Architecture: "arm64"}, false)
+	if err != nil || got.ID != "sha256:pulled" || got.Platform != "linux/arm64" || fe.pulls != 1 {
+		t.Errorf("%+v %v pulls %d", got, err, fe.pulls)
+	}
+	arm := config.Target{Runtime: "python3.12", Architecture: "arm64"}
+	if _, err := ResolveImage(context.Background(), fe, "img", arm, false); err != nil || fe.pulls != 1 {
+		t.Errorf("present image pulled again: %v %d", err, fe.pulls)
+	}
+	if _, err := ResolveImage(context.Background(), fe, "img", arm, true); err != nil || fe.pulls != 2 {
+		t.Errorf("--pull did not pull: %v %d", err, fe.pulls)
+	}
+	if got := DefaultImage(config.Target{Runtime: "python3.13", Architecture: "arm64"}); got != "public.ecr.aws/sam/build-python3.13:latest-arm64" {
+		t.Errorf("DefaultImage %s", got)
+	}
+}
+
+type pullEngine struct {
+	fakeEngine
+	pulls  int
+	pulled map[string]bool
+}
+
+func (p *pullEngine) ImageID(_ context.Context, ref, plat string) (string, error) {
+	if !p.pulled[plat] {
+		return "", engine.ErrImageNotFound
+	}
+	return "sha256:pulled", nil
+}
+
+func (p *pullEngine) Pull(_ context.Context, ref, plat string) error {
+	p.pulls++
+	if p.pulled == nil {
+		p.pulled = map[string]bool{}
+	}
+	p.pulled[plat] = true
+	return nil
+}
+
+func TestStripWatcher(t *testing.T) {
+	w := &stripWatcher{}
+	for _, chunk := range []string{"Collecting x\n" + stripMarker + "0 12", "34\n", stripMarker + "2 -5\nnoise " + stripMarker + "1 9\n" + stripMarker + "3 7"} {
+		w.Write([]byte(chunk))
+	}
+	for n, want := range map[int]int64{0: 1234, 1: 0, 2: -5, 3: 0} {
+		if got := w.get(n); got != want {
+			t.Errorf("unit %d: %d, want %d", n, got, want)
+		}
+	}
+}

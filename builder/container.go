@@ -1,0 +1,277 @@
+package builder
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/layers-dev/layers/builder/archive"
+	"github.com/layers-dev/layers/builder/engine"
+	"github.com/layers-dev/layers/resolver"
+)
+
+// failMarker starts the line the install script prints before exiting
+// when a unit fails, followed by the unit's number in its batch.
+const failMarker = "layers-failed-unit: "
+
+// stripMarker starts the line that reports the bytes strip saved on a
+// unit: its number in the batch, then the bytes.
+const stripMarker = "layers-stripped-unit: "
+
+// Paths inside the build container.
+const (
+	inDir  = "/layers-in" // requirement files and local sources
+	caPath = "/layers-ca/ca.crt"
+)
+
+// runSpec returns the container run that installs a batch's units into
+// /out/<n>, n being the unit's place in the batch.
+func (b *Builder) runSpec(batch []*job) (engine.RunSpec, error) {
+	first := batch[0].spec
+	var (
+		files  []archive.File
+		script strings.Builder
+	)
+	script.WriteString("set -u\n")
+	for n, j := range batch {
+		p := j.spec.Package
+		target := fmt.Sprintf("/out/%d", n)
+		args := []string{"python3", "-m", "pip", "install", "--no-deps", "--target", target,
+			"--root-user-action=ignore", "--disable-pip-version-check", "--no-input", "--no-compile",
+			"--no-warn-script-location", "--progress-bar", "off"}
+		switch kind(j.spec) {
+		case "wheel":
+			bin, err := binaryArgs(j.spec.Target)
+			if err != nil {
+				return engine.RunSpec{}, err
+			}
+			args = append(args, bin...)
+			req := fmt.Sprintf("%s==%s", p.Name, p.Version)
+			if len(p.Hashes) == 0 {
+				args = append(args, req)
+				break
+			}
+			// A lock's hashes make pip refuse any other artifact.
+			var b strings.Builder
+			b.WriteString(req)
+			for _, h := range p.Hashes {
+				b.WriteString(" \\\n    --hash=" + h)
+			}
+			b.WriteString("\n")
+			name := fmt.Sprintf("req-%d.txt", n)
+			files = append(files, archive.FromBytes(path.Join(strings.TrimPrefix(inDir, "/"), name), []byte(b.String()), false))
+			args = append(args, "--require-hashes", "-r", path.Join(inDir, name))
+		case "source":
+			if p.Source == resolver.SourceURL {
+				// In a file, not on the command line: the URL may carry a token.
+				name := fmt.Sprintf("req-%d.txt", n)
+				line := fmt.Sprintf("%s @ %s\n", p.Name, p.URL)
+				files = append(files, archive.FromBytes(path.Join(strings.TrimPrefix(inDir, "/"), name), []byte(line), false))
+				args = append(args, "-r", path.Join(inDir, name))
+				break
+			}
+			src, err := localFiles(b.o.Root, p.Path)
+			if err != nil {
+				return engine.RunSpec{}, fmt.Errorf("%s: %w", j.spec, err)
+			}
+			dir := path.Join(strings.TrimPrefix(inDir, "/"), fmt.Sprintf("src-%d", n))
+			for _, f := range src {
+				f.Name = path.Join(dir, f.Name)
+				files = append(files, f)
+			}
+			args = append(args, "/"+dir)
+		}
+		fmt.Fprintf(&script, "mkdir -p %s && %s || { echo; echo '%s%d'; exit 3; }\n", target, shellJoin(args), failMarker, n)
+		if b.o.Prune.Strip {
+			// A file strip does not understand stays as it is. Libraries
+			// auditwheel vendored into *.libs were rewritten by patchelf,
+			// and strip breaks their segment alignment ("ELF load command
+			// address/offset not page-aligned" on numpy's OpenBLAS).
+			fmt.Fprintf(&script, "before=$(du -sb %s | cut -f1)\n", target)
+			fmt.Fprintf(&script, "find %s -type f \\( -name '*.so' -o -name '*.so.*' \\) ! -path '*.libs/*' -exec sh -c 'for f; do strip --strip-unneeded \"$f\" 2>/dev/null || true; done' sh {} +\n", target)
+			fmt.Fprintf(&script, "echo \"%s%d $((before - $(du -sb %s | cut -f1)))\"\n", stripMarker, n, target)
+		}
+	}
+	env := slices.Clone(b.o.Env)
+	if len(b.o.CABundle) > 0 {
+		files = append(files, archive.FromBytes(strings.TrimPrefix(caPath, "/"), b.o.CABundle, false))
+		env = append(env, "PIP_CERT="+caPath)
+	}
+	env = mergeEnv(env, indexEnv(first.Index, lockIndex(first)))
+	spec := engine.RunSpec{
+		Image:    first.Image.ID,
+		Platform: first.Image.Platform,
+		Cmd:      []string{"sh", "-c", script.String()},
+		Env:      env,
+		Labels:   map[string]string{"layers.target": first.Target.String()},
+	}
+	if len(files) > 0 {
+		spec.In = []engine.CopyIn{{Dir: "/", Files: files}}
+	}
+	return spec, nil
+}
+
+// mergeEnv returns base with over's variables replacing base's of the same
+// name.
+func mergeEnv(base, over []string) []string {
+	names := map[string]bool{}
+	for _, kv := range over {
+		k, _, _ := strings.Cut(kv, "=")
+		names[k] = true
+	}
+	out := slices.DeleteFunc(slices.Clone(base), func(kv string) bool {
+		k, _, _ := strings.Cut(kv, "=")
+		return names[k]
+	})
+	return append(out, over...)
+}
+
+// skipSource are folders of a local package's source tree that never
+// belong to its build: version control, virtual environments, caches and
+// earlier build outputs.
+var skipSource = map[string]bool{
+	".git": true, ".hg": true, ".venv": true, "venv": true, "__pycache__": true, "node_modules": true,
+	".mypy_cache": true, ".pytest_cache": true, ".ruff_cache": true, ".tox": true, "build": true, "dist": true, ".layers": true,
+}
+
+// localFiles returns the files of a local package's source folder, rel
+// being relative to root, for copying into the container and for the
+// unit's cache key.
+func localFiles(root, rel string) ([]archive.File, error) {
+	if rel == "" {
+		return nil, errors.New("local package without a path")
+	}
+	dir := filepath.Join(root, filepath.FromSlash(rel))
+	fsys := os.DirFS(dir)
+	var files []archive.File
+	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if p == "." {
+			return nil
+		}
+		if d.IsDir() {
+			if skipSource[d.Name()] || strings.HasSuffix(d.Name(), ".egg-info") {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() || strings.HasSuffix(p, ".pyc") {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		files = append(files, archive.File{Name: p, Exec: info.Mode()&0o111 != 0, Size: info.Size(),
+			Open: func() (io.ReadCloser, error) { return fsys.Open(p) }})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read local package %s: %w", rel, err)
+	}
+	return files, nil
+}
+
+// filesDigest is a hex sha256 over the names, modes and contents of files.
+func filesDigest(files []archive.File) (string, error) {
+	h := sha256.New()
+	for _, f := range files {
+		fmt.Fprintf(h, "%s\x00%t\x00%d\x00", f.Name, f.Exec, f.Size)
+		rc, err := f.Open()
+		if err != nil {
+			return "", err
+		}
+		_, err = io.Copy(h, rc)
+		rc.Close()
+		if err != nil {
+			return "", err
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func digest(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
+// tailBuffer keeps the last max bytes written to it.
+type tailBuffer struct {
+	mu  sync.Mutex
+	max int
+	buf bytes.Buffer
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf.Write(p)
+	if extra := t.buf.Len() - t.max; extra > 0 {
+		t.buf.Next(extra)
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.buf.String()
+}
+
+// SourceDigest returns the digest of a local package's source folder, rel
+// being relative to root: what its unit's cache key records.
+func SourceDigest(root, rel string) (string, error) {
+	files, err := localFiles(root, rel)
+	if err != nil {
+		return "", err
+	}
+	return filesDigest(files)
+}
+
+// stripWatcher collects the stripMarker lines of a container's output.
+type stripWatcher struct {
+	mu    sync.Mutex
+	line  []byte
+	saved map[int]int64
+}
+
+func (w *stripWatcher) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, c := range p {
+		if c != '\n' {
+			if len(w.line) < 256 { // marker lines are short
+				w.line = append(w.line, c)
+			}
+			continue
+		}
+		var n int
+		var saved int64
+		if _, err := fmt.Sscanf(string(w.line), stripMarker+"%d %d", &n, &saved); err == nil {
+			if w.saved == nil {
+				w.saved = map[int]int64{}
+			}
+			w.saved[n] = saved
+		}
+		w.line = w.line[:0]
+	}
+	return len(p), nil
+}
+
+func (w *stripWatcher) get(n int) int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.saved[n]
+}

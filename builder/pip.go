@@ -1,0 +1,135 @@
+package builder
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/layers-dev/layers/config"
+	"github.com/layers-dev/layers/resolver"
+)
+
+// PlatformTags returns the wheel platform tags that load on the target's
+// Lambda runtime, newest first: manylinux2014 (glibc 2.17) and older for the
+// Amazon Linux 2 runtimes (python3.9 to 3.11), up to manylinux_2_34 for the
+// Amazon Linux 2023 ones. pip gets them explicitly, so a wheel that would
+// not load on the runtime's glibc is never picked, whatever the build
+// image's own glibc is.
+func PlatformTags(t config.Target) ([]string, error) {
+	m := t.Machine()
+	if m == "" {
+		return nil, fmt.Errorf("unknown architecture %q", t.Architecture)
+	}
+	minor, err := pythonMinor(t)
+	if err != nil {
+		return nil, err
+	}
+	maxGlibc := 17
+	if minor >= 12 {
+		maxGlibc = 34
+	}
+	var tags []string
+	for g := maxGlibc; g >= 17; g-- {
+		tags = append(tags, fmt.Sprintf("manylinux_2_%d_%s", g, m))
+	}
+	tags = append(tags, "manylinux2014_"+m)
+	if m == "x86_64" { // aarch64 wheels start at manylinux2014
+		tags = append(tags, "manylinux_2_12_"+m, "manylinux2010_"+m, "manylinux_2_5_"+m, "manylinux1_"+m)
+	}
+	return tags, nil
+}
+
+// pythonMinor returns 11 for python3.11.
+func pythonMinor(t config.Target) (int, error) {
+	major, minor, ok := strings.Cut(t.PythonVersion(), ".")
+	n, err := strconv.Atoi(minor)
+	if !ok || major != "3" || err != nil {
+		return 0, fmt.Errorf("runtime %q is not a python3.X runtime", t.Runtime)
+	}
+	return n, nil
+}
+
+// binaryArgs are pip's options that select wheels for the target rather
+// than for the build image's own Python.
+func binaryArgs(t config.Target) ([]string, error) {
+	tags, err := PlatformTags(t)
+	if err != nil {
+		return nil, err
+	}
+	minor, err := pythonMinor(t)
+	if err != nil {
+		return nil, err
+	}
+	args := []string{"--only-binary=:all:"}
+	for _, tag := range tags {
+		args = append(args, "--platform", tag)
+	}
+	abi := fmt.Sprintf("cp3%d", minor)
+	return append(args, "--python-version", t.PythonVersion(), "--implementation", "cp",
+		"--abi", abi, "--abi", "abi3", "--abi", "none"), nil
+}
+
+// indexEnv turns a function's index options into pip's environment
+// variables. Index URLs may carry credentials, so they never go on pip's
+// command line, which logs and process lists show.
+func indexEnv(o resolver.IndexOptions, lockIndex string) []string {
+	var env []string
+	index := o.IndexURL
+	if lockIndex != "" {
+		index = lockIndex
+	}
+	if index != "" {
+		env = append(env, "PIP_INDEX_URL="+index)
+	}
+	if len(o.ExtraIndexURLs) > 0 {
+		env = append(env, "PIP_EXTRA_INDEX_URL="+strings.Join(o.ExtraIndexURLs, " "))
+	}
+	if len(o.FindLinks) > 0 {
+		env = append(env, "PIP_FIND_LINKS="+strings.Join(o.FindLinks, " "))
+	}
+	if o.NoIndex {
+		env = append(env, "PIP_NO_INDEX=1")
+	}
+	if o.Pre {
+		env = append(env, "PIP_PRE=1")
+	}
+	return env
+}
+
+// userInfo matches the credentials part of a URL anywhere in a text.
+var userInfo = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@`)
+
+// Redact replaces the credentials of every URL in s with "***", for
+// messages and logs.
+func Redact(s string) string {
+	return userInfo.ReplaceAllString(s, "${1}***@")
+}
+
+// redactURL is Redact for one URL, also dropping its query, where tokens
+// hide too.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return Redact(s)
+	}
+	if u.User != nil {
+		u.User = url.User("***")
+	}
+	u.RawQuery = ""
+	return u.String()
+}
+
+// shellQuote quotes s for sh.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+func shellJoin(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		q[i] = shellQuote(a)
+	}
+	return strings.Join(q, " ")
+}

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/layers-dev/layers/pipeline"
+)
+
+type buildOptions struct {
+	Jobs int
+	Pull bool
+	JSON bool
+}
+
+func newBuildCmd(g *globalOptions) *cobra.Command {
+	o := &buildOptions{}
+	cmd := &cobra.Command{
+		Use:   "build",
+		Short: "Install every package once in the build image and write the layer zips and .layers/build.json",
+		Long: `build installs each distinct package once per runtime and architecture in the
+Lambda build image (through the Docker engine DOCKER_HOST names), prunes and
+caches it, splits the packages into layers on their measured sizes, and
+writes each layer zip under .layers/dist and the manifest .layers/build.json.
+A rebuild with nothing changed starts no container.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := g.load()
+			if err != nil {
+				return err
+			}
+			stderr := cmd.ErrOrStderr()
+			progress := &progressWriter{w: stderr, live: isTerminal(stderr)}
+			res, err := pipeline.Build(cmd.Context(), cfg, pipeline.BuildOptions{
+				Jobs: o.Jobs, Pull: o.Pull, Tool: version, Progress: progress.line,
+			})
+			progress.done()
+			if err != nil {
+				return err
+			}
+			if err := res.WriteSummary(stderr); err != nil {
+				return err
+			}
+			if o.JSON {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(res.Manifest)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().IntVar(&o.Jobs, "jobs", 0, "containers running at once (default: the number of CPUs)")
+	cmd.Flags().BoolVar(&o.Pull, "pull", false, "pull the build images even when the engine has them")
+	cmd.Flags().BoolVar(&o.JSON, "json", false, "print the build manifest on stdout")
+	return cmd
+}
+
+// progressWriter shows a build's progress on stderr. On a terminal, unit
+// lines replace one another on a single status line that counts them, and
+// only images and layers stay; elsewhere (CI logs) every step is a line.
+type progressWriter struct {
+	w      io.Writer
+	live   bool
+	units  int
+	status bool // a status line is showing
+}
+
+func (p *progressWriter) line(s string) {
+	if !p.live || !strings.HasPrefix(s, "unit ") {
+		p.clear()
+		fmt.Fprintln(p.w, s)
+		return
+	}
+	p.units++
+	fmt.Fprintf(p.w, "\r\033[K[%d units] %s", p.units, s)
+	p.status = true
+}
+
+func (p *progressWriter) clear() {
+	if p.status {
+		fmt.Fprint(p.w, "\r\033[K")
+		p.status = false
+	}
+}
+
+func (p *progressWriter) done() { p.clear() }
+
+// isTerminal reports whether w is a terminal: a character device.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	info, err := f.Stat()
+	return err == nil && info.Mode()&os.ModeCharDevice != 0
+}

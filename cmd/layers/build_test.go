@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/layers-dev/layers/builder/engine"
+)
+
+// standinImage is the build image .ci/docker.sh prepares.
+const standinImage = "layers-standin/build-python3.11:bookworm"
+
+func writeFiles(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, data := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func sixRepo(t *testing.T) string {
+	return writeFiles(t, map[string]string{
+		"layers.toml":                    "runtime = \"python3.11\"\narchitectures = [\"x86_64\"]\n[build]\nimage = \"" + standinImage + "\"\n",
+		"functions/api/requirements.txt": "six==1.16.0\n",
+		"functions/api/app.py":           "import six\n",
+	})
+}
+
+func TestBuildUnreachableEngine(t *testing.T) {
+	dir := sixRepo(t)
+	t.Setenv("DOCKER_HOST", "tcp://127.0.0.1:1")
+	t.Setenv("LAYERS_CACHE", t.TempDir())
+	code, stdout, stderr := runCLI(t, "build", "--dir", dir)
+	if code != exitFailure || stdout != "" {
+		t.Errorf("exit %d, stdout %q", code, stdout)
+	}
+	if want := "layers: cannot reach the Docker engine at tcp://127.0.0.1:1"; !strings.HasPrefix(stderr, want) || strings.Count(stderr, "\n") != 1 {
+		t.Errorf("stderr %q, want one line starting %q", stderr, want)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".layers", "build.json")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("manifest written: %v", err)
+	}
+}
+
+func TestBuildBadFlags(t *testing.T) {
+	for _, args := range [][]string{{"build", "--jobs", "x"}, {"build", "extra"}, {"cache", "prune", "--older-than", "soon"}} {
+		code, _, stderr := runCLI(t, args...)
+		if code == exitOK || stderr == "" {
+			t.Errorf("%q: exit %d, stderr %q", args, code, stderr)
+		}
+	}
+}
+
+// TestBuildJSON runs the command against the real engine and the stand-in
+// image: fails without them when CI is set, skips otherwise.
+func TestBuildJSON(t *testing.T) {
+	d, err := engine.Dial(context.Background())
+	if err == nil {
+		defer d.Close()
+		_, err = d.ImageID(context.Background(), standinImage, "linux/amd64")
+	}
+	if err != nil {
+		if ci, _ := strconv.ParseBool(os.Getenv("CI")); ci {
+			t.Fatalf("no engine or stand-in image: %v (run .ci/docker.sh)", err)
+		}
+		t.Skipf("no engine or stand-in image: %v (run .ci/docker.sh)", err)
+	}
+	for _, p := range []string{os.Getenv("PIP_CERT"), os.Getenv("SSL_CERT_FILE"), "/etc/ssl/certs/ca-certificates.crt"} {
+		if _, err := os.Stat(p); p != "" && err == nil {
+			t.Setenv("LAYERS_CA_BUNDLE", p)
+			break
+		}
+	}
+	t.Setenv("LAYERS_CACHE", t.TempDir())
+	dir := sixRepo(t)
+	code, stdout, stderr := runCLI(t, "build", "--dir", dir, "--json", "--jobs", "1")
+	if code != exitOK {
+		t.Fatalf("exit %d:\n%s", code, stderr)
+	}
+	var m struct {
+		Targets []struct {
+			Layers []struct {
+				Name, File, SHA256 string
+			}
+			Functions []struct {
+				Name   string
+				Layers []string
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(stdout), &m); err != nil || len(m.Targets) != 1 || len(m.Targets[0].Layers) != 1 {
+		t.Fatalf("stdout %v:\n%s", err, stdout)
+	}
+	if f := m.Targets[0].Functions; len(f) != 1 || f[0].Layers[0] != m.Targets[0].Layers[0].Name {
+		t.Errorf("functions %+v", f)
+	}
+	for _, want := range []string{"unit six==1.16.0 (python3.11/x86_64): built", "LAYER", "units: 1 built, 0 from cache"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	code, _, stderr = runCLI(t, "build", "--dir", dir)
+	if code != exitOK || !strings.Contains(stderr, "units: 0 built, 1 from cache") {
+		t.Errorf("rebuild: exit %d\n%s", code, stderr)
+	}
+}
+
+func TestProgressWriter(t *testing.T) {
+	tests := []struct {
+		live bool
+		want string
+	}{
+		{false, "image x\nunit a: built\nunit b: cached\nlayer l: written\n"},
+		{true, "image x\n\r\033[K[1 units] unit a: built\r\033[K[2 units] unit b: cached\r\033[Klayer l: written\n"},
+	}
+	for _, tt := range tests {
+		var b strings.Builder
+		p := &progressWriter{w: &b, live: tt.live}
+		for _, l := range []string{"image x", "unit a: built", "unit b: cached", "layer l: written"} {
+			p.line(l)
+		}
+		p.done()
+		if b.String() != tt.want {
+			t.Errorf("live %v: %q, want %q", tt.live, b.String(), tt.want)
+		}
+	}
+	if isTerminal(&strings.Builder{}) {
+		t.Error("a strings.Builder is a terminal")
+	}
+}

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/layers-dev/layers/builder/cache"
+)
+
+func TestCacheLsPrune(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("LAYERS_CACHE", dir)
+	c, err := cache.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"six", "idna"} {
+		k := cache.Key{Distribution: name, Version: "1.0", Runtime: "python3.11", Architecture: "x86_64", ImageID: "sha256:x", Prune: "{}", Tool: "test"}
+		_, err := c.Put(k, func(d string) error { return os.WriteFile(filepath.Join(d, name+".py"), []byte("x = 1\n"), 0o644) })
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, stdout, stderr := runCLI(t, "cache", "ls")
+	if code != exitOK || !strings.Contains(stdout, "idna") || !strings.Contains(stdout, "six") || !strings.Contains(stderr, "2 units, 12 bytes") {
+		t.Errorf("ls: exit %d\n%s%s", code, stdout, stderr)
+	}
+	code, _, stderr = runCLI(t, "cache", "prune", "--older-than", "30d")
+	if code != exitOK || !strings.Contains(stderr, "removed 0 units") {
+		t.Errorf("prune 30d: exit %d %s", code, stderr)
+	}
+	code, _, stderr = runCLI(t, "cache", "prune")
+	if code != exitOK || !strings.Contains(stderr, "removed 2 units, 12 bytes") {
+		t.Errorf("prune: exit %d %s", code, stderr)
+	}
+	if entries, _ := c.List(); len(entries) != 0 {
+		t.Errorf("%d entries left", len(entries))
+	}
+}
+
+func TestParseAge(t *testing.T) {
+	tests := []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"", 0, true},
+		{"36h", 36 * time.Hour, true},
+		{"30d", 30 * 24 * time.Hour, true},
+		{"0d", 0, false},
+		{"-1h", 0, false},
+		{"soon", 0, false},
+		{"1.5d", 0, false},
+	}
+	for _, tt := range tests {
+		got, err := parseAge(tt.in)
+		if got != tt.want || (err == nil) != tt.ok {
+			t.Errorf("parseAge(%q) = %v, %v", tt.in, got, err)
+		}
+	}
+}

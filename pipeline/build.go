@@ -1,0 +1,612 @@
+package pipeline
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/layers-dev/layers/builder"
+	"github.com/layers-dev/layers/builder/archive"
+	"github.com/layers-dev/layers/builder/cache"
+	"github.com/layers-dev/layers/builder/engine"
+	"github.com/layers-dev/layers/builder/prune"
+	"github.com/layers-dev/layers/config"
+	"github.com/layers-dev/layers/internal/diag"
+	"github.com/layers-dev/layers/planner"
+	"github.com/layers-dev/layers/resolver"
+)
+
+// Where `layers build` writes, relative to the repository root.
+const (
+	OutDir       = ".layers"
+	DistDir      = ".layers/dist"
+	ManifestFile = ".layers/build.json"
+)
+
+// manifestFormat is the build manifest's format version; publish refuses
+// formats it does not know.
+const manifestFormat = 1
+
+// passEnv are the host variables every build container gets: a private
+// index and its credentials, pip's network settings, proxies. Host paths
+// (PIP_CERT, PIP_FIND_LINKS) mean nothing in a container and stay out.
+var passEnv = []string{
+	"PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_TRUSTED_HOST", "PIP_DEFAULT_TIMEOUT", "PIP_RETRIES",
+	"HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
+}
+
+// BuildOptions configure Build.
+type BuildOptions struct {
+	// Engine runs the build containers; nil dials the engine the
+	// environment names (DOCKER_HOST).
+	Engine engine.Engine
+	// CacheDir is the unit cache's folder; "" means cache.DefaultDir.
+	CacheDir string
+	// Jobs bounds the containers running at once; 0 means the CPUs.
+	Jobs int
+	// Pull pulls every build image even when the engine has it.
+	Pull bool
+	// Tool is the layers version, part of every cache key and of the
+	// manifest.
+	Tool string
+	// Getenv reads the environment (SOURCE_DATE_EPOCH, LAYERS_CA_BUNDLE,
+	// LAYERS_CACHE, PIP_INDEX_URL...); nil means os.Getenv.
+	Getenv func(string) string
+	// Progress receives one line per finished step; nil discards them.
+	Progress func(string)
+}
+
+// Manifest is .layers/build.json: what `layers build` produced and what
+// `layers publish` publishes.
+type Manifest struct {
+	Format int    `json:"format"`
+	Tool   string `json:"tool"`
+	// InputsSHA256 is InputsDigest at build time: publish recomputes it
+	// to refuse a manifest older than the inputs.
+	InputsSHA256 string `json:"inputs_sha256"`
+	// SourceDateEpoch is the time on every zip entry, in Unix seconds.
+	SourceDateEpoch int64            `json:"source_date_epoch"`
+	Targets         []TargetManifest `json:"targets"`
+}
+
+// TargetManifest is one runtime and architecture of a Manifest.
+type TargetManifest struct {
+	Runtime      string             `json:"runtime"`
+	Architecture string             `json:"architecture"`
+	Image        builder.Image      `json:"build_image"`
+	Layers       []LayerManifest    `json:"layers"`
+	Functions    []FunctionManifest `json:"functions"`
+	// Images are the functions that need a container image instead of
+	// layers; building them is a later stage.
+	Images []ImageManifest `json:"images"`
+}
+
+// LayerManifest is one built layer zip.
+type LayerManifest struct {
+	Name string `json:"name"`
+	// File is the zip's path relative to the repository root.
+	File          string               `json:"file"`
+	SHA256        string               `json:"sha256"`
+	CodeSha256    string               `json:"code_sha256"` // base64, as Lambda reports it
+	ZippedBytes   int64                `json:"zipped_bytes"`
+	UnzippedBytes int64                `json:"unzipped_bytes"`
+	Packages      []planner.PackageRef `json:"packages"`
+	Functions     []string             `json:"functions"`
+	// ContentKey digests the layer's unit keys and the zip time: a zip
+	// whose key has not changed need not be rewritten.
+	ContentKey string `json:"content_key"`
+}
+
+// FunctionManifest is one function of a target.
+type FunctionManifest struct {
+	Name        string              `json:"name"`
+	Path        string              `json:"path"`
+	PackageType planner.PackageType `json:"package_type"`
+	// Layers are the layer names to attach, in order.
+	Layers        []string `json:"layers"`
+	UnzippedBytes *int64   `json:"unzipped_bytes"`
+}
+
+// ImageManifest is a function to ship as a container image.
+type ImageManifest struct {
+	Function string               `json:"function"`
+	Reason   string               `json:"reason"`
+	Packages []planner.PackageRef `json:"packages"`
+}
+
+// BuildResult is a finished build.
+type BuildResult struct {
+	Manifest *Manifest
+	// ManifestPath is where the manifest was written.
+	ManifestPath string
+	UnitsBuilt   int
+	UnitsCached  int
+	// SavedBytes is what pruning removed from the units built this time.
+	SavedBytes    int64
+	LayersWritten int
+	LayersReused  int
+	Took          time.Duration
+}
+
+// Build resolves every function, installs the units the cache lacks in the
+// build images, plans the layers on the units' measured sizes and writes
+// each layer zip under .layers/dist and the manifest at .layers/build.json.
+// A failed build writes no manifest.
+func Build(ctx context.Context, cfg *config.Config, o BuildOptions) (*BuildResult, error) {
+	start := time.Now()
+	if o.Getenv == nil {
+		o.Getenv = os.Getenv
+	}
+	if o.Progress == nil {
+		o.Progress = func(string) {}
+	}
+	if o.Tool == "" {
+		o.Tool = "dev"
+	}
+	epoch, err := archive.SourceDateEpoch(o.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	res, err := resolver.Resolve(ctx, cfg, resolver.Options{})
+	if err != nil {
+		return nil, err
+	}
+	if err := checkResolved(res); err != nil {
+		return nil, err
+	}
+	inputs, err := inputsDigest(cfg, res, o.Tool, epoch)
+	if err != nil {
+		return nil, err
+	}
+	ca, err := caBundle(cfg, o.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	if o.Engine == nil {
+		d, err := engine.Dial(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer d.Close()
+		o.Engine = d
+	}
+	if _, err := o.Engine.RemoveLeftovers(ctx); err != nil {
+		return nil, err
+	}
+	if o.CacheDir == "" {
+		if o.CacheDir, err = cache.DefaultDir(o.Getenv); err != nil {
+			return nil, err
+		}
+	}
+	c, err := cache.Open(o.CacheDir)
+	if err != nil {
+		return nil, err
+	}
+	var env []string
+	for _, k := range passEnv {
+		if v := o.Getenv(k); v != "" {
+			env = append(env, k+"="+v)
+		}
+	}
+	out := &BuildResult{}
+	b, err := builder.New(builder.Options{
+		Engine: o.Engine, Cache: c, Jobs: o.Jobs, Prune: pruneOptions(cfg), CABundle: ca, Env: env,
+		Tool: o.Tool, Root: cfg.Root,
+		Progress: func(e builder.Event) {
+			if e.Cached {
+				out.UnitsCached++
+				o.Progress(fmt.Sprintf("unit %s: cached, %s", e.Unit, humanBytes(e.Bytes)))
+				return
+			}
+			out.UnitsBuilt++
+			out.SavedBytes += e.Saved
+			o.Progress(fmt.Sprintf("unit %s: built, %s (pruned %s; container %s)", e.Unit, humanBytes(e.Bytes), humanBytes(e.Saved),
+				e.Took.Round(100*time.Millisecond)))
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	m := &Manifest{Format: manifestFormat, Tool: o.Tool, InputsSHA256: inputs, SourceDateEpoch: epoch.Unix(), Targets: []TargetManifest{}}
+	previous := readManifest(filepath.Join(cfg.Root, ManifestFile))
+	dist := filepath.Join(cfg.Root, filepath.FromSlash(DistDir))
+	keep := map[string]bool{}
+	for _, tr := range res.Targets {
+		tm, err := buildTarget(ctx, cfg, tr, b, o, epoch, previous, out)
+		if err != nil {
+			return nil, err
+		}
+		for _, l := range tm.Layers {
+			keep[filepath.Base(l.File)] = true
+		}
+		m.Targets = append(m.Targets, *tm)
+	}
+	if err := os.MkdirAll(filepath.Join(cfg.Root, OutDir), 0o755); err != nil {
+		return nil, err
+	}
+	if err := writeManifest(filepath.Join(cfg.Root, ManifestFile), m); err != nil {
+		return nil, err
+	}
+	removeStaleZips(dist, keep)
+	out.Manifest, out.ManifestPath, out.Took = m, filepath.Join(cfg.Root, ManifestFile), time.Since(start)
+	return out, nil
+}
+
+// buildTarget builds one target's units and layers.
+func buildTarget(ctx context.Context, cfg *config.Config, tr resolver.TargetResult, b *builder.Builder,
+	o BuildOptions, epoch time.Time, previous map[string]LayerManifest, out *BuildResult) (*TargetManifest, error) {
+	ref, err := imageFor(cfg, tr)
+	if err != nil {
+		return nil, err
+	}
+	img, err := builder.ResolveImage(ctx, o.Engine, ref, tr.Target, o.Pull)
+	if err != nil {
+		return nil, err
+	}
+	o.Progress(fmt.Sprintf("image %s for %s: %.19s", ref, tr.Target, img.ID))
+
+	// One spec per planner unit; functions are sorted, so the first
+	// function's index options win for a package several need.
+	var specs []builder.UnitSpec
+	seen := map[planner.Unit]bool{}
+	pt := planner.Target{Runtime: tr.Runtime, Architecture: tr.Arch}
+	for _, c := range tr.Functions {
+		for _, p := range c.Packages {
+			if p.Source == resolver.SourceLocal && cfg.Layers.LocalInCode {
+				continue // shipped with the function code, not in layers
+			}
+			u := planner.Unit{Target: pt, Name: p.Name, Version: p.Version, Source: string(p.Source)}
+			if seen[u] {
+				continue
+			}
+			seen[u] = true
+			specs = append(specs, builder.UnitSpec{Package: p, Target: tr.Target, Image: img, Index: c.Index})
+		}
+	}
+	units, err := b.Units(ctx, specs)
+	if err != nil {
+		return nil, err
+	}
+	byUnit := map[planner.Unit]builder.Unit{}
+	in := plannerInput(cfg, tr)
+	for _, u := range units {
+		pu := planner.Unit{Target: pt, Name: u.Spec.Package.Name, Version: u.Spec.Package.Version, Source: string(u.Spec.Package.Source)}
+		byUnit[pu] = u
+		in.Sizes[pu] = planner.Size{Bytes: u.Bytes, Kind: planner.SizeMeasured}
+	}
+	plan, err := planner.Split(in)
+	if err != nil {
+		return nil, fmt.Errorf("plan %s: %w", tr.Target, err)
+	}
+
+	tm := &TargetManifest{Runtime: tr.Runtime, Architecture: tr.Arch, Image: img,
+		Layers: []LayerManifest{}, Functions: []FunctionManifest{}, Images: []ImageManifest{}}
+	fp := map[string]planner.FunctionPlan{}
+	for _, p := range plan.Targets {
+		for _, l := range p.Layers {
+			reused := out.LayersReused
+			lm, err := writeLayer(cfg, l, pt, byUnit, epoch, previous, out)
+			if err != nil {
+				return nil, err
+			}
+			state := "written"
+			if out.LayersReused > reused {
+				state = "unchanged"
+			}
+			o.Progress(fmt.Sprintf("layer %s: %s, %d packages, %s zipped, %s unzipped", lm.Name, state, len(lm.Packages),
+				humanBytes(lm.ZippedBytes), humanBytes(lm.UnzippedBytes)))
+			tm.Layers = append(tm.Layers, lm)
+		}
+		for _, f := range p.Functions {
+			fp[f.Name] = f
+		}
+	}
+	for _, c := range tr.Functions {
+		f, ok := fp[c.Name]
+		if !ok {
+			continue
+		}
+		tm.Functions = append(tm.Functions, FunctionManifest{Name: c.Name, Path: c.Path, PackageType: f.PackageType,
+			Layers: append([]string{}, f.Layers...), UnzippedBytes: f.UnzippedBytes})
+		if f.PackageType == planner.PackageImage {
+			tm.Images = append(tm.Images, ImageManifest{Function: c.Name, Reason: f.Reason, Packages: f.Packages})
+		}
+	}
+	return tm, nil
+}
+
+// writeLayer writes one layer's zip, or keeps the one an earlier build
+// wrote when its content key and bytes still match.
+func writeLayer(cfg *config.Config, l planner.Layer, pt planner.Target, byUnit map[planner.Unit]builder.Unit,
+	epoch time.Time, previous map[string]LayerManifest, out *BuildResult) (LayerManifest, error) {
+	var units []builder.Unit
+	h := sha256.New()
+	fmt.Fprintf(h, "layer %d %d\n", manifestFormat, epoch.Unix())
+	for _, p := range l.Packages {
+		u, ok := byUnit[planner.Unit{Target: pt, Name: p.Name, Version: p.Version, Source: p.Source}]
+		if !ok {
+			return LayerManifest{}, fmt.Errorf("layer %s: no unit for %s==%s", l.Name, p.Name, p.Version)
+		}
+		units = append(units, u)
+		fmt.Fprintf(h, "%s\n", u.Key.Digest())
+	}
+	key := hex.EncodeToString(h.Sum(nil))
+	rel := DistDir + "/" + l.Name + ".zip"
+	path := filepath.Join(cfg.Root, filepath.FromSlash(rel))
+	lm := LayerManifest{Name: l.Name, File: rel, Packages: l.Packages, Functions: l.Functions, ContentKey: key}
+	if prev, ok := previous[l.Name]; ok && prev.ContentKey == key {
+		if sum, b64, size, err := builder.FileDigest(path); err == nil && sum == prev.SHA256 {
+			lm.SHA256, lm.CodeSha256, lm.ZippedBytes, lm.UnzippedBytes = sum, b64, size, prev.UnzippedBytes
+			out.LayersReused++
+			return lm, nil
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return LayerManifest{}, err
+	}
+	lf, err := builder.WriteLayer(path, units, epoch)
+	if err != nil {
+		return LayerManifest{}, err
+	}
+	lm.SHA256, lm.CodeSha256, lm.ZippedBytes, lm.UnzippedBytes = lf.SHA256, lf.CodeSHA256, lf.ZippedBytes, lf.UnzippedBytes
+	out.LayersWritten++
+	return lm, nil
+}
+
+// checkResolved rejects functions whose inputs are not pinned or locked:
+// resolving them in the build image is a later stage.
+func checkResolved(res *resolver.Result) error {
+	for _, tr := range res.Targets {
+		for _, c := range tr.Functions {
+			if len(c.Unresolved) > 0 {
+				u := c.Unresolved[0]
+				return diag.Errorf(u.Path, u.Line, "function %s: %s is %s; `layers build` needs pinned or locked inputs",
+					c.Name, u.Requirement, u.Reason)
+			}
+		}
+	}
+	return nil
+}
+
+// imageFor returns the build image of a target: the one its functions
+// name, else the runtime's SAM build image. Functions of one target share
+// units, so they must agree.
+func imageFor(cfg *config.Config, tr resolver.TargetResult) (string, error) {
+	ref, by := "", ""
+	for _, c := range tr.Functions {
+		img := cfg.For(c.Name).Image
+		if img == "" {
+			img = builder.DefaultImage(tr.Target)
+		}
+		if ref != "" && img != ref {
+			return "", fmt.Errorf("functions %s and %s of %s name different build images (%s, %s); functions sharing a runtime and architecture share units, so they need one image",
+				by, c.Name, tr.Target, ref, img)
+		}
+		ref, by = img, c.Name
+	}
+	if ref == "" {
+		ref = builder.DefaultImage(tr.Target)
+	}
+	return ref, nil
+}
+
+// caBundle reads the CA bundle LAYERS_CA_BUNDLE or [build] ca_bundle names.
+func caBundle(cfg *config.Config, getenv func(string) string) ([]byte, error) {
+	p := getenv("LAYERS_CA_BUNDLE")
+	if p == "" && cfg.Build.CABundle != "" {
+		p = cfg.Build.CABundle
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(cfg.Root, filepath.FromSlash(p))
+		}
+	}
+	if p == "" {
+		return nil, nil
+	}
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return nil, fmt.Errorf("CA bundle: %w", err)
+	}
+	if !strings.Contains(string(data), "-----BEGIN CERTIFICATE-----") {
+		return nil, fmt.Errorf("CA bundle %s holds no PEM certificate", p)
+	}
+	return data, nil
+}
+
+func pruneOptions(cfg *config.Config) prune.Options {
+	return prune.Options{Tests: cfg.Prune.Tests, Patterns: cfg.Prune.Patterns, Keep: cfg.Prune.Keep, Strip: cfg.Prune.Strip}
+}
+
+// InputsDigest returns the digest of everything a build's output depends
+// on that publish can see without an engine: the tool version, the zip
+// time, layers.toml, every function's input files and its local packages'
+// sources. Publish compares it with the manifest's to refuse stale output.
+func InputsDigest(ctx context.Context, cfg *config.Config, tool string, getenv func(string) string) (string, error) {
+	epoch, err := archive.SourceDateEpoch(getenv)
+	if err != nil {
+		return "", err
+	}
+	res, err := resolver.Resolve(ctx, cfg, resolver.Options{})
+	if err != nil {
+		return "", err
+	}
+	return inputsDigest(cfg, res, tool, epoch)
+}
+
+func inputsDigest(cfg *config.Config, res *resolver.Result, tool string, epoch time.Time) (string, error) {
+	h := sha256.New()
+	fmt.Fprintf(h, "tool %s\nepoch %d\n", tool, epoch.Unix())
+	files := map[string]bool{}
+	if cfg.Path != "" {
+		files[cfg.Path] = true
+	}
+	locals := map[string]bool{}
+	for _, tr := range res.Targets {
+		fmt.Fprintf(h, "target %s\n", tr.Target)
+		for _, c := range tr.Functions {
+			fmt.Fprintf(h, "function %s %s\n", c.Name, c.Path)
+			for _, in := range c.Inputs {
+				files[filepath.Join(cfg.Root, filepath.FromSlash(in))] = true
+			}
+			for _, p := range c.Packages {
+				if p.Source == resolver.SourceLocal && p.Path != "" {
+					locals[p.Path] = true
+				}
+			}
+		}
+	}
+	for _, f := range slices.Sorted(maps.Keys(files)) {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return "", fmt.Errorf("inputs digest: %w", err)
+		}
+		sum := sha256.Sum256(data)
+		fmt.Fprintf(h, "file %s %x\n", filepath.ToSlash(f), sum)
+	}
+	for _, p := range slices.Sorted(maps.Keys(locals)) {
+		sum, err := builder.SourceDigest(cfg.Root, p)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(h, "local %s %s\n", p, sum)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// readManifest returns the layers of an earlier build's manifest by name;
+// a missing or unreadable manifest has none.
+func readManifest(path string) map[string]LayerManifest {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	var m Manifest
+	if json.Unmarshal(data, &m) != nil || m.Format != manifestFormat {
+		return nil
+	}
+	out := map[string]LayerManifest{}
+	for _, t := range m.Targets {
+		for _, l := range t.Layers {
+			out[l.Name] = l
+		}
+	}
+	return out
+}
+
+// writeManifest writes m to path through a temporary file and a rename.
+func writeManifest(path string, m *Manifest) error {
+	data, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), ".build.json.*.tmp")
+	if err != nil {
+		return fmt.Errorf("write manifest: %w", err)
+	}
+	_, err = f.Write(append(data, '\n'))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(f.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("write manifest: %w", err)
+	}
+	return nil
+}
+
+// removeStaleZips deletes the zips of .layers/dist that the new manifest
+// does not list, so the folder holds exactly one build's layers.
+func removeStaleZips(dist string, keep map[string]bool) {
+	entries, err := os.ReadDir(dist)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if e.Type().IsRegular() && strings.HasSuffix(e.Name(), ".zip") && !keep[e.Name()] {
+			os.Remove(filepath.Join(dist, e.Name()))
+		}
+	}
+}
+
+// humanBytes formats n for progress lines: 1.2 MB, 340 kB, 12 B.
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1e9:
+		return fmt.Sprintf("%.1f GB", float64(n)/1e9)
+	case n >= 1e6:
+		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+	case n >= 1e3:
+		return fmt.Sprintf("%.0f kB", float64(n)/1e3)
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+// errNoManifest is returned by ReadManifest for a repository never built.
+var errNoManifest = errors.New("no build manifest: run `layers build` first")
+
+// ReadManifest reads the manifest of the repository at root.
+func ReadManifest(root string) (*Manifest, error) {
+	data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(ManifestFile)))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, errNoManifest
+	}
+	if err != nil {
+		return nil, err
+	}
+	var m Manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("%s: %w", ManifestFile, err)
+	}
+	if m.Format != manifestFormat {
+		return nil, fmt.Errorf("%s: format %d, this layers reads format %d", ManifestFile, m.Format, manifestFormat)
+	}
+	return &m, nil
+}
+
+// WriteSummary writes the table `layers build` ends with: every layer with
+// its sizes, then unit cache hits and the time taken.
+func (r *BuildResult) WriteSummary(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TARGET\tLAYER\tPACKAGES\tZIPPED\tUNZIPPED\tFUNCTIONS")
+	for _, t := range r.Manifest.Targets {
+		for _, l := range t.Layers {
+			fmt.Fprintf(tw, "%s/%s\t%s\t%d\t%s\t%s\t%d\n", t.Runtime, t.Architecture, l.Name, len(l.Packages),
+				humanBytes(l.ZippedBytes), humanBytes(l.UnzippedBytes), len(l.Functions))
+		}
+		for _, img := range t.Images {
+			fmt.Fprintf(tw, "%s/%s\t(image) %s\t%d\t-\t-\t1\n", t.Runtime, t.Architecture, img.Function, len(img.Packages))
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "units: %d built, %d from cache (%.0f%% hits), %s pruned; layers: %d written, %d unchanged; %s in %s\n",
+		r.UnitsBuilt, r.UnitsCached, hitRate(r.UnitsCached, r.UnitsBuilt), humanBytes(r.SavedBytes),
+		r.LayersWritten, r.LayersReused, r.ManifestPath, r.Took.Round(time.Millisecond))
+	return err
+}
+
+func hitRate(hits, misses int) float64 {
+	if hits+misses == 0 {
+		return 100
+	}
+	return 100 * float64(hits) / float64(hits+misses)
+}
