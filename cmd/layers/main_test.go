@@ -322,3 +322,10 @@ func golden(t *testing.T, name, got string) {
 		t.Errorf("output differs from %s (run go test ./cmd/layers -update after checking):\n%s", p, got)
 	}
 }
+
+func TestMissingRoot(t *testing.T) {
+	code, stdout, stderr := runCLI(t, "plan", "--dir", filepath.Join(t.TempDir(), "nope"))
+	if code != 2 || stdout != "" || !strings.Contains(stderr, "is not a folder") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}
