@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -251,11 +252,20 @@ func kind(s UnitSpec) string {
 	return "wheel"
 }
 
+// lockIndex is the index a lock file names for a registry package, which
+// pip must use too: a private package is only on the private index. A host
+// under .invalid (RFC 6761: it never resolves) stands for "the default
+// index" in fixtures and examples that must not name a real registry, so
+// pip's own configuration decides there.
 func lockIndex(s UnitSpec) string {
-	if s.Package.Source == resolver.SourceRegistry {
-		return s.Package.URL
+	if s.Package.Source != resolver.SourceRegistry || s.Package.URL == "" {
+		return ""
 	}
-	return ""
+	if u, err := url.Parse(s.Package.URL); err == nil &&
+		(strings.HasSuffix(u.Hostname(), ".invalid") || u.Hostname() == "invalid") {
+		return ""
+	}
+	return s.Package.URL
 }
 
 // run runs the batches, at most Jobs at once, and stops them all at the

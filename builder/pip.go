@@ -67,8 +67,14 @@ func binaryArgs(t config.Target) ([]string, error) {
 		args = append(args, "--platform", tag)
 	}
 	abi := fmt.Sprintf("cp3%d", minor)
+	// pip picks wheels for --python-version, but at install time it checks
+	// Requires-Python against the image's own interpreter: a build image
+	// whose Python differs from the runtime's (a stand-in, a newer runtime)
+	// would reject numpy 2.5 for python3.12 from Python 3.11. The version
+	// is pinned and the wheel is chosen for the target, so the check adds
+	// nothing.
 	return append(args, "--python-version", t.PythonVersion(), "--implementation", "cp",
-		"--abi", abi, "--abi", "abi3", "--abi", "none"), nil
+		"--abi", abi, "--abi", "abi3", "--abi", "none", "--ignore-requires-python"), nil
 }
 
 // indexEnv turns a function's index options into pip's environment
