@@ -12,8 +12,11 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -24,6 +27,7 @@ import (
 	"github.com/layers-dev/layers/builder/prune"
 	"github.com/layers-dev/layers/config"
 	"github.com/layers-dev/layers/internal/diag"
+	"github.com/layers-dev/layers/internal/pep508"
 	"github.com/layers-dev/layers/planner"
 	"github.com/layers-dev/layers/resolver"
 )
@@ -163,9 +167,8 @@ func Build(ctx context.Context, cfg *config.Config, o BuildOptions) (*BuildResul
 	if err != nil {
 		return nil, err
 	}
-	if err := checkResolved(res); err != nil {
-		return nil, err
-	}
+	// Before resolution fills the closures: publish recomputes this
+	// digest from the input files alone.
 	inputs, err := inputsDigest(cfg, res, o.Tool, epoch)
 	if err != nil {
 		return nil, err
@@ -200,6 +203,29 @@ func Build(ctx context.Context, cfg *config.Config, o BuildOptions) (*BuildResul
 			env = append(env, k+"="+v)
 		}
 	}
+	images := map[config.Target]builder.Image{}
+	for _, tr := range res.Targets {
+		ref, err := imageFor(cfg, tr)
+		if err != nil {
+			return nil, err
+		}
+		img, err := builder.ResolveImage(ctx, o.Engine, ref, tr.Target, o.Pull)
+		if err != nil {
+			return nil, err
+		}
+		o.Progress(fmt.Sprintf("image %s for %s: %.19s", ref, tr.Target, img.ID))
+		images[tr.Target] = img
+	}
+	rs, err := builder.NewResolver(builder.ResolverOptions{Engine: o.Engine, CacheDir: o.CacheDir, CABundle: ca, Env: env, Tool: o.Tool, Root: cfg.Root})
+	if err != nil {
+		return nil, err
+	}
+	if err := fillClosures(ctx, cfg, res, images, rs, true, o.Jobs, o.Progress); err != nil {
+		return nil, err
+	}
+	if err := checkResolved(res); err != nil {
+		return nil, err
+	}
 	out := &BuildResult{}
 	b, err := builder.New(builder.Options{
 		Engine: o.Engine, Cache: c, Jobs: o.Jobs, Prune: pruneOptions(cfg), CABundle: ca, Env: env,
@@ -225,7 +251,7 @@ func Build(ctx context.Context, cfg *config.Config, o BuildOptions) (*BuildResul
 	dist := filepath.Join(cfg.Root, filepath.FromSlash(DistDir))
 	keep := map[string]bool{}
 	for _, tr := range res.Targets {
-		tm, err := buildTarget(ctx, cfg, tr, b, o, epoch, previous, out)
+		tm, err := buildTarget(ctx, cfg, tr, images[tr.Target], b, o, epoch, previous, out)
 		if err != nil {
 			return nil, err
 		}
@@ -246,18 +272,8 @@ func Build(ctx context.Context, cfg *config.Config, o BuildOptions) (*BuildResul
 }
 
 // buildTarget builds one target's units and layers.
-func buildTarget(ctx context.Context, cfg *config.Config, tr resolver.TargetResult, b *builder.Builder,
+func buildTarget(ctx context.Context, cfg *config.Config, tr resolver.TargetResult, img builder.Image, b *builder.Builder,
 	o BuildOptions, epoch time.Time, previous map[string]LayerManifest, out *BuildResult) (*TargetManifest, error) {
-	ref, err := imageFor(cfg, tr)
-	if err != nil {
-		return nil, err
-	}
-	img, err := builder.ResolveImage(ctx, o.Engine, ref, tr.Target, o.Pull)
-	if err != nil {
-		return nil, err
-	}
-	o.Progress(fmt.Sprintf("image %s for %s: %.19s", ref, tr.Target, img.ID))
-
 	// One spec per planner unit; functions are sorted, so the first
 	// function's index options win for a package several need.
 	var specs []builder.UnitSpec
@@ -366,8 +382,134 @@ func writeLayer(cfg *config.Config, l planner.Layer, pt planner.Target, byUnit m
 	return lm, nil
 }
 
-// checkResolved rejects functions whose inputs are not pinned or locked:
-// resolving them in the build image is a later stage.
+// fillClosures resolves the closures whose inputs are neither pinned nor
+// locked with pip in their target's build image (images), at most jobs at
+// once. For a build every closure must resolve, and the first failing
+// function's error is returned. For a plan, targets without an image ID
+// are served from earlier resolutions only, and a closure that does not
+// resolve stays unresolved, with a progress line saying why.
+func fillClosures(ctx context.Context, cfg *config.Config, res *resolver.Result, images map[config.Target]builder.Image,
+	rs *builder.Resolver, forBuild bool, jobs int, progress func(string)) error {
+	excluded := map[string]bool{}
+	for _, x := range cfg.Exclude {
+		excluded[x] = true
+	}
+	type work struct {
+		c   *resolver.Closure
+		t   config.Target
+		err error
+	}
+	var todo []*work
+	for ti := range res.Targets {
+		tr := &res.Targets[ti]
+		for ci := range tr.Functions {
+			if len(tr.Functions[ci].Unresolved) > 0 {
+				todo = append(todo, &work{c: &tr.Functions[ci], t: tr.Target})
+			}
+		}
+	}
+	if jobs <= 0 {
+		jobs = runtime.NumCPU()
+	}
+	// A build stops the other resolutions at the first failure.
+	parent := ctx
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg  sync.WaitGroup
+		mu  sync.Mutex // serialises progress
+		sem = make(chan struct{}, jobs)
+	)
+	for _, w := range todo {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			start := time.Now()
+			pkgs, cached, err := resolveClosure(ctx, cfg, *w.c, w.t, images[w.t], rs)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err != nil && (forBuild || ctx.Err() != nil):
+				w.err = err
+				cancel()
+			case err != nil:
+				progress(fmt.Sprintf("resolve %s (%s): %v", w.c.Name, w.t, err))
+			case pkgs != nil: // nil: a plan without an engine, and nothing cached
+				w.c.Packages = w.c.Packages[:0]
+				for _, p := range pkgs {
+					if !excluded[p.Name] {
+						w.c.Packages = append(w.c.Packages, p)
+					}
+				}
+				w.c.Unresolved = nil
+				how := "resolved with pip in the build image"
+				if cached {
+					how = "cached resolution"
+				}
+				progress(fmt.Sprintf("resolve %s (%s): %d packages, %s (%s)", w.c.Name, w.t, len(w.c.Packages), how,
+					time.Since(start).Round(100*time.Millisecond)))
+			}
+		}()
+	}
+	wg.Wait()
+	if err := parent.Err(); err != nil {
+		return err
+	}
+	for _, w := range todo {
+		if w.err != nil && !errors.Is(w.err, context.Canceled) {
+			return w.err
+		}
+	}
+	return nil
+}
+
+// resolveClosure resolves one closure: with pip when img has an ID, else
+// from the cache only (nil packages when it has none). A failed pip is an
+// input error at the closure's first unresolved requirement: most often
+// no version satisfies what the file asks.
+func resolveClosure(ctx context.Context, cfg *config.Config, c resolver.Closure, t config.Target, img builder.Image,
+	rs *builder.Resolver) ([]resolver.Package, bool, error) {
+	req, err := builder.RequestFor(cfg, c, t, img)
+	if err != nil {
+		return nil, false, err
+	}
+	if img.ID == "" {
+		return rs.Cached(req)
+	}
+	pkgs, cached, err := rs.Resolve(ctx, req)
+	var re *builder.ResolveError
+	if errors.As(err, &re) {
+		u := culprit(c.Unresolved, re.Tail)
+		msg := fmt.Sprintf("function %s: %s is %s, and pip could not resolve the inputs in the build image: %v", c.Name, u.Requirement, u.Reason, re.Err)
+		if re.Tail != "" {
+			msg += "\npip's last lines:\n    " + strings.ReplaceAll(re.Tail, "\n", "\n    ")
+		}
+		return nil, false, &diag.Error{Path: u.Path, Line: u.Line, Msg: msg, Err: err}
+	}
+	return pkgs, cached, err
+}
+
+// noMatch is pip's message for a requirement no release satisfies.
+var noMatch = regexp.MustCompile(`No matching distribution found for ([A-Za-z0-9][A-Za-z0-9._-]*)`)
+
+// culprit returns the unresolved requirement pip's output names as the
+// one it could not satisfy, else the first.
+func culprit(un []resolver.Unresolved, pipOutput string) resolver.Unresolved {
+	if m := noMatch.FindStringSubmatch(pipOutput); m != nil {
+		name := pep508.NormalizeName(m[1])
+		for _, u := range un {
+			if r, err := pep508.ParseRequirement(u.Requirement); err == nil && r.Name == name {
+				return u
+			}
+		}
+	}
+	return un[0]
+}
+
+// checkResolved rejects functions whose inputs are still neither pinned
+// nor locked.
 func checkResolved(res *resolver.Result) error {
 	for _, tr := range res.Targets {
 		for _, c := range tr.Functions {

@@ -4,8 +4,13 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
+	"time"
 
+	"github.com/layers-dev/layers/builder"
+	"github.com/layers-dev/layers/builder/cache"
+	"github.com/layers-dev/layers/builder/engine"
 	"github.com/layers-dev/layers/config"
 	"github.com/layers-dev/layers/planner"
 	"github.com/layers-dev/layers/resolver"
@@ -87,12 +92,49 @@ func redact(raw string) string {
 	return u.String()
 }
 
-// Plan resolves every function of cfg and splits their packages into
-// layers. It changes nothing on disk.
+// PlanOptions configure PlanWith.
+type PlanOptions struct {
+	// Resolve fills the closures of functions whose inputs are not pinned
+	// or locked: from earlier resolutions in the cache and, when an engine
+	// answers, with pip in the build image. Without it such functions are
+	// reported with their unresolved requirements.
+	Resolve bool
+	// Engine runs pip; nil dials the engine the environment names, giving
+	// up quickly: plan never needs one.
+	Engine engine.Engine
+	// Offline serves unresolved closures from the cache only.
+	Offline bool
+	// CacheDir holds the resolution cache; "" means cache.DefaultDir.
+	CacheDir string
+	// Tool is the layers version, part of every resolution's cache key.
+	Tool string
+	// Getenv reads the environment (LAYERS_CACHE, LAYERS_CA_BUNDLE,
+	// PIP_INDEX_URL...); nil means os.Getenv.
+	Getenv func(string) string
+	// Progress receives one line per resolution; nil discards them.
+	Progress func(string)
+}
+
+// dialTimeout bounds how long plan waits for an engine it can do without.
+const dialTimeout = 2 * time.Second
+
+// Plan resolves every function of cfg from its input files alone and
+// splits their packages into layers. It changes nothing on disk.
 func Plan(ctx context.Context, cfg *config.Config) (*PlanDocument, error) {
+	return PlanWith(ctx, cfg, PlanOptions{})
+}
+
+// PlanWith is Plan with options. It changes nothing in the repository;
+// with Resolve set, resolutions made with the engine are cached.
+func PlanWith(ctx context.Context, cfg *config.Config, o PlanOptions) (*PlanDocument, error) {
 	res, err := resolver.Resolve(ctx, cfg, resolver.Options{})
 	if err != nil {
 		return nil, err
+	}
+	if o.Resolve && unresolved(res) {
+		if err := planResolve(ctx, cfg, res, o); err != nil {
+			return nil, err
+		}
 	}
 	doc := &PlanDocument{Targets: []TargetDocument{}, limit: cfg.Limits.FunctionUnzippedBytes}
 	for _, tr := range res.Targets {
@@ -182,4 +224,80 @@ func (d *PlanDocument) Explain(name string) (string, bool) {
 		}
 	}
 	return strings.Join(parts, "\n"), len(parts) > 0
+}
+
+func unresolved(res *resolver.Result) bool {
+	for _, tr := range res.Targets {
+		for _, c := range tr.Functions {
+			if len(c.Unresolved) > 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// planResolve fills what it can of res's unresolved closures: with pip in
+// the build image when an engine answers and has the image, else from the
+// cache. Only a cancelled context or an unknown cache folder fail it.
+func planResolve(ctx context.Context, cfg *config.Config, res *resolver.Result, o PlanOptions) error {
+	if o.Getenv == nil {
+		o.Getenv = os.Getenv
+	}
+	if o.Progress == nil {
+		o.Progress = func(string) {}
+	}
+	if o.Tool == "" {
+		o.Tool = "dev"
+	}
+	if o.CacheDir == "" {
+		d, err := cache.DefaultDir(o.Getenv)
+		if err != nil {
+			return err
+		}
+		o.CacheDir = d
+	}
+	if o.Offline {
+		o.Engine = nil
+	} else if o.Engine == nil {
+		dctx, cancel := context.WithTimeout(ctx, dialTimeout)
+		d, err := engine.Dial(dctx)
+		cancel()
+		if err == nil {
+			defer d.Close()
+			o.Engine = d
+		} else if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	ro := builder.ResolverOptions{CacheDir: o.CacheDir, Tool: o.Tool, Root: cfg.Root}
+	images := map[config.Target]builder.Image{}
+	if o.Engine != nil {
+		ca, err := caBundle(cfg, o.Getenv)
+		if err != nil {
+			o.Progress(fmt.Sprintf("resolve: %v; using cached resolutions only", err))
+		} else {
+			ro.Engine, ro.CABundle = o.Engine, ca
+			for _, k := range passEnv {
+				if v := o.Getenv(k); v != "" {
+					ro.Env = append(ro.Env, k+"="+v)
+				}
+			}
+			for _, tr := range res.Targets {
+				ref, err := imageFor(cfg, tr)
+				if err != nil {
+					continue
+				}
+				// Plan never pulls: a missing image leaves the cache.
+				if id, err := o.Engine.ImageID(ctx, ref, tr.Target.Platform()); err == nil {
+					images[tr.Target] = builder.Image{Ref: ref, ID: id, Platform: tr.Target.Platform()}
+				}
+			}
+		}
+	}
+	rs, err := builder.NewResolver(ro)
+	if err != nil {
+		return err
+	}
+	return fillClosures(ctx, cfg, res, images, rs, false, 0, o.Progress)
 }

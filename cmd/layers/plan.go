@@ -12,6 +12,7 @@ import (
 type planOptions struct {
 	JSON    bool
 	Explain string
+	Offline bool
 }
 
 func newPlanCmd(g *globalOptions) *cobra.Command {
@@ -25,7 +26,11 @@ func newPlanCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			doc, err := pipeline.Plan(cmd.Context(), cfg)
+			stderr := cmd.ErrOrStderr()
+			doc, err := pipeline.PlanWith(cmd.Context(), cfg, pipeline.PlanOptions{
+				Resolve: true, Offline: o.Offline, Tool: version,
+				Progress: func(line string) { fmt.Fprintln(stderr, line) },
+			})
 			if err != nil {
 				return err
 			}
@@ -49,5 +54,6 @@ func newPlanCmd(g *globalOptions) *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&o.JSON, "json", false, "print the plan as one JSON document")
 	cmd.Flags().StringVar(&o.Explain, "explain", "", "say where a package, or a function's packages, went and why")
+	cmd.Flags().BoolVar(&o.Offline, "offline", false, "resolve unpinned inputs from earlier resolutions only, never with the Docker engine")
 	return cmd
 }

@@ -1,0 +1,583 @@
+package builder
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/layers-dev/layers/builder/archive"
+	"github.com/layers-dev/layers/builder/engine"
+	"github.com/layers-dev/layers/config"
+	"github.com/layers-dev/layers/internal/diag"
+	"github.com/layers-dev/layers/internal/pep508"
+	"github.com/layers-dev/layers/resolver"
+)
+
+// resolutionFormat versions the resolution cache's files and keys: a
+// change in what a resolution records must not serve old answers.
+const resolutionFormat = 1
+
+// Paths inside the resolving container.
+const (
+	resolveSrc    = "/layers-in/src" // local packages, at their repository paths
+	resolveReport = "/out/report.json"
+)
+
+// ResolveRequest is one function's unpinned inputs, to resolve for one
+// target in its build image.
+type ResolveRequest struct {
+	// Function names the function, for messages.
+	Function string
+	Target   config.Target
+	// Image is the build image; an empty ID asks the cache for the latest
+	// resolution of the same inputs in any image (plan without an engine).
+	Image Image
+	// Requirements are the top-level requirements that hold on the target;
+	// their markers are dropped.
+	Requirements []resolver.Requirement
+	// Constraints pin without adding, as pip's -c files do.
+	Constraints []resolver.Requirement
+	// Index are the input file's index options; they reach pip through
+	// the environment only.
+	Index resolver.IndexOptions
+	// Selection are the extras and dependency groups that chose the
+	// requirements, recorded in the cache key.
+	Selection []string
+}
+
+// ResolverOptions configure a Resolver.
+type ResolverOptions struct {
+	// Engine runs pip; nil makes a Resolver that only reads its cache.
+	Engine engine.Engine
+	// CacheDir is the cache's folder: resolutions live under
+	// CacheDir/resolutions.
+	CacheDir string
+	// CABundle, when set, is a PEM bundle pip trusts in the container.
+	CABundle []byte
+	// Env holds KEY=value pairs the container gets, as Options.Env.
+	Env []string
+	// Tool is the layers version, part of every cache key.
+	Tool string
+	// Root is the repository root local paths are relative to.
+	Root string
+}
+
+// Resolver resolves unpinned inputs with pip's own resolver in the build
+// image, for the target's Python and platform tags, and caches the answers
+// by a digest of everything that can change them.
+type Resolver struct {
+	o ResolverOptions
+}
+
+// NewResolver returns a Resolver.
+func NewResolver(o ResolverOptions) (*Resolver, error) {
+	if o.CacheDir == "" || o.Tool == "" {
+		return nil, errors.New("resolver: a cache folder and the tool version are needed")
+	}
+	return &Resolver{o: o}, nil
+}
+
+// ResolveError is a resolution pip refused or failed.
+type ResolveError struct {
+	Function string
+	Target   config.Target
+	Err      error
+	// Tail holds pip's last lines, credentials redacted.
+	Tail string
+}
+
+func (e *ResolveError) Error() string {
+	msg := fmt.Sprintf("resolve function %s (%s): %v", e.Function, e.Target, e.Err)
+	if e.Tail != "" {
+		msg += "\npip's last lines:\n" + indent(e.Tail)
+	}
+	return msg
+}
+
+func (e *ResolveError) Unwrap() error { return e.Err }
+
+// RequestFor returns the resolve request of an unresolved closure: the
+// requirements file it was read from with its includes, or its
+// pyproject's dependencies with the function's extras and groups.
+func RequestFor(cfg *config.Config, c resolver.Closure, t config.Target, img Image) (ResolveRequest, error) {
+	req := ResolveRequest{Function: c.Name, Target: t, Image: img, Index: c.Index}
+	if len(c.Inputs) == 0 {
+		return req, fmt.Errorf("function %s: no input file to resolve", c.Name)
+	}
+	env, err := pep508.TargetEnv(t.Runtime, t.Architecture)
+	if err != nil {
+		return req, fmt.Errorf("function %s: %w", c.Name, err)
+	}
+	in := c.Inputs[0]
+	if path.Base(in) != "pyproject.toml" {
+		f, err := resolver.ParseRequirementsFile(cfg.Root, in, os.LookupEnv)
+		if err != nil {
+			return req, err
+		}
+		req.Requirements = applying(f.Requirements, env)
+		req.Constraints = applying(f.Constraints, env)
+		req.Index = f.Options
+		return req, nil
+	}
+	pp, err := resolver.ParsePyproject(cfg.Root, in)
+	if err != nil {
+		return req, err
+	}
+	if pp.DynamicDependencies {
+		return req, diag.Errorf(in, 0, "function %s: the dependencies are dynamic (the build backend computes them) and no lock pins them; lock them (uv lock, poetry lock) or list them in a requirements.txt", c.Name)
+	}
+	fc := cfg.For(c.Name)
+	reqs := slices.Clone(pp.Dependencies)
+	for _, x := range fc.Extras {
+		reqs = append(reqs, pp.Optional[x]...)
+		req.Selection = append(req.Selection, "extra:"+x)
+	}
+	for _, g := range fc.Groups {
+		reqs = append(reqs, pp.Groups[g]...)
+		req.Selection = append(req.Selection, "group:"+g)
+	}
+	env = env.WithExtras(fc.Extras...).WithGroups(fc.Groups...)
+	for _, r := range reqs {
+		if s, ok := pp.Sources[r.Name]; ok && s.Workspace {
+			return req, diag.Errorf(r.Path, r.Line, "function %s: %s comes from the uv workspace, which has no uv.lock to pin it; run `uv lock`", c.Name, r.Name)
+		}
+	}
+	req.Requirements = applying(reqs, env)
+	return req, nil
+}
+
+// applying returns the requirements whose markers hold in env, without
+// their markers: pip's own environment is the build image's, not the
+// target's.
+func applying(reqs []resolver.Requirement, env pep508.Env) []resolver.Requirement {
+	var out []resolver.Requirement
+	for _, r := range reqs {
+		if r.Marker != nil && !r.Marker.Evaluate(env) {
+			continue
+		}
+		r.Marker = nil
+		out = append(out, r)
+	}
+	return out
+}
+
+// Cached returns the cached resolution of req, if there is one.
+func (r *Resolver) Cached(req ResolveRequest) ([]resolver.Package, bool, error) {
+	inputs, err := r.inputsKey(req)
+	if err != nil {
+		return nil, false, err
+	}
+	name := "any-" + inputs
+	if req.Image.ID != "" {
+		name = fullKey(inputs, req.Image.ID)
+	}
+	data, err := os.ReadFile(filepath.Join(r.dir(), name+".json"))
+	if err != nil {
+		return nil, false, nil // a missing or unreadable entry is a miss
+	}
+	var f resolutionFile
+	if json.Unmarshal(data, &f) != nil || f.Format != resolutionFormat {
+		return nil, false, nil
+	}
+	return withInputURLs(f.Packages, req), true, nil
+}
+
+// Resolve returns the closure of req: from the cache when it has it, else
+// from pip in the build image. cached says which.
+func (r *Resolver) Resolve(ctx context.Context, req ResolveRequest) (pkgs []resolver.Package, cached bool, err error) {
+	if req.Image.ID == "" {
+		return nil, false, fmt.Errorf("function %s: resolving needs a build image", req.Function)
+	}
+	if pkgs, ok, err := r.Cached(req); err != nil || ok {
+		return pkgs, ok, err
+	}
+	if r.o.Engine == nil {
+		return nil, false, fmt.Errorf("function %s: resolving needs a container engine", req.Function)
+	}
+	spec, err := r.runSpec(req)
+	if err != nil {
+		return nil, false, err
+	}
+	tmp, err := os.MkdirTemp("", "layers-resolve-")
+	if err != nil {
+		return nil, false, err
+	}
+	defer os.RemoveAll(tmp)
+	tail := &tailBuffer{max: 16 << 10}
+	spec.Stdout, spec.Stderr = tail, tail
+	spec.Out = []engine.CopyOut{{Path: path.Dir(resolveReport), Extract: func(rd io.Reader) error {
+		_, err := archive.ExtractTar(rd, tmp)
+		return err
+	}}}
+	if err := r.o.Engine.Run(ctx, spec); err != nil {
+		if ctx.Err() != nil {
+			return nil, false, ctx.Err()
+		}
+		var ee *engine.ExitError
+		if errors.As(err, &ee) {
+			err = fmt.Errorf("pip failed (exit status %d)", ee.Code)
+		}
+		return nil, false, &ResolveError{Function: req.Function, Target: req.Target, Err: err, Tail: lastLines(tail.String(), 15)}
+	}
+	data, err := os.ReadFile(filepath.Join(tmp, path.Base(resolveReport)))
+	if err != nil {
+		return nil, false, &ResolveError{Function: req.Function, Target: req.Target, Err: fmt.Errorf("pip wrote no report: %w", err)}
+	}
+	pkgs, err = ParseReport(data, resolveSrc)
+	if err != nil {
+		return nil, false, &ResolveError{Function: req.Function, Target: req.Target, Err: err}
+	}
+	pkgs = withInputURLs(pkgs, req)
+	if err := r.store(req, pkgs); err != nil {
+		return nil, false, err
+	}
+	return pkgs, false, nil
+}
+
+// runSpec returns the container run that resolves req and writes pip's
+// report to resolveReport.
+func (r *Resolver) runSpec(req ResolveRequest) (engine.RunSpec, error) {
+	reqText, locals, err := requirementsText(req.Requirements)
+	if err != nil {
+		return engine.RunSpec{}, fmt.Errorf("function %s: %w", req.Function, err)
+	}
+	conText, conLocals, err := requirementsText(req.Constraints)
+	if err != nil {
+		return engine.RunSpec{}, fmt.Errorf("function %s: %w", req.Function, err)
+	}
+	bin, err := binaryArgs(req.Target)
+	if err != nil {
+		return engine.RunSpec{}, err
+	}
+	in := strings.TrimPrefix(inDir, "/")
+	// Requirements go in files, not on the command line: URLs may carry
+	// credentials. --target is what lets pip take --platform; the dry run
+	// writes nothing there.
+	files := []archive.File{archive.FromBytes(path.Join(in, "requirements.txt"), []byte(reqText), false)}
+	args := []string{"python3", "-m", "pip", "install", "--dry-run", "--ignore-installed",
+		"--target", "/tmp/layers-resolve", "--report", resolveReport, "--quiet",
+		"--root-user-action=ignore", "--disable-pip-version-check", "--no-input", "--progress-bar", "off"}
+	args = append(args, bin...)
+	args = append(args, "-r", path.Join(inDir, "requirements.txt"))
+	if len(req.Constraints) > 0 {
+		files = append(files, archive.FromBytes(path.Join(in, "constraints.txt"), []byte(conText), false))
+		args = append(args, "-c", path.Join(inDir, "constraints.txt"))
+	}
+	for _, rel := range slices.Sorted(slices.Values(append(locals, conLocals...))) {
+		src, err := r.localSource(rel)
+		if err != nil {
+			return engine.RunSpec{}, fmt.Errorf("function %s: %w", req.Function, err)
+		}
+		files = append(files, src...)
+	}
+	env := slices.Clone(r.o.Env)
+	if len(r.o.CABundle) > 0 {
+		files = append(files, archive.FromBytes(strings.TrimPrefix(caPath, "/"), r.o.CABundle, false))
+		env = append(env, "PIP_CERT="+caPath)
+	}
+	env = mergeEnv(env, indexEnv(req.Index, ""))
+	return engine.RunSpec{
+		Image:    req.Image.ID,
+		Platform: req.Image.Platform,
+		Cmd:      []string{"sh", "-c", "mkdir -p " + path.Dir(resolveReport) + " && " + shellJoin(args)},
+		Env:      env,
+		Labels:   map[string]string{"layers.target": req.Target.String(), "layers.resolve": req.Function},
+		In:       []engine.CopyIn{{Dir: "/", Files: files}},
+	}, nil
+}
+
+// localSource returns the files of a local package (a folder or an
+// archive) under resolveSrc at its repository path.
+func (r *Resolver) localSource(rel string) ([]archive.File, error) {
+	dst := path.Join(strings.TrimPrefix(resolveSrc, "/"), rel)
+	abs := filepath.Join(r.o.Root, filepath.FromSlash(rel))
+	fi, err := os.Stat(abs)
+	if err != nil {
+		return nil, fmt.Errorf("local package %s: %w", rel, err)
+	}
+	if !fi.IsDir() {
+		return []archive.File{{Name: dst, Size: fi.Size(), Open: func() (io.ReadCloser, error) { return os.Open(abs) }}}, nil
+	}
+	files, err := localFiles(r.o.Root, rel)
+	if err != nil {
+		return nil, err
+	}
+	for i := range files {
+		files[i].Name = path.Join(dst, files[i].Name)
+	}
+	return files, nil
+}
+
+// requirementsText writes reqs as a requirements file for the container,
+// local paths pointing under resolveSrc, and returns the local paths.
+func requirementsText(reqs []resolver.Requirement) (string, []string, error) {
+	var b strings.Builder
+	var locals []string
+	for _, r := range reqs {
+		var line string
+		switch {
+		case r.LocalPath != "":
+			if strings.HasPrefix(r.LocalPath, "../") || path.IsAbs(r.LocalPath) {
+				return "", nil, fmt.Errorf("%s:%d: local package %s lies outside the repository", r.Path, r.Line, r.LocalPath)
+			}
+			locals = append(locals, r.LocalPath)
+			u := "file://" + path.Join(resolveSrc, r.LocalPath)
+			if r.Name == "" {
+				line = path.Join(resolveSrc, r.LocalPath)
+				break
+			}
+			line = withExtras(r.Name, r.Extras) + " @ " + u
+		case r.URL != "" && r.Name == "":
+			line = r.URL
+		case r.URL != "":
+			line = withExtras(r.Name, r.Extras) + " @ " + r.URL
+		default:
+			line = withExtras(r.Name, r.Extras) + r.Specifier.String()
+		}
+		b.WriteString(line)
+		for _, h := range r.Hashes {
+			b.WriteString(" --hash=" + h)
+		}
+		b.WriteString("\n")
+	}
+	return b.String(), locals, nil
+}
+
+func withExtras(name string, extras []string) string {
+	if len(extras) == 0 {
+		return name
+	}
+	return name + "[" + strings.Join(extras, ",") + "]"
+}
+
+// inputsKey digests everything but the image that can change req's
+// answer: the requirements as pip reads them (credentials redacted), the
+// index options, local packages' sources, the selection, the target and
+// the tool's version.
+func (r *Resolver) inputsKey(req ResolveRequest) (string, error) {
+	reqText, locals, err := requirementsText(req.Requirements)
+	if err != nil {
+		return "", err
+	}
+	conText, conLocals, err := requirementsText(req.Constraints)
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "resolution %d\ntool %s\ntarget %s\n", resolutionFormat, r.o.Tool, req.Target)
+	fmt.Fprintf(h, "requirements\n%s\nconstraints\n%s\n", Redact(reqText), Redact(conText))
+	for _, kv := range indexEnv(req.Index, "") {
+		k, v, _ := strings.Cut(kv, "=")
+		var urls []string
+		for _, u := range strings.Fields(v) {
+			urls = append(urls, redactURL(u))
+		}
+		fmt.Fprintf(h, "index %s %s\n", k, strings.Join(urls, " "))
+	}
+	fmt.Fprintf(h, "selection %s\n", strings.Join(req.Selection, " "))
+	for _, rel := range slices.Sorted(slices.Values(append(locals, conLocals...))) {
+		files, err := r.localSource(rel)
+		if err != nil {
+			return "", err
+		}
+		sum, err := filesDigest(files)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(h, "local %s %s\n", rel, sum)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func fullKey(inputs, imageID string) string {
+	return digest(inputs + "\x00" + imageID)
+}
+
+// resolutionFile is one cached resolution.
+type resolutionFile struct {
+	Format   int                `json:"format"`
+	Function string             `json:"function"` // for people reading the cache
+	ImageID  string             `json:"image_id"`
+	Packages []resolver.Package `json:"packages"`
+}
+
+func (r *Resolver) dir() string { return filepath.Join(r.o.CacheDir, "resolutions") }
+
+// store writes a resolution under its full key and as the latest of its
+// inputs in any image, each through a temporary file and a rename so that
+// concurrent builds never read half a file. URLs lose their credentials:
+// withInputURLs puts them back from the inputs.
+func (r *Resolver) store(req ResolveRequest, pkgs []resolver.Package) error {
+	inputs, err := r.inputsKey(req)
+	if err != nil {
+		return err
+	}
+	f := resolutionFile{Format: resolutionFormat, Function: req.Function, ImageID: req.Image.ID}
+	for _, p := range pkgs {
+		p.URL = redactURL(p.URL)
+		f.Packages = append(f.Packages, p)
+	}
+	data, err := json.MarshalIndent(f, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(r.dir(), 0o755); err != nil {
+		return fmt.Errorf("resolution cache: %w", err)
+	}
+	for _, name := range []string{fullKey(inputs, req.Image.ID), "any-" + inputs} {
+		if err := writeAtomic(filepath.Join(r.dir(), name+".json"), data); err != nil {
+			return fmt.Errorf("resolution cache: %w", err)
+		}
+	}
+	return nil
+}
+
+func writeAtomic(name string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(name), ".resolution.*.tmp")
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(f.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), name)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
+	return err
+}
+
+// withInputURLs gives url packages the URL their requirement names, which
+// may carry credentials the report and the cache do not.
+func withInputURLs(pkgs []resolver.Package, req ResolveRequest) []resolver.Package {
+	urls := map[string]string{}
+	for _, r := range append(slices.Clone(req.Requirements), req.Constraints...) {
+		if r.URL != "" && r.LocalPath == "" && r.Name != "" {
+			urls[r.Name] = r.URL
+		}
+	}
+	for i, p := range pkgs {
+		if u, ok := urls[p.Name]; ok && p.Source == resolver.SourceURL {
+			pkgs[i].URL = u
+		}
+	}
+	return pkgs
+}
+
+// pipReport is the part of pip's installation report
+// (https://pip.pypa.io/en/stable/reference/installation-report/) a
+// resolution needs.
+type pipReport struct {
+	Version string `json:"version"`
+	Install []struct {
+		IsDirect     bool `json:"is_direct"`
+		DownloadInfo struct {
+			URL         string `json:"url"`
+			ArchiveInfo *struct {
+				Hash   string            `json:"hash"`
+				Hashes map[string]string `json:"hashes"`
+			} `json:"archive_info"`
+			VCSInfo *struct {
+				VCS      string `json:"vcs"`
+				CommitID string `json:"commit_id"`
+			} `json:"vcs_info"`
+			DirInfo *struct{} `json:"dir_info"`
+		} `json:"download_info"`
+		Metadata struct {
+			Name    string `json:"name"`
+			Version string `json:"version"`
+		} `json:"metadata"`
+	} `json:"install"`
+}
+
+// ParseReport turns pip's JSON installation report into a closure, sorted
+// by name: index packages as registry packages with their artifact's
+// hash, file URLs under srcRoot (where local packages were copied) as
+// local packages at their repository path, other direct references as url
+// packages.
+func ParseReport(data []byte, srcRoot string) ([]resolver.Package, error) {
+	var rep pipReport
+	if err := json.Unmarshal(data, &rep); err != nil {
+		return nil, fmt.Errorf("pip's report: %w", err)
+	}
+	if rep.Version != "1" {
+		return nil, fmt.Errorf("pip's report has version %q; this layers reads version 1", rep.Version)
+	}
+	pkgs := make([]resolver.Package, 0, len(rep.Install))
+	for _, it := range rep.Install {
+		name := pep508.NormalizeName(it.Metadata.Name)
+		if !pep508.ValidName(it.Metadata.Name) || it.Metadata.Version == "" {
+			return nil, fmt.Errorf("pip's report: an entry without a valid name and version (%q %q)", it.Metadata.Name, it.Metadata.Version)
+		}
+		p := resolver.Package{Name: name, Version: it.Metadata.Version, Source: resolver.SourceRegistry}
+		di := it.DownloadInfo
+		switch {
+		case strings.HasPrefix(di.URL, "file:"):
+			u, err := url.Parse(di.URL)
+			if err != nil {
+				return nil, fmt.Errorf("pip's report: %s: %w", name, err)
+			}
+			rel, ok := strings.CutPrefix(path.Clean(u.Path), strings.TrimSuffix(srcRoot, "/")+"/")
+			if !ok {
+				return nil, fmt.Errorf("pip's report: %s comes from %s, outside the repository", name, u.Path)
+			}
+			p.Source, p.Path = resolver.SourceLocal, rel
+		case it.IsDirect:
+			p.Source, p.URL = resolver.SourceURL, di.URL
+			if di.VCSInfo != nil {
+				p.URL = di.VCSInfo.VCS + "+" + di.URL + "@" + di.VCSInfo.CommitID
+			}
+		}
+		if di.ArchiveInfo != nil && p.Source != resolver.SourceLocal {
+			for _, algo := range slices.Sorted(maps.Keys(di.ArchiveInfo.Hashes)) {
+				p.Hashes = append(p.Hashes, algo+":"+di.ArchiveInfo.Hashes[algo])
+			}
+			if len(p.Hashes) == 0 && di.ArchiveInfo.Hash != "" {
+				p.Hashes = []string{strings.Replace(di.ArchiveInfo.Hash, "=", ":", 1)}
+			}
+			if p.Source == resolver.SourceRegistry {
+				if u, err := url.Parse(di.URL); err == nil && strings.HasSuffix(u.Path, ".whl") {
+					p.Wheels = []resolver.Wheel{{Filename: path.Base(u.Path)}}
+					if len(p.Hashes) > 0 {
+						p.Wheels[0].Hash = p.Hashes[0]
+					}
+				}
+			}
+		}
+		pkgs = append(pkgs, p)
+	}
+	sort.Slice(pkgs, func(i, j int) bool { return pkgs[i].Name < pkgs[j].Name })
+	for i := 1; i < len(pkgs); i++ {
+		if pkgs[i].Name == pkgs[i-1].Name {
+			return nil, fmt.Errorf("pip's report installs %s twice", pkgs[i].Name)
+		}
+	}
+	return pkgs, nil
+}
+
+// lastLines returns the last n non-blank lines of s, credentials redacted.
+func lastLines(s string, n int) string {
+	lines := slices.DeleteFunc(strings.Split(s, "\n"), func(l string) bool { return strings.TrimSpace(l) == "" })
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return Redact(strings.Join(lines, "\n"))
+}
