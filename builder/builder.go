@@ -245,9 +245,19 @@ func batches(todo []*job, jobs int) [][]*job {
 
 // kind says how a unit is installed: a wheel for the target, or built in
 // the image from a source it is given.
+//
+// A registry package whose lock lists an sdist but no wheel that loads on
+// the target (an sdist-only release, or wheels for other platforms only)
+// is built from the sdist in the image, which has the runtime's compilers
+// and glibc.
 func kind(s UnitSpec) string {
-	if s.Package.Source == resolver.SourceLocal || s.Package.Source == resolver.SourceURL {
+	switch {
+	case s.Package.Source == resolver.SourceLocal || s.Package.Source == resolver.SourceURL:
 		return "source"
+	case s.Package.Source == resolver.SourceRegistry && s.Package.Sdist:
+		if _, ok := resolver.BestWheel(s.Package.Wheels, s.Target.Runtime, s.Target.Architecture); !ok {
+			return "sdist"
+		}
 	}
 	return "wheel"
 }

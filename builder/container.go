@@ -49,13 +49,17 @@ func (b *Builder) runSpec(batch []*job) (engine.RunSpec, error) {
 		args := []string{"python3", "-m", "pip", "install", "--no-deps", "--target", target,
 			"--root-user-action=ignore", "--disable-pip-version-check", "--no-input", "--no-compile",
 			"--no-warn-script-location", "--progress-bar", "off"}
-		switch kind(j.spec) {
-		case "wheel":
-			bin, err := binaryArgs(j.spec.Target)
-			if err != nil {
-				return engine.RunSpec{}, err
+		switch k := kind(j.spec); k {
+		case "wheel", "sdist":
+			if k == "wheel" {
+				bin, err := binaryArgs(j.spec.Target)
+				if err != nil {
+					return engine.RunSpec{}, err
+				}
+				args = append(args, bin...)
+			} else {
+				args = append(args, "--no-binary", p.Name)
 			}
-			args = append(args, bin...)
 			req := fmt.Sprintf("%s==%s", p.Name, p.Version)
 			if len(p.Hashes) == 0 {
 				args = append(args, req)

@@ -185,6 +185,8 @@ func (l *PoetryLock) readPackage(root string, i int, d *poetryLockPackageDoc, fi
 		}
 		if strings.HasSuffix(f.File, ".whl") {
 			p.Wheels = append(p.Wheels, Wheel{Filename: f.File, Hash: f.Hash})
+		} else if strings.HasSuffix(f.File, ".tar.gz") || strings.HasSuffix(f.File, ".zip") {
+			p.Sdist = true
 		}
 	}
 

@@ -124,11 +124,11 @@ func TestPoetryLockSources(t *testing.T) {
 		want Package
 	}{
 		{billing["shared-models"], Package{Name: "shared-models", Version: "0.2.0", Source: SourceLocal, Path: "libs/shared-models"}},
-		{billing["stripe"], Package{Name: "stripe", Version: "11.6.1", Source: SourceRegistry, URL: "https://index.example.invalid/simple"}},
+		{billing["stripe"], Package{Name: "stripe", Version: "11.6.1", Source: SourceRegistry, URL: "https://index.example.invalid/simple", Sdist: true}},
 		{features["app-lib"], Package{Name: "app-lib", Version: "1.0.0", Source: SourceLocal, Path: "libs/app-lib"}},
 		{features["vendored"], Package{Name: "vendored", Version: "0.3.0", Source: SourceLocal, Path: "vendor/vendored-0.3.0-py3-none-any.whl"}},
 		{features["signing"], Package{Name: "signing", Version: "1.4.0", Source: SourceURL, URL: "git+https://git.example.invalid/payments/signing.git@5d3c2b1a0f9e8d7c6b5a49382716f5e4d3c2b1a0"}},
-		{features["codec"], Package{Name: "codec", Version: "1.0", Source: SourceURL, URL: "https://files.example.invalid/codec-1.0.tar.gz"}},
+		{features["codec"], Package{Name: "codec", Version: "1.0", Source: SourceURL, URL: "https://files.example.invalid/codec-1.0.tar.gz", Sdist: true}},
 	}
 	for _, c := range cases {
 		g := c.got

@@ -255,6 +255,7 @@ func (l *pylock) addPackage(i int, d *pylockPkgDoc, dir string, markers map[stri
 			p.out.Hashes = pylockHashes(p.out.Hashes, w.Hashes)
 		}
 		if d.Sdist != nil {
+			p.out.Sdist = true
 			p.out.Hashes = pylockHashes(p.out.Hashes, d.Sdist.Hashes)
 		}
 	}

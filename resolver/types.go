@@ -41,6 +41,9 @@ type Package struct {
 	// Wheels are the wheels a lock file lists, for size estimates and
 	// for the builder's choice of artifact.
 	Wheels []Wheel `json:"-"`
+	// Sdist says the lock lists a source distribution of this release:
+	// the builder builds from it when no wheel loads on the target.
+	Sdist bool `json:"-"`
 	// SourceBytes is the size of a local package's source folder, the
 	// best estimate of its installed size before the builder measures it.
 	SourceBytes int64 `json:"-"`

@@ -245,8 +245,11 @@ func (l *UVLock) addPackage(i int, d *uvLockPkgDoc, dir string) error {
 			p.out.Hashes = append(p.out.Hashes, w.Hash)
 		}
 	}
-	if d.Sdist != nil && d.Sdist.Hash != "" {
-		p.out.Hashes = append(p.out.Hashes, d.Sdist.Hash)
+	if d.Sdist != nil {
+		p.out.Sdist = true
+		if d.Sdist.Hash != "" {
+			p.out.Hashes = append(p.out.Hashes, d.Sdist.Hash)
+		}
 	}
 	// Closures share these slices: clip them so a caller's append copies.
 	p.out.Wheels, p.out.Hashes = slices.Clip(p.out.Wheels), slices.Clip(p.out.Hashes)
