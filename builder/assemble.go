@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/layers-dev/layers/builder/archive"
+	"github.com/layers-dev/layers/internal/atomicfile"
 )
 
 // LayerDir is the folder at a layer zip's root that holds the units: the
@@ -37,31 +38,14 @@ func WriteLayer(path string, units []Unit, mtime time.Time) (LayerFile, error) {
 	if err != nil {
 		return LayerFile{}, fmt.Errorf("layer %s: %w", filepath.Base(path), err)
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return LayerFile{}, err
-	}
-	defer func() {
-		if f != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
 	h := sha256.New()
 	counter := &countWriter{}
-	if err := archive.WriteZip(io.MultiWriter(f, h, counter), files, mtime); err != nil {
+	err = atomicfile.Write(path, 0o644, func(w io.Writer) error {
+		return archive.WriteZip(io.MultiWriter(w, h, counter), files, mtime)
+	})
+	if err != nil {
 		return LayerFile{}, fmt.Errorf("layer %s: %w", filepath.Base(path), err)
 	}
-	if err := f.Chmod(0o644); err != nil {
-		return LayerFile{}, err
-	}
-	if err := f.Close(); err != nil {
-		return LayerFile{}, err
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return LayerFile{}, err
-	}
-	f = nil
 	sum := h.Sum(nil)
 	return LayerFile{
 		Path:          path,

@@ -334,7 +334,7 @@ func (b *Builder) runBatch(ctx context.Context, batch []*job) error {
 		return err
 	}
 	defer os.RemoveAll(out)
-	tail := &tailBuffer{max: 16 << 10}
+	tail := engine.NewTailBuffer(16 << 10)
 	stripped := &stripWatcher{}
 	spec.Stdout = io.MultiWriter(tail, stripped)
 	spec.Stderr = tail

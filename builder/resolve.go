@@ -20,6 +20,7 @@ import (
 	"github.com/layers-dev/layers/builder/archive"
 	"github.com/layers-dev/layers/builder/engine"
 	"github.com/layers-dev/layers/config"
+	"github.com/layers-dev/layers/internal/atomicfile"
 	"github.com/layers-dev/layers/internal/diag"
 	"github.com/layers-dev/layers/internal/pep508"
 	"github.com/layers-dev/layers/resolver"
@@ -215,7 +216,7 @@ func (r *Resolver) Resolve(ctx context.Context, req ResolveRequest) (pkgs []reso
 		return nil, false, err
 	}
 	defer os.RemoveAll(tmp)
-	tail := &tailBuffer{max: 16 << 10}
+	tail := engine.NewTailBuffer(16 << 10)
 	spec.Stdout, spec.Stderr = tail, tail
 	spec.Out = []engine.CopyOut{{Path: path.Dir(resolveReport), Extract: func(rd io.Reader) error {
 		_, err := archive.ExtractTar(rd, tmp)
@@ -437,32 +438,11 @@ func (r *Resolver) store(req ResolveRequest, pkgs []resolver.Package) error {
 		return fmt.Errorf("resolution cache: %w", err)
 	}
 	for _, name := range []string{fullKey(inputs, req.Image.ID), "any-" + inputs} {
-		if err := writeAtomic(filepath.Join(r.dir(), name+".json"), data); err != nil {
+		if err := atomicfile.WriteFile(filepath.Join(r.dir(), name+".json"), data, 0o644); err != nil {
 			return fmt.Errorf("resolution cache: %w", err)
 		}
 	}
 	return nil
-}
-
-func writeAtomic(name string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(name), ".resolution.*.tmp")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(f.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), name)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
-	return err
 }
 
 // withInputURLs gives url packages the URL their requirement names, which

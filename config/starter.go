@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/layers-dev/layers/internal/atomicfile"
 	"github.com/layers-dev/layers/internal/diag"
 )
 
@@ -135,38 +135,10 @@ func WriteStarter(path string, data []byte, force bool) error {
 			return fmt.Errorf("write config: %w", err)
 		}
 	}
-	if err := writeAtomic(path, data); err != nil {
+	if err := atomicfile.WriteFile(path, data, 0o644); err != nil {
 		return fmt.Errorf("write config: %w", err)
 	}
 	return nil
-}
-
-// writeAtomic writes data to a temporary file next to path, syncs it and
-// renames it to path, so that path never holds a partial file.
-func writeAtomic(path string, data []byte) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		return err
-	}
-	if err := f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }
 
 // tomlString quotes s as a TOML basic string. Invalid UTF-8, which a TOML

@@ -26,6 +26,7 @@ import (
 	"github.com/layers-dev/layers/builder/engine"
 	"github.com/layers-dev/layers/builder/prune"
 	"github.com/layers-dev/layers/config"
+	"github.com/layers-dev/layers/internal/atomicfile"
 	"github.com/layers-dev/layers/internal/diag"
 	"github.com/layers-dev/layers/internal/pep508"
 	"github.com/layers-dev/layers/planner"
@@ -653,22 +654,7 @@ func writeManifest(path string, m *Manifest) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".build.json.*.tmp")
-	if err != nil {
-		return fmt.Errorf("write manifest: %w", err)
-	}
-	_, err = f.Write(append(data, '\n'))
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(f.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
+	if err := atomicfile.WriteFile(path, append(data, '\n'), 0o644); err != nil {
 		return fmt.Errorf("write manifest: %w", err)
 	}
 	return nil

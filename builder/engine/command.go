@@ -37,7 +37,7 @@ type commandConn struct {
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
 	stdout io.ReadCloser
-	stderr *tailBuffer
+	stderr *TailBuffer
 
 	closeOnce, waitOnce sync.Once
 	waitErr             error
@@ -47,7 +47,7 @@ type commandConn struct {
 // connection. The process ends when the connection is closed.
 func dialCommand(name string, args ...string) (net.Conn, error) {
 	cmd := exec.Command(name, args...)
-	c := &commandConn{cmd: cmd, stderr: &tailBuffer{max: 4096}}
+	c := &commandConn{cmd: cmd, stderr: NewTailBuffer(4096)}
 	cmd.Stderr = c.stderr
 	var err error
 	if c.stdin, err = cmd.StdinPipe(); err != nil {
@@ -108,14 +108,18 @@ type commandAddr struct{}
 func (commandAddr) Network() string { return "command" }
 func (commandAddr) String() string  { return "command" }
 
-// tailBuffer keeps the last max bytes written to it.
-type tailBuffer struct {
+// TailBuffer keeps the last bytes written to it: the end of a process's
+// output, which is what an error message needs.
+type TailBuffer struct {
 	mu  sync.Mutex
 	max int
 	buf bytes.Buffer
 }
 
-func (t *tailBuffer) Write(p []byte) (int, error) {
+// NewTailBuffer returns a TailBuffer that keeps the last max bytes.
+func NewTailBuffer(max int) *TailBuffer { return &TailBuffer{max: max} }
+
+func (t *TailBuffer) Write(p []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.buf.Write(p)
@@ -125,7 +129,8 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (t *tailBuffer) String() string {
+// String returns what is kept.
+func (t *TailBuffer) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.buf.String()

@@ -96,7 +96,7 @@ func TestLeftover(t *testing.T) {
 }
 
 func TestTailBuffer(t *testing.T) {
-	b := &tailBuffer{max: 5}
+	b := NewTailBuffer(5)
 	b.Write([]byte("abc"))
 	b.Write([]byte("defgh"))
 	if got := b.String(); got != "defgh" {
