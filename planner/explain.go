@@ -57,15 +57,15 @@ func (p *Plan) explainFunction(b *strings.Builder, tp *TargetPlan, f *FunctionPl
 		f.Name, tp.Target, len(f.Layers), budget, p.Limits.LayersPerFunction, p.Limits.ReservedLayers)
 	fmt.Fprintf(b, "  size: %s of %s B with code%s", bytesText(f.UnzippedBytes), groupDigits(p.Limits.FunctionUnzippedBytes), est)
 	if f.ExtraBytes != nil && f.ClosureBytes != nil && *f.ClosureBytes > 0 {
-		fmt.Fprintf(b, "; extra bytes it does not need: %s (%.1f%% of its %s B of packages; max_extra %.0f%%)",
-			groupDigits(*f.ExtraBytes), 100*float64(*f.ExtraBytes)/float64(*f.ClosureBytes), groupDigits(*f.ClosureBytes), 100*p.MaxExtra)
+		fmt.Fprintf(b, "; extra bytes it does not need: %s (%.1f%% of its %s B of packages; max_extra %.0f%% for most functions, %.0f%% at most)",
+			groupDigits(*f.ExtraBytes), 100*float64(*f.ExtraBytes)/float64(*f.ClosureBytes), groupDigits(*f.ClosureBytes), 100*p.MaxExtra, 300*p.MaxExtra)
 	}
 	b.WriteString("\n")
 	if len(f.CodePackages) > 0 {
 		fmt.Fprintf(b, "  local packages shipped with its code: %s\n", refNames(f.CodePackages))
 	}
 	if f.NeededLayers > budget {
-		fmt.Fprintf(b, "  its packages fall into %d sharing classes (packages needed by exactly the same functions), more than its %d layers: classes were merged where the extra bytes stay within max_extra, and what no shared layer delivers is copied into a function layer\n", f.NeededLayers, budget)
+		fmt.Fprintf(b, "  its packages fall into %d sharing classes (packages needed by exactly the same functions), more than its %d layers: classes were merged where the extra bytes stay within max_extra (three times it for fewer than half of the functions), and what no shared layer delivers is copied into a function layer\n", f.NeededLayers, budget)
 	}
 	for _, name := range f.Layers {
 		l := tp.layer(name)

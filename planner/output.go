@@ -31,6 +31,7 @@ type layerAcc struct {
 	fns    []int32 // indices into live, ascending
 	origin layerOrigin
 	name   string
+	seq    int // creation order: a tie-breaker independent of input order
 }
 
 // addLayer records that function f attaches a layer holding units; layers
@@ -39,7 +40,8 @@ func (ts *targetState) addLayer(f int32, units []int32, o layerOrigin) {
 	key := unitsKey(units)
 	l := ts.layers[key]
 	if l == nil {
-		l = &layerAcc{units: units, bytes: ts.bytesOf(units), origin: o}
+		l = &layerAcc{units: units, bytes: ts.bytesOf(units), origin: o, seq: ts.seq}
+		ts.seq++
 		ts.layers[key] = l
 		ts.all = append(ts.all, l)
 		for _, u := range units {
@@ -142,7 +144,10 @@ func (ts *targetState) layer(l *layerAcc) Layer {
 	}
 	slices.Sort(out.Groups)
 	for _, u := range l.origin.copied {
-		out.Copied = append(out.Copied, ts.units[u].key.name)
+		// Later passes may have pruned a copy from the layer.
+		if contains(l.units, u) {
+			out.Copied = append(out.Copied, ts.units[u].key.name)
+		}
 	}
 	for i, f := range l.fns {
 		out.Functions[i] = ts.live[f].fn.Name

@@ -267,7 +267,8 @@ func (ts *targetState) canFatten(fns []int32, units []int32, blockOf []int32) bo
 				extra += ts.units[u].bytes
 			}
 		}
-		if extra > 0 && (!ts.fits(fs, fs.extra+fs.roundExtra+extra) || ts.conflicts(fs, units)) {
+		// A zero-byte package still must not bring a second version.
+		if ts.conflicts(fs, units) || extra > 0 && !ts.fits(fs, fs.extra+fs.roundExtra+extra) {
 			return false
 		}
 	}

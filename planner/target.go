@@ -48,7 +48,9 @@ type fnState struct {
 	pending                                      []int32         // blocks chosen this round, not delivered yet
 	least                                        int64           // need of its smallest block considered for merges
 	layers                                       []*layerAcc
-	classes                                      int // sharing classes in the first round
+	classes                                      int                // sharing classes in the first round
+	usable                                       map[*layerAcc]bool // layers cover may choose for it
+	over                                         bool               // receives more extra bytes than allow
 }
 
 // targetState plans one target.
@@ -64,6 +66,11 @@ type targetState struct {
 	layers   map[string]*layerAcc
 	all      []*layerAcc // in creation order
 	layersOf map[int32][]*layerAcc
+	mark     []uint32 // per unit: stamp of the cover that still needs it
+	overN    int      // functions over their allowance after the rounds
+	quota    int      // the most functions that may be over it
+	stamp    uint32
+	seq      int // layers created so far
 }
 
 func (s *settings) planTarget(t Target, funcs []*Function) (TargetPlan, error) {
@@ -101,6 +108,24 @@ func (s *settings) planTarget(t Target, funcs []*Function) (TargetPlan, error) {
 		ts.attachRound(active, round)
 	}
 	ts.shareFunctionLayers()
+	ts.quota = (len(ts.live) - 1) / 2
+	for f := range ts.live {
+		ts.refresh(int32(f))
+	}
+	// Step 4 of the package documentation. Each move makes others
+	// possible: a second pass of reattach and dissolve uses the layers the
+	// merges and additions made.
+	ts.reattach()
+	ts.dissolve()
+	ts.reattach()
+	ts.mergeLeftovers()
+	ts.prune()
+	ts.enrich()
+	ts.prune()
+	ts.reattach()
+	ts.dissolve()
+	ts.reattach()
+	ts.prune()
 	return ts.output(), nil
 }
 

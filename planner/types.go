@@ -126,11 +126,12 @@ type Rules struct {
 	Groups []Group
 	// Images names functions configured with package = "image".
 	Images []string
-	// MaxExtra is the largest fraction of extra bytes (bytes a function
+	// MaxExtra bounds the fraction of extra bytes (bytes a function
 	// receives that are not in its closure, relative to its closure size) the
-	// planner may deliver to a function in exchange for sharing, in [0, 1].
-	// Higher gives fewer, bigger shared layers and less storage; lower gives
-	// more, tighter layers. Nil means DefaultMaxExtra.
+	// planner delivers in exchange for sharing, in [0, 1]: at most half the
+	// functions receive more, none more than three times as much. Higher
+	// gives fewer, bigger shared layers and less storage; lower gives more,
+	// tighter layers. Nil means DefaultMaxExtra.
 	MaxExtra *float64
 }
 
