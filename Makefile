@@ -10,7 +10,7 @@ build:
 	$(GO) build -o bin/layers ./cmd/layers
 
 test:
-	$(GO) test -race -count=1 $(PKGS)
+	$(GO) test -race -count=1 -timeout 30m $(PKGS)
 
 lint:
 	test -z "$$(gofmt -l .)" || (gofmt -l . && exit 1)
