@@ -162,20 +162,7 @@ func (ts *targetState) agglomerate(cs []*cohort) []*cohort {
 // cohortGain returns the stored bytes merging a and b saves minus the extra
 // bytes it delivers, and whether the merge is allowed and worth it.
 func (ts *targetState) cohortGain(a, b *cohort) (int64, bool) {
-	var shared int64
-	i, j := 0, 0
-	for i < len(a.units) && j < len(b.units) {
-		switch cmp.Compare(a.units[i], b.units[j]) {
-		case -1:
-			i++
-		case 1:
-			j++
-		default:
-			shared += ts.units[a.units[i]].bytes
-			i++
-			j++
-		}
-	}
+	shared := ts.sharedBytes(a.units, b.units)
 	if shared == 0 {
 		return 0, false
 	}
@@ -195,4 +182,23 @@ func (ts *targetState) cohortGain(a, b *cohort) (int64, bool) {
 		}
 	}
 	return shared - cost, true
+}
+
+// sharedBytes is the size of the units two ascending unit lists share.
+func (ts *targetState) sharedBytes(a, b []int32) int64 {
+	var shared int64
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		switch cmp.Compare(a[i], b[j]) {
+		case -1:
+			i++
+		case 1:
+			j++
+		default:
+			shared += ts.units[a[i]].bytes
+			i++
+			j++
+		}
+	}
+	return shared
 }

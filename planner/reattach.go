@@ -400,20 +400,7 @@ func (ts *targetState) mergeLeftovers() {
 // is worth it and allowed: balanced sizes, every function within its cap,
 // its size limit and one version per name, fewer than half over MaxExtra.
 func (ts *targetState) pairGain(a, b *layerAcc) (int64, bool) {
-	var shared int64
-	i, j := 0, 0
-	for i < len(a.units) && j < len(b.units) {
-		switch cmp.Compare(a.units[i], b.units[j]) {
-		case -1:
-			i++
-		case 1:
-			j++
-		default:
-			shared += ts.units[a.units[i]].bytes
-			i++
-			j++
-		}
-	}
+	shared := ts.sharedBytes(a.units, b.units)
 	if max(a.bytes, b.bytes) > mergeRatio*min(a.bytes, b.bytes) {
 		return 0, false
 	}
