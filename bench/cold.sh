@@ -12,17 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-IMAGE="${LAYERS_BENCH_IMAGE:-layers-standin/build-python3.11:bookworm}"
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
-
-if [ -z "${LAYERS_CA_BUNDLE:-}" ]; then
-	for f in "${PIP_CERT:-}" "${SSL_CERT_FILE:-}" /etc/ssl/certs/ca-certificates.crt; do
-		if [ -n "$f" ] && [ -r "$f" ]; then export LAYERS_CA_BUNDLE="$f"; break; fi
-	done
-fi
-export LAYERS_CACHE="$work/cache"
-go build -o "$work/layers" ./cmd/layers
+. bench/lib.sh
 
 repo="$work/repo"
 mkdir -p "$repo"
@@ -41,8 +31,6 @@ fn thumbs    $aws attrs==24.2.0
 fn audit     $model PyYAML==6.0.2
 fn search    $web attrs==24.2.0
 fn webhooks  $web $model PyYAML==6.0.2
-
-ms() { date +%s%3N; }
 
 start=$(ms)
 "$work/layers" build --dir "$repo" > /dev/null 2> "$work/layers.log" || { cat "$work/layers.log"; exit 1; }
