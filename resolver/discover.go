@@ -36,6 +36,9 @@ type Workspace struct {
 	// Libraries are members that other members depend on as workspace
 	// sources: they are local packages, not functions.
 	Libraries map[string]bool
+	// Projects are the members' pyproject.toml files by member folder,
+	// read once for discovery and for the closures.
+	Projects map[string]*Pyproject
 }
 
 // inputFiles are the files whose presence makes a folder a function.
@@ -208,7 +211,7 @@ func loadWorkspace(root string) (*Workspace, error) {
 	if pp.Workspace == nil {
 		return nil, nil
 	}
-	ws := &Workspace{Root: pp, Libraries: map[string]bool{}}
+	ws := &Workspace{Root: pp, Libraries: map[string]bool{}, Projects: map[string]*Pyproject{}}
 	excluded := map[string]bool{}
 	for _, g := range pp.Workspace.Exclude {
 		m, err := globDirs(root, g)
@@ -235,16 +238,15 @@ func loadWorkspace(root string) (*Workspace, error) {
 	// A member another member depends on through a workspace source is a
 	// library: it ships inside the functions' closures, not as a function.
 	byName := map[string]string{}
-	projects := map[string]*Pyproject{}
 	for _, d := range ws.Members {
 		p, err := ParsePyproject(root, path.Join(d, "pyproject.toml"))
 		if err != nil {
 			return nil, err
 		}
-		projects[d] = p
+		ws.Projects[d] = p
 		byName[p.Name] = d
 	}
-	for _, p := range projects {
+	for _, p := range ws.Projects {
 		for name, src := range p.Sources {
 			if src.Workspace {
 				if d, ok := byName[name]; ok {

@@ -16,11 +16,11 @@ import (
 	"sync/atomic"
 
 	"github.com/pelletier/go-toml/v2"
-	"github.com/pelletier/go-toml/v2/unstable"
 
 	"github.com/layers-dev/layers/internal/diag"
 	"github.com/layers-dev/layers/internal/pep440"
 	"github.com/layers-dev/layers/internal/pep508"
+	"github.com/layers-dev/layers/internal/tomlpos"
 )
 
 // Pyproject is what a pyproject.toml declares about a project's
@@ -150,7 +150,7 @@ type pyprojectDoc struct {
 type pyprojectParser struct {
 	root, rel, dir string
 	data           []byte
-	lines          *pyprojectLines
+	lines          *tomlpos.Index
 	p              *Pyproject
 }
 
@@ -191,9 +191,9 @@ func pyprojectTOMLError(rel string, err error) error {
 
 func (pp *pyprojectParser) line(keys ...any) int {
 	if pp.lines == nil {
-		pp.lines = indexPyprojectLines(pp.data)
+		pp.lines = tomlpos.NewIndex(pp.data)
 	}
-	return pp.lines.line(keys...)
+	return pp.lines.Line(keys...)
 }
 
 func (pp *pyprojectParser) errorf(keys []any, format string, args ...any) error {
@@ -878,156 +878,6 @@ func pyprojectTOMLKind(v any) string {
 	default:
 		return "a date or time"
 	}
-}
-
-// pyprojectLines maps every key path of a document (keys and array indexes
-// joined by \x1f) to the line its value starts on. Requirements carry
-// lines, so a pyproject is indexed once up front rather than through
-// tomlpos.Line per requirement, which re-parses the document each call.
-type pyprojectLines struct {
-	exact map[string]int
-	// folded has the paths in lower case: go-toml matches struct fields
-	// regardless of case, so [tool.Poetry] is read as [tool.poetry].
-	folded map[string]int
-}
-
-const pyprojectSep = "\x1f"
-
-// add records the line of path, when it has none yet.
-func (ix *pyprojectLines) add(path string, line int) {
-	if _, seen := ix.exact[path]; !seen {
-		ix.exact[path] = line
-	}
-	if f := strings.ToLower(path); f != path {
-		if _, seen := ix.folded[f]; !seen {
-			ix.folded[f] = line
-		}
-	}
-}
-
-// addWithParents is add for a table header or a dotted key, which also
-// define the tables above them ([a.b.c] defines a and a.b).
-func (ix *pyprojectLines) addWithParents(path string, line int) {
-	for end := 0; end < len(path); {
-		next := strings.Index(path[end+1:], pyprojectSep)
-		if next < 0 {
-			end = len(path)
-		} else {
-			end += 1 + next
-		}
-		ix.add(path[:end], line)
-	}
-}
-
-func (ix *pyprojectLines) line(keys ...any) int {
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		switch k := k.(type) {
-		case string:
-			parts[i] = k
-		case int:
-			parts[i] = "#" + strconv.Itoa(k)
-		}
-	}
-	for n := len(parts); n > 0; n-- {
-		p := strings.Join(parts[:n], pyprojectSep)
-		if l, ok := ix.exact[p]; ok {
-			return l
-		}
-		if l, ok := ix.folded[strings.ToLower(p)]; ok {
-			return l
-		}
-	}
-	return 0
-}
-
-// indexPyprojectLines indexes a document that go-toml has already decoded
-// without error.
-func indexPyprojectLines(data []byte) *pyprojectLines {
-	ix := &pyprojectLines{exact: map[string]int{}, folded: map[string]int{}}
-	var p unstable.Parser
-	p.Reset(data)
-	// Lines come from the newline offsets: Parser.Shape rescans the
-	// document from its start on every call.
-	var newlines []int
-	for i, c := range data {
-		if c == '\n' {
-			newlines = append(newlines, i)
-		}
-	}
-	line := func(n *unstable.Node) int {
-		i, _ := slices.BinarySearch(newlines, int(n.Raw.Offset))
-		return i + 1
-	}
-	join := func(prefix, part string) string {
-		if prefix == "" {
-			return part
-		}
-		return prefix + pyprojectSep + part
-	}
-	arrays := map[string]int{} // array-table path -> elements so far
-	keyPath := func(prefix string, it unstable.Iterator) (string, int) {
-		cur, l := prefix, 0
-		for it.Next() {
-			k := it.Node()
-			cur, l = join(cur, string(k.Data)), line(k)
-			if n, ok := arrays[cur]; ok && k.Next() != nil {
-				cur = join(cur, "#"+strconv.Itoa(n-1))
-			}
-		}
-		return cur, l
-	}
-	var value func(at string, n *unstable.Node, l int)
-	value = func(at string, n *unstable.Node, l int) {
-		if n.Raw.Length > 0 {
-			l = line(n)
-		}
-		ix.add(at, l)
-		switch n.Kind {
-		case unstable.Array:
-			i := 0
-			for it := n.Children(); it.Next(); {
-				if c := it.Node(); c.Kind != unstable.Comment {
-					value(join(at, "#"+strconv.Itoa(i)), c, l)
-					i++
-				}
-			}
-		case unstable.InlineTable:
-			for it := n.Children(); it.Next(); {
-				if kv := it.Node(); kv.Kind == unstable.KeyValue {
-					k, kl := keyPath(at, kv.Key())
-					value(k, kv.Value(), kl)
-				}
-			}
-		}
-	}
-	table := ""
-	for p.NextExpression() {
-		e := p.Expression()
-		switch e.Kind {
-		case unstable.Table, unstable.ArrayTable:
-			t, l := keyPath("", e.Key())
-			if e.Kind == unstable.ArrayTable {
-				ix.addWithParents(t, l)
-				n := arrays[t]
-				arrays[t] = n + 1
-				t = join(t, "#"+strconv.Itoa(n))
-			}
-			table = t
-			ix.addWithParents(t, l)
-		case unstable.KeyValue:
-			k, kl := keyPath(table, e.Key())
-			parts := 0
-			for it := e.Key(); it.Next(); {
-				parts++
-			}
-			if parts > 1 {
-				ix.addWithParents(k, kl)
-			}
-			value(k, e.Value(), kl)
-		}
-	}
-	return ix
 }
 
 // poetryDep is one [tool.poetry.*dependencies] entry: a requirement per

@@ -162,7 +162,7 @@ func (r *resolution) inputs(fn Function) (*inputs, error) {
 		return in, nil
 	}
 	if has("pyproject.toml") {
-		pp, err := ParsePyproject(root, rel("pyproject.toml"))
+		pp, err := r.pyproject(fn)
 		if err != nil {
 			return nil, err
 		}
@@ -178,6 +178,17 @@ func (r *resolution) inputs(fn Function) (*inputs, error) {
 	}
 	in.req = req
 	return in, nil
+}
+
+// pyproject returns the function's pyproject.toml, read by discovery
+// already when the function is a workspace member.
+func (r *resolution) pyproject(fn Function) (*Pyproject, error) {
+	if r.ws != nil {
+		if pp, ok := r.ws.Projects[fn.Dir]; ok {
+			return pp, nil
+		}
+	}
+	return ParsePyproject(r.cfg.Root, path.Join(fn.Dir, "pyproject.toml"))
 }
 
 func (r *resolution) ownLock(fn Function) string {

@@ -2,164 +2,174 @@
 // errors found after decoding (a bad requirement string, an unknown runtime)
 // can still name "file:line".
 //
-// It is only called on the error path: decoding stays on go-toml/v2's fast
-// path and the document is re-scanned here when a message needs a line.
+// Decoding stays on go-toml/v2's fast path; the document is scanned again
+// here, once, with go-toml's own parser.
 package tomlpos
 
 import (
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/pelletier/go-toml/v2/unstable"
 )
 
-// Path elements are strings (keys) or ints (array indexes).
-type Path []any
-
-// Line returns the 1-based line where the value at path starts, or the line
-// of the closest enclosing key/table found, or 0 when nothing matches.
-// Array tables ([[package]]) are indexed like arrays: Path{"package", 3, "name"}.
+// Line returns the line of the value at path in data: NewIndex(data).Line.
+// Array tables ([[package]]) are indexed like arrays: Line(data, "package",
+// 3, "name").
 func Line(data []byte, path ...any) int {
-	idx := index(data)
-	want := canon(path)
-	for {
-		if l, ok := idx[want]; ok {
+	return NewIndex(data).Line(path...)
+}
+
+// Index maps every key path of a document to the line its value starts
+// on. Build it once when many values need lines (a pyproject's
+// requirements all carry theirs); Line builds one for a single lookup.
+type Index struct {
+	exact map[string]int
+	// folded has the paths in lower case: go-toml matches struct fields
+	// regardless of case, so [tool.Poetry] is read as [tool.poetry].
+	folded map[string]int
+}
+
+const sep = "\x1f"
+
+// add records the line of path, when it has none yet.
+func (ix *Index) add(path string, line int) {
+	if _, seen := ix.exact[path]; !seen {
+		ix.exact[path] = line
+	}
+	if f := strings.ToLower(path); f != path {
+		if _, seen := ix.folded[f]; !seen {
+			ix.folded[f] = line
+		}
+	}
+}
+
+// addWithParents is add for a table header or a dotted key, which also
+// define the tables above them ([a.b.c] defines a and a.b).
+func (ix *Index) addWithParents(path string, line int) {
+	for end := 0; end < len(path); {
+		next := strings.Index(path[end+1:], sep)
+		if next < 0 {
+			end = len(path)
+		} else {
+			end += 1 + next
+		}
+		ix.add(path[:end], line)
+	}
+}
+
+// Line returns the 1-based line where the value at path starts (strings
+// are keys, ints array indexes), else the line of the closest enclosing key
+// or table, else 0. Keys also match regardless of case, as go-toml decodes
+// them.
+func (ix *Index) Line(keys ...any) int {
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		switch k := k.(type) {
+		case string:
+			parts[i] = k
+		case int:
+			parts[i] = "#" + strconv.Itoa(k)
+		}
+	}
+	for n := len(parts); n > 0; n-- {
+		p := strings.Join(parts[:n], sep)
+		if l, ok := ix.exact[p]; ok {
 			return l
 		}
-		i := strings.LastIndexByte(want, sep)
-		if i < 0 {
-			return 0
-		}
-		want = want[:i]
-	}
-}
-
-const sep = '\x1f'
-
-func canon(path []any) string {
-	var b strings.Builder
-	for i, p := range path {
-		if i > 0 {
-			b.WriteByte(sep)
-		}
-		switch v := p.(type) {
-		case int:
-			b.WriteByte('#')
-			b.WriteString(strconv.Itoa(v))
-		case string:
-			b.WriteString(v)
-		default:
-			b.WriteString("?")
+		if l, ok := ix.folded[strings.ToLower(p)]; ok {
+			return l
 		}
 	}
-	return b.String()
+	return 0
 }
 
-func join(prefix, part string) string {
-	if prefix == "" {
-		return part
-	}
-	return prefix + string(sep) + part
-}
-
-func elem(prefix string, i int) string { return join(prefix, "#"+strconv.Itoa(i)) }
-
-// index maps every key path in data to the line its value starts on. A
-// document with a syntax error is indexed up to the error.
-func index(data []byte) map[string]int {
-	out := map[string]int{}
+// NewIndex indexes data. A document with a syntax error is indexed up to
+// the error.
+func NewIndex(data []byte) *Index {
+	ix := &Index{exact: map[string]int{}, folded: map[string]int{}}
 	var p unstable.Parser
 	p.Reset(data)
-	arrays := map[string]int{} // array-table path -> element count so far
-	table := ""
-	// Lines from a newline index: the parser's own Shape rescans the
-	// document from the start on every call.
+	// Lines come from the newline offsets: Parser.Shape rescans the
+	// document from its start on every call.
 	var newlines []int
 	for i, c := range data {
 		if c == '\n' {
 			newlines = append(newlines, i)
 		}
 	}
-	line := func(r unstable.Range) int { return sort.SearchInts(newlines, int(r.Offset)) + 1 }
-	resolve := func(it unstable.Iterator) (string, int) {
-		cur, l := "", 0
+	line := func(n *unstable.Node) int {
+		i, _ := slices.BinarySearch(newlines, int(n.Raw.Offset))
+		return i + 1
+	}
+	join := func(prefix, part string) string {
+		if prefix == "" {
+			return part
+		}
+		return prefix + sep + part
+	}
+	arrays := map[string]int{} // array-table path -> elements so far
+	keyPath := func(prefix string, it unstable.Iterator) (string, int) {
+		cur, l := prefix, 0
 		for it.Next() {
 			k := it.Node()
-			cur = join(cur, string(k.Data))
-			l = line(k.Raw)
-			if n, ok := arrays[cur]; ok && it.Node().Next() != nil {
-				cur = elem(cur, n-1)
+			cur, l = join(cur, string(k.Data)), line(k)
+			if n, ok := arrays[cur]; ok && k.Next() != nil {
+				cur = join(cur, "#"+strconv.Itoa(n-1))
 			}
 		}
 		return cur, l
 	}
-	var value func(path string, n *unstable.Node, fallback int)
-	value = func(path string, n *unstable.Node, fallback int) {
-		l := fallback
+	var value func(at string, n *unstable.Node, l int)
+	value = func(at string, n *unstable.Node, l int) {
 		if n.Raw.Length > 0 {
-			l = line(n.Raw)
+			l = line(n)
 		}
-		if _, seen := out[path]; !seen {
-			out[path] = l
-		}
+		ix.add(at, l)
 		switch n.Kind {
 		case unstable.Array:
 			i := 0
 			for it := n.Children(); it.Next(); {
-				c := it.Node()
-				if c.Kind == unstable.Comment {
-					continue
+				if c := it.Node(); c.Kind != unstable.Comment {
+					value(join(at, "#"+strconv.Itoa(i)), c, l)
+					i++
 				}
-				value(elem(path, i), c, l)
-				i++
 			}
 		case unstable.InlineTable:
 			for it := n.Children(); it.Next(); {
-				kv := it.Node()
-				if kv.Kind != unstable.KeyValue {
-					continue
+				if kv := it.Node(); kv.Kind == unstable.KeyValue {
+					k, kl := keyPath(at, kv.Key())
+					value(k, kv.Value(), kl)
 				}
-				k, kl := keyPath(path, kv.Key(), line)
-				value(k, kv.Value(), kl)
 			}
 		}
 	}
+	table := ""
 	for p.NextExpression() {
 		e := p.Expression()
 		switch e.Kind {
-		case unstable.Table:
-			t, l := resolve(e.Key())
-			if n, ok := arrays[t]; ok {
-				t = elem(t, n-1)
+		case unstable.Table, unstable.ArrayTable:
+			t, l := keyPath("", e.Key())
+			if e.Kind == unstable.ArrayTable {
+				ix.addWithParents(t, l)
+				n := arrays[t]
+				arrays[t] = n + 1
+				t = join(t, "#"+strconv.Itoa(n))
 			}
 			table = t
-			if _, seen := out[t]; !seen {
-				out[t] = l
-			}
-		case unstable.ArrayTable:
-			t, l := resolve(e.Key())
-			n := arrays[t]
-			arrays[t] = n + 1
-			if _, seen := out[t]; !seen {
-				out[t] = l
-			}
-			table = elem(t, n)
-			out[table] = l
+			ix.addWithParents(t, l)
 		case unstable.KeyValue:
-			k, kl := keyPath(table, e.Key(), line)
+			k, kl := keyPath(table, e.Key())
+			parts := 0
+			for it := e.Key(); it.Next(); {
+				parts++
+			}
+			if parts > 1 {
+				ix.addWithParents(k, kl)
+			}
 			value(k, e.Value(), kl)
 		}
 	}
-	return out
-}
-
-func keyPath(prefix string, it unstable.Iterator, line func(unstable.Range) int) (string, int) {
-	cur, l := prefix, 0
-	for it.Next() {
-		k := it.Node()
-		cur = join(cur, string(k.Data))
-		l = line(k.Raw)
-	}
-	return cur, l
+	return ix
 }

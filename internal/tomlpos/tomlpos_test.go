@@ -58,3 +58,15 @@ func FuzzLine(f *testing.F) {
 		_ = Line(data, key, 0, "name")
 	})
 }
+
+// Keys match regardless of case, as go-toml decodes them, and a dotted
+// header defines the tables above it.
+func TestLineFoldedAndImplicit(t *testing.T) {
+	const doc = "x = 1\n[Tool.Poetry]\nname = \"a\"\n\n[a.b.c]\nd = 1\n"
+	if got := Line([]byte(doc), "tool", "poetry", "name"); got != 3 {
+		t.Errorf("folded key: line %d, want 3", got)
+	}
+	if got := Line([]byte(doc), "a", "b"); got != 5 {
+		t.Errorf("implicit table: line %d, want 5", got)
+	}
+}
