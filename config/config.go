@@ -47,6 +47,16 @@ const (
 	PackageImage  = "image"  // container image in ECR
 )
 
+// Publish defaults.
+const (
+	// DefaultInlineMaxBytes is the largest zip PublishLayerVersion takes
+	// inline: 50 MB (Lambda rejects larger requests).
+	DefaultInlineMaxBytes = 50_000_000
+	// DefaultOutputs is where publish writes the outputs for
+	// infrastructure code, relative to the root.
+	DefaultOutputs = ".layers/outputs.json"
+)
+
 // Lambda's own limits, used as defaults.
 const (
 	maxLayersPerFunction         = 5
@@ -84,6 +94,65 @@ type Config struct {
 	// Prune says which files of an installed unit are deleted before it is
 	// measured and zipped.
 	Prune Prune `toml:"prune"`
+	// Publish says where and how `layers publish` publishes.
+	Publish Publish `toml:"publish"`
+	// Image says how functions packaged as container images are built and
+	// pushed.
+	Image Image `toml:"image"`
+	// Verify says where `layers verify` imports the built layers.
+	Verify Verify `toml:"verify"`
+}
+
+// Publish are the [publish] settings.
+type Publish struct {
+	// Region is the AWS region; "" leaves it to --region and the SDK's
+	// environment and profile.
+	Region string `toml:"region"`
+	// Profile is the shared-config profile; "" leaves it to --profile and
+	// AWS_PROFILE.
+	Profile string `toml:"profile"`
+	// S3Bucket receives zips larger than InlineMaxBytes; "" means none, and
+	// such a zip is an error before anything is published.
+	S3Bucket string `toml:"s3_bucket"`
+	// S3Prefix starts the key of every uploaded zip ("" for none).
+	S3Prefix string `toml:"s3_prefix"`
+	// InlineMaxBytes is the largest zip sent inline in PublishLayerVersion;
+	// larger zips go through S3Bucket.
+	InlineMaxBytes int64 `toml:"inline_max_bytes"`
+	// ShareWith are the principals every layer version is shared with:
+	// 12-digit account ids, "*" (everyone) or an organisation id "o-...".
+	ShareWith []string `toml:"share_with"`
+	// LicenseInfo goes into every layer version (at most 512 characters).
+	LicenseInfo string `toml:"license_info"`
+	// Outputs is the outputs file for infrastructure code, relative to Root.
+	Outputs string `toml:"outputs"`
+}
+
+// Image are the [image] settings for functions packaged as container
+// images.
+type Image struct {
+	// Base is the base image; "" means the runtime's Lambda image for the
+	// architecture (public.ecr.aws/lambda/python:3.X, -arm64 for arm64).
+	Base string `toml:"base"`
+	// Repository is the ECR repository name images are pushed to; required
+	// when a function is an image.
+	Repository string `toml:"repository"`
+	// ScanOnPush turns on ECR image scanning for a repository layers
+	// creates.
+	ScanOnPush bool `toml:"scan_on_push"`
+	// TagImmutability makes tags immutable in a repository layers creates.
+	TagImmutability bool `toml:"tag_immutability"`
+	// Registry overrides the registry host images are pushed to (a pull-
+	// through cache, a proxy, a local registry in tests); "" means the one
+	// ECR's authorization token names. LAYERS_REGISTRY overrides it.
+	Registry string `toml:"registry"`
+}
+
+// Verify are the [verify] settings.
+type Verify struct {
+	// Image is the runtime image layers are imported in; "" means the
+	// runtime's Lambda image for the architecture.
+	Image string `toml:"image"`
 }
 
 // Build are the [build] settings.
@@ -174,6 +243,10 @@ func Default(root string) *Config {
 		Limits: Limits{
 			LayersPerFunction:     maxLayersPerFunction,
 			FunctionUnzippedBytes: defaultFunctionUnzippedBytes,
+		},
+		Publish: Publish{
+			InlineMaxBytes: DefaultInlineMaxBytes,
+			Outputs:        DefaultOutputs,
 		},
 	}
 }

@@ -22,6 +22,7 @@ func TestDefault(t *testing.T) {
 		Runtime:       "python3.12",
 		Architectures: []string{"x86_64"},
 		Limits:        Limits{LayersPerFunction: 5, ReservedLayers: 0, FunctionUnzippedBytes: 262144000},
+		Publish:       Publish{InlineMaxBytes: 50_000_000, Outputs: ".layers/outputs.json"},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Default = %+v\nwant %+v", c, want)
@@ -70,6 +71,16 @@ func TestParseFull(t *testing.T) {
 			},
 			LocalInCode: true,
 		},
+		Publish: Publish{
+			Region: "eu-west-1", Profile: "ci", S3Bucket: "acme-artifacts", S3Prefix: "layers/",
+			InlineMaxBytes: 10_000_000, ShareWith: []string{"123456789012", "o-abcdef1234"},
+			LicenseInfo: "MIT", Outputs: "deploy/layers.json",
+		},
+		Image: Image{
+			Base: "registry.example.invalid/lambda/python:3.11", Repository: "acme/functions",
+			ScanOnPush: true, TagImmutability: true, Registry: "127.0.0.1:5000",
+		},
+		Verify: Verify{Image: "registry.example.invalid/lambda/python:3.11"},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Parse(full.toml) =\n%+v\nwant\n%+v", c, want)

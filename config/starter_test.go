@@ -75,7 +75,7 @@ func TestStarterParses(t *testing.T) {
 }
 
 // commentedSetting matches a commented-out key or table, not prose.
-var commentedSetting = regexp.MustCompile(`(?m)^# ([a-z_]+ = |\[)`)
+var commentedSetting = regexp.MustCompile(`(?m)^# ([a-z0-9_]+ = |\[)`)
 
 // uncomment turns every commented-out setting of a starter file on.
 func uncomment(data []byte) []byte {

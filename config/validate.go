@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/bmatcuk/doublestar/v4"
 )
@@ -77,6 +78,9 @@ func (c *Config) validate() []problem {
 	}
 	v.pruneGlobs(c.Prune.Patterns, "patterns")
 	v.pruneGlobs(c.Prune.Keep, "keep")
+	v.publish(&c.Publish)
+	v.imageSection(&c.Image)
+	v.image(c.Verify.Image, "verify", "image")
 	return v.problems
 }
 
@@ -253,4 +257,66 @@ func normalize(name string) (string, bool) {
 		return name, false
 	}
 	return strings.ToLower(nameSeparators.ReplaceAllString(name, "-")), true
+}
+
+var (
+	// region is an AWS region name, like "eu-west-1" or "us-gov-west-1".
+	region = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+	// s3Bucket is an S3 bucket name (the general-purpose rules).
+	s3Bucket = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+	// accountID and orgID are the principals AddLayerVersionPermission takes.
+	accountID = regexp.MustCompile(`^[0-9]{12}$`)
+	orgID     = regexp.MustCompile(`^o-[a-z0-9]{10,32}$`)
+	// ecrRepository is an ECR repository name.
+	ecrRepository = regexp.MustCompile(`^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$`)
+	// registryHost is host[:port], as an image reference starts.
+	registryHost = regexp.MustCompile(`^[A-Za-z0-9.-]+(:[0-9]{1,5})?$`)
+)
+
+// maxLicenseInfo is the longest LicenseInfo Lambda takes.
+const maxLicenseInfo = 512
+
+func (v *validator) publish(p *Publish) {
+	at := func(key string) []any { return []any{"publish", key} }
+	if p.Region != "" && !region.MatchString(p.Region) {
+		v.errorf(at("region"), "invalid AWS region %s (like \"eu-west-1\")", tomlString(p.Region))
+	}
+	if p.Profile != "" && strings.TrimSpace(p.Profile) != p.Profile {
+		v.errorf(at("profile"), "%s has leading or trailing spaces", tomlString(p.Profile))
+	}
+	if p.S3Bucket != "" && (!s3Bucket.MatchString(p.S3Bucket) || strings.Contains(p.S3Bucket, "..")) {
+		v.errorf(at("s3_bucket"), "invalid S3 bucket name %s", tomlString(p.S3Bucket))
+	}
+	if strings.HasPrefix(p.S3Prefix, "/") || slices.Contains(strings.Split(p.S3Prefix, "/"), "..") {
+		v.errorf(at("s3_prefix"), "%s must not start with / or contain ..", tomlString(p.S3Prefix))
+	}
+	if p.InlineMaxBytes <= 0 || p.InlineMaxBytes > DefaultInlineMaxBytes {
+		v.errorf(at("inline_max_bytes"), "%d is out of range 1..%d (Lambda takes at most 50 MB inline)", p.InlineMaxBytes, DefaultInlineMaxBytes)
+	}
+	for i, who := range p.ShareWith {
+		if who != "*" && !accountID.MatchString(who) && !orgID.MatchString(who) {
+			v.errorf([]any{"publish", "share_with", i}, "invalid principal %s (want a 12-digit account id, \"*\" or an organisation id \"o-...\")", tomlString(who))
+			break
+		}
+		if slices.Contains(p.ShareWith[:i], who) {
+			v.errorf([]any{"publish", "share_with", i}, "%s is listed twice", tomlString(who))
+			break
+		}
+	}
+	if n := utf8.RuneCountInString(p.LicenseInfo); n > maxLicenseInfo {
+		v.errorf(at("license_info"), "%d characters, Lambda takes at most %d", n, maxLicenseInfo)
+	}
+	if o := p.Outputs; o == "" || filepath.IsAbs(o) || strings.HasPrefix(o, "/") || slices.Contains(strings.Split(filepath.ToSlash(o), "/"), "..") {
+		v.errorf(at("outputs"), "%s must be a path inside the repository", tomlString(o))
+	}
+}
+
+func (v *validator) imageSection(im *Image) {
+	v.image(im.Base, "image", "base")
+	if im.Repository != "" && (len(im.Repository) < 2 || len(im.Repository) > 256 || !ecrRepository.MatchString(im.Repository)) {
+		v.errorf([]any{"image", "repository"}, "invalid ECR repository name %s (lowercase letters, digits, . _ - and /)", tomlString(im.Repository))
+	}
+	if im.Registry != "" && !registryHost.MatchString(im.Registry) {
+		v.errorf([]any{"image", "registry"}, "invalid registry %s (want host or host:port)", tomlString(im.Registry))
+	}
 }
