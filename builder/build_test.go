@@ -23,6 +23,7 @@ import (
 	"github.com/layers-dev/layers/builder/engine"
 	"github.com/layers-dev/layers/builder/internal/dockertest"
 	"github.com/layers-dev/layers/config"
+	"github.com/layers-dev/layers/manifest"
 	"github.com/layers-dev/layers/pipeline"
 )
 
@@ -114,7 +115,7 @@ func build(t *testing.T, e engine.Engine, cfg *config.Config, cacheDir string) (
 	})
 }
 
-func zips(t *testing.T, cfg *config.Config, m *pipeline.Manifest) map[string][]byte {
+func zips(t *testing.T, cfg *config.Config, m *manifest.Manifest) map[string][]byte {
 	t.Helper()
 	out := map[string][]byte{}
 	for _, tm := range m.Targets {
@@ -187,7 +188,7 @@ func TestBuildEndToEnd(t *testing.T) {
 
 // importLayers runs each function's import statement in the build image
 // with only its layers, extracted in order, on PYTHONPATH.
-func importLayers(t *testing.T, d engine.Engine, image string, cfg *config.Config, m *pipeline.Manifest, imports map[string]string) {
+func importLayers(t *testing.T, d engine.Engine, image string, cfg *config.Config, m *manifest.Manifest, imports map[string]string) {
 	t.Helper()
 	layers := zips(t, cfg, m)
 	for _, f := range m.Targets[0].Functions {
@@ -228,7 +229,7 @@ func TestBuildFailedPip(t *testing.T) {
 	if !strings.Contains(ue.Unit, "no-such-distribution-layers-test==9.9.9") || !strings.Contains(ue.Tail, "No matching distribution") {
 		t.Errorf("error does not name the package or show pip's lines:\n%v", err)
 	}
-	if _, err := os.Stat(filepath.Join(cfg.Root, pipeline.ManifestFile)); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(manifest.Path(cfg.Root)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a failed build left a manifest (%v)", err)
 	}
 }
@@ -316,7 +317,7 @@ func TestBuildHeavyStripped(t *testing.T) {
 	if res.SavedBytes == 0 {
 		t.Error("pruning numpy's tests saved nothing")
 	}
-	var numpy *pipeline.LayerManifest
+	var numpy *manifest.Layer
 	for i, l := range res.Manifest.Targets[0].Layers {
 		for _, p := range l.Packages {
 			if p.Name == "numpy" {
@@ -351,7 +352,7 @@ func TestBuildCancel(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("error %v, want context.Canceled", err)
 	}
-	if _, err := os.Stat(filepath.Join(cfg.Root, pipeline.ManifestFile)); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(manifest.Path(cfg.Root)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a cancelled build left a manifest (%v)", err)
 	}
 	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())

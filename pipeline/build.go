@@ -4,11 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -26,23 +24,12 @@ import (
 	"github.com/layers-dev/layers/builder/engine"
 	"github.com/layers-dev/layers/builder/prune"
 	"github.com/layers-dev/layers/config"
-	"github.com/layers-dev/layers/internal/atomicfile"
 	"github.com/layers-dev/layers/internal/diag"
 	"github.com/layers-dev/layers/internal/pep508"
+	"github.com/layers-dev/layers/manifest"
 	"github.com/layers-dev/layers/planner"
 	"github.com/layers-dev/layers/resolver"
 )
-
-// Where `layers build` writes, relative to the repository root.
-const (
-	OutDir       = ".layers"
-	DistDir      = ".layers/dist"
-	ManifestFile = ".layers/build.json"
-)
-
-// manifestFormat is the build manifest's format version; publish refuses
-// formats it does not know.
-const manifestFormat = 1
 
 // passEnv are the host variables every build container gets: a private
 // index and its credentials, pip's network settings, proxies. Host paths
@@ -73,67 +60,9 @@ type BuildOptions struct {
 	Progress func(string)
 }
 
-// Manifest is .layers/build.json: what `layers build` produced and what
-// `layers publish` publishes.
-type Manifest struct {
-	Format int    `json:"format"`
-	Tool   string `json:"tool"`
-	// InputsSHA256 is InputsDigest at build time: publish recomputes it
-	// to refuse a manifest older than the inputs.
-	InputsSHA256 string `json:"inputs_sha256"`
-	// SourceDateEpoch is the time on every zip entry, in Unix seconds.
-	SourceDateEpoch int64            `json:"source_date_epoch"`
-	Targets         []TargetManifest `json:"targets"`
-}
-
-// TargetManifest is one runtime and architecture of a Manifest.
-type TargetManifest struct {
-	Runtime      string             `json:"runtime"`
-	Architecture string             `json:"architecture"`
-	Image        builder.Image      `json:"build_image"`
-	Layers       []LayerManifest    `json:"layers"`
-	Functions    []FunctionManifest `json:"functions"`
-	// Images are the functions that need a container image instead of
-	// layers; building them is a later stage.
-	Images []ImageManifest `json:"images"`
-}
-
-// LayerManifest is one built layer zip.
-type LayerManifest struct {
-	Name string `json:"name"`
-	// File is the zip's path relative to the repository root.
-	File          string               `json:"file"`
-	SHA256        string               `json:"sha256"`
-	CodeSha256    string               `json:"code_sha256"` // base64, as Lambda reports it
-	ZippedBytes   int64                `json:"zipped_bytes"`
-	UnzippedBytes int64                `json:"unzipped_bytes"`
-	Packages      []planner.PackageRef `json:"packages"`
-	Functions     []string             `json:"functions"`
-	// ContentKey digests the layer's unit keys and the zip time: a zip
-	// whose key has not changed need not be rewritten.
-	ContentKey string `json:"content_key"`
-}
-
-// FunctionManifest is one function of a target.
-type FunctionManifest struct {
-	Name        string              `json:"name"`
-	Path        string              `json:"path"`
-	PackageType planner.PackageType `json:"package_type"`
-	// Layers are the layer names to attach, in order.
-	Layers        []string `json:"layers"`
-	UnzippedBytes *int64   `json:"unzipped_bytes"`
-}
-
-// ImageManifest is a function to ship as a container image.
-type ImageManifest struct {
-	Function string               `json:"function"`
-	Reason   string               `json:"reason"`
-	Packages []planner.PackageRef `json:"packages"`
-}
-
 // BuildResult is a finished build.
 type BuildResult struct {
-	Manifest *Manifest
+	Manifest *manifest.Manifest
 	// ManifestPath is where the manifest was written.
 	ManifestPath string
 	UnitsBuilt   int
@@ -247,9 +176,10 @@ func Build(ctx context.Context, cfg *config.Config, o BuildOptions) (*BuildResul
 		return nil, err
 	}
 
-	m := &Manifest{Format: manifestFormat, Tool: o.Tool, InputsSHA256: inputs, SourceDateEpoch: epoch.Unix(), Targets: []TargetManifest{}}
-	previous := readManifest(filepath.Join(cfg.Root, ManifestFile))
-	dist := filepath.Join(cfg.Root, filepath.FromSlash(DistDir))
+	m := &manifest.Manifest{Format: manifest.Format, Tool: o.Tool, InputsSHA256: inputs, SourceDateEpoch: epoch.Unix(), Targets: []manifest.Target{}}
+	old, _ := manifest.Read(cfg.Root)
+	previous := old.LayersByName()
+	dist := filepath.Join(cfg.Root, filepath.FromSlash(manifest.DistDir))
 	keep := map[string]bool{}
 	for _, tr := range res.Targets {
 		tm, err := buildTarget(ctx, cfg, tr, images[tr.Target], b, o, epoch, previous, out)
@@ -261,20 +191,17 @@ func Build(ctx context.Context, cfg *config.Config, o BuildOptions) (*BuildResul
 		}
 		m.Targets = append(m.Targets, *tm)
 	}
-	if err := os.MkdirAll(filepath.Join(cfg.Root, OutDir), 0o755); err != nil {
-		return nil, err
-	}
-	if err := writeManifest(filepath.Join(cfg.Root, ManifestFile), m); err != nil {
+	if err := manifest.Write(cfg.Root, m); err != nil {
 		return nil, err
 	}
 	removeStaleZips(dist, keep)
-	out.Manifest, out.ManifestPath, out.Took = m, filepath.Join(cfg.Root, ManifestFile), time.Since(start)
+	out.Manifest, out.ManifestPath, out.Took = m, manifest.Path(cfg.Root), time.Since(start)
 	return out, nil
 }
 
 // buildTarget builds one target's units and layers.
 func buildTarget(ctx context.Context, cfg *config.Config, tr resolver.TargetResult, img builder.Image, b *builder.Builder,
-	o BuildOptions, epoch time.Time, previous map[string]LayerManifest, out *BuildResult) (*TargetManifest, error) {
+	o BuildOptions, epoch time.Time, previous map[string]manifest.Layer, out *BuildResult) (*manifest.Target, error) {
 	// One spec per planner unit; functions are sorted, so the first
 	// function's index options win for a package several need.
 	var specs []builder.UnitSpec
@@ -309,8 +236,8 @@ func buildTarget(ctx context.Context, cfg *config.Config, tr resolver.TargetResu
 		return nil, fmt.Errorf("plan %s: %w", tr.Target, err)
 	}
 
-	tm := &TargetManifest{Runtime: tr.Runtime, Architecture: tr.Arch, Image: img,
-		Layers: []LayerManifest{}, Functions: []FunctionManifest{}, Images: []ImageManifest{}}
+	tm := &manifest.Target{Runtime: tr.Runtime, Architecture: tr.Arch, Image: manifest.BuildImage(img),
+		Layers: []manifest.Layer{}, Functions: []manifest.Function{}, Images: []manifest.Image{}}
 	fp := map[string]planner.FunctionPlan{}
 	for _, p := range plan.Targets {
 		for _, l := range p.Layers {
@@ -336,10 +263,10 @@ func buildTarget(ctx context.Context, cfg *config.Config, tr resolver.TargetResu
 		if !ok {
 			continue
 		}
-		tm.Functions = append(tm.Functions, FunctionManifest{Name: c.Name, Path: c.Path, PackageType: f.PackageType,
+		tm.Functions = append(tm.Functions, manifest.Function{Name: c.Name, Path: c.Path, PackageType: f.PackageType,
 			Layers: append([]string{}, f.Layers...), UnzippedBytes: f.UnzippedBytes})
 		if f.PackageType == planner.PackageImage {
-			tm.Images = append(tm.Images, ImageManifest{Function: c.Name, Reason: f.Reason, Packages: f.Packages})
+			tm.Images = append(tm.Images, manifest.Image{Function: c.Name, Reason: f.Reason, Packages: f.Packages})
 		}
 	}
 	return tm, nil
@@ -348,22 +275,22 @@ func buildTarget(ctx context.Context, cfg *config.Config, tr resolver.TargetResu
 // writeLayer writes one layer's zip, or keeps the one an earlier build
 // wrote when its content key and bytes still match.
 func writeLayer(cfg *config.Config, l planner.Layer, pt planner.Target, byUnit map[planner.Unit]builder.Unit,
-	epoch time.Time, previous map[string]LayerManifest, out *BuildResult) (LayerManifest, error) {
+	epoch time.Time, previous map[string]manifest.Layer, out *BuildResult) (manifest.Layer, error) {
 	var units []builder.Unit
 	h := sha256.New()
-	fmt.Fprintf(h, "layer %d %d\n", manifestFormat, epoch.Unix())
+	fmt.Fprintf(h, "layer %d %d\n", manifest.Format, epoch.Unix())
 	for _, p := range l.Packages {
 		u, ok := byUnit[planner.Unit{Target: pt, Name: p.Name, Version: p.Version, Source: p.Source}]
 		if !ok {
-			return LayerManifest{}, fmt.Errorf("layer %s: no unit for %s==%s", l.Name, p.Name, p.Version)
+			return manifest.Layer{}, fmt.Errorf("layer %s: no unit for %s==%s", l.Name, p.Name, p.Version)
 		}
 		units = append(units, u)
 		fmt.Fprintf(h, "%s\n", u.Key.Digest())
 	}
 	key := hex.EncodeToString(h.Sum(nil))
-	rel := DistDir + "/" + l.Name + ".zip"
+	rel := manifest.DistDir + "/" + l.Name + ".zip"
 	path := filepath.Join(cfg.Root, filepath.FromSlash(rel))
-	lm := LayerManifest{Name: l.Name, File: rel, Packages: l.Packages, Functions: l.Functions, ContentKey: key}
+	lm := manifest.Layer{Name: l.Name, File: rel, Packages: l.Packages, Functions: l.Functions, ContentKey: key}
 	if prev, ok := previous[l.Name]; ok && prev.ContentKey == key {
 		if sum, b64, size, err := builder.FileDigest(path); err == nil && sum == prev.SHA256 {
 			lm.SHA256, lm.CodeSha256, lm.ZippedBytes, lm.UnzippedBytes = sum, b64, size, prev.UnzippedBytes
@@ -372,11 +299,11 @@ func writeLayer(cfg *config.Config, l planner.Layer, pt planner.Target, byUnit m
 		}
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return LayerManifest{}, err
+		return manifest.Layer{}, err
 	}
 	lf, err := builder.WriteLayer(path, units, epoch)
 	if err != nil {
-		return LayerManifest{}, err
+		return manifest.Layer{}, err
 	}
 	lm.SHA256, lm.CodeSha256, lm.ZippedBytes, lm.UnzippedBytes = lf.SHA256, lf.CodeSHA256, lf.ZippedBytes, lf.UnzippedBytes
 	out.LayersWritten++
@@ -628,38 +555,6 @@ func inputsDigest(cfg *config.Config, res *resolver.Result, tool string, epoch t
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// readManifest returns the layers of an earlier build's manifest by name;
-// a missing or unreadable manifest has none.
-func readManifest(path string) map[string]LayerManifest {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil
-	}
-	var m Manifest
-	if json.Unmarshal(data, &m) != nil || m.Format != manifestFormat {
-		return nil
-	}
-	out := map[string]LayerManifest{}
-	for _, t := range m.Targets {
-		for _, l := range t.Layers {
-			out[l.Name] = l
-		}
-	}
-	return out
-}
-
-// writeManifest writes m to path through a temporary file and a rename.
-func writeManifest(path string, m *Manifest) error {
-	data, err := json.MarshalIndent(m, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := atomicfile.WriteFile(path, append(data, '\n'), 0o644); err != nil {
-		return fmt.Errorf("write manifest: %w", err)
-	}
-	return nil
-}
-
 // removeStaleZips deletes the zips of .layers/dist that the new manifest
 // does not list, so the folder holds exactly one build's layers.
 func removeStaleZips(dist string, keep map[string]bool) {
@@ -685,28 +580,6 @@ func humanBytes(n int64) string {
 		return fmt.Sprintf("%.0f kB", float64(n)/1e3)
 	}
 	return fmt.Sprintf("%d B", n)
-}
-
-// errNoManifest is returned by ReadManifest for a repository never built.
-var errNoManifest = errors.New("no build manifest: run `layers build` first")
-
-// ReadManifest reads the manifest of the repository at root.
-func ReadManifest(root string) (*Manifest, error) {
-	data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(ManifestFile)))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, errNoManifest
-	}
-	if err != nil {
-		return nil, err
-	}
-	var m Manifest
-	if err := json.Unmarshal(data, &m); err != nil {
-		return nil, fmt.Errorf("%s: %w", ManifestFile, err)
-	}
-	if m.Format != manifestFormat {
-		return nil, fmt.Errorf("%s: format %d, this layers reads format %d", ManifestFile, m.Format, manifestFormat)
-	}
-	return &m, nil
 }
 
 // WriteSummary writes the table `layers build` ends with: every layer with

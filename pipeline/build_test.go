@@ -18,6 +18,7 @@ import (
 	"github.com/layers-dev/layers/builder/engine"
 	"github.com/layers-dev/layers/config"
 	"github.com/layers-dev/layers/internal/diag"
+	"github.com/layers-dev/layers/manifest"
 )
 
 // pipEngine stands in for the engine and pip: every unit gets one module
@@ -109,7 +110,7 @@ func TestBuildManifest(t *testing.T) {
 	if e.runs != 4 || res.UnitsBuilt != 6 || res.UnitsCached != 0 {
 		t.Errorf("%d containers, %d units built, %d cached", e.runs, res.UnitsBuilt, res.UnitsCached)
 	}
-	data, err := os.ReadFile(filepath.Join(cfg.Root, ManifestFile))
+	data, err := os.ReadFile(manifest.Path(cfg.Root))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +126,7 @@ func TestBuildManifest(t *testing.T) {
 	if !secretSeen {
 		t.Error("the index URL never reached a container's environment")
 	}
-	m, err := ReadManifest(cfg.Root)
+	m, err := manifest.Read(cfg.Root)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +159,7 @@ func TestBuildManifest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data2, _ := os.ReadFile(filepath.Join(cfg.Root, ManifestFile))
+	data2, _ := os.ReadFile(manifest.Path(cfg.Root))
 	if e.runs != 4 || again.LayersWritten != 0 || again.UnitsCached != 6 || string(data2) != string(data) {
 		t.Errorf("rebuild: %d containers, %d layers written, %d cached, manifest changed %v", e.runs, again.LayersWritten, again.UnitsCached, string(data2) != string(data))
 	}
@@ -184,10 +185,10 @@ func TestBuildFailureWritesNoManifest(t *testing.T) {
 	if !errors.As(err, &ue) || !strings.HasPrefix(ue.Unit, "pyyaml==6.0.2") || !strings.Contains(err.Error(), "No matching distribution") {
 		t.Fatalf("error %v", err)
 	}
-	if _, err := os.Stat(filepath.Join(cfg.Root, OutDir)); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("a build that failed installing units created %s (%v)", OutDir, err)
+	if _, err := os.Stat(filepath.Join(cfg.Root, manifest.Dir)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a build that failed installing units created %s (%v)", manifest.Dir, err)
 	}
-	if _, err := ReadManifest(cfg.Root); err == nil {
+	if _, err := manifest.Read(cfg.Root); err == nil {
 		t.Error("ReadManifest found a manifest")
 	}
 }
