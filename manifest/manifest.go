@@ -93,6 +93,11 @@ type Image struct {
 	Function string               `json:"function"`
 	Reason   string               `json:"reason"`
 	Packages []planner.PackageRef `json:"packages"`
+	// Tag is the built image's reference in the engine that built it,
+	// tagged with its content hash; "" until images are built.
+	Tag string `json:"tag,omitempty"`
+	// Handler is the module.function the image's CMD names.
+	Handler string `json:"handler,omitempty"`
 }
 
 // Path returns where the manifest of the repository at root lives.

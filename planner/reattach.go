@@ -332,7 +332,7 @@ const extraCap = 3
 
 // leftoverCost divides the extra bytes a merge of function layers delivers
 // before they are weighed against the stored bytes it saves.
-const leftoverCost = 16
+const leftoverCost = 32
 
 // extraOf is the planning bytes of a function's layers beyond its closure.
 func (ts *targetState) extraOf(fs *fnState) int64 {
