@@ -16,8 +16,10 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/layers-dev/layers/builder/archive"
+	"github.com/layers-dev/layers/builder/cache"
 	"github.com/layers-dev/layers/builder/engine"
 	"github.com/layers-dev/layers/config"
 	"github.com/layers-dev/layers/internal/atomicfile"
@@ -184,7 +186,8 @@ func (r *Resolver) Cached(req ResolveRequest) ([]resolver.Package, bool, error) 
 	if req.Image.ID != "" {
 		name = fullKey(inputs, req.Image.ID)
 	}
-	data, err := os.ReadFile(filepath.Join(r.dir(), name+".json"))
+	path := filepath.Join(r.dir(), name+".json")
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, false, nil // a missing or unreadable entry is a miss
 	}
@@ -192,6 +195,10 @@ func (r *Resolver) Cached(req ResolveRequest) ([]resolver.Package, bool, error) 
 	if json.Unmarshal(data, &f) != nil || f.Format != resolutionFormat {
 		return nil, false, nil
 	}
+	// The modification time is the last use `layers cache prune` ages
+	// entries by; a read-only cache still serves the hit.
+	now := time.Now()
+	_ = os.Chtimes(path, now, now)
 	return withInputURLs(f.Packages, req), true, nil
 }
 
@@ -414,7 +421,7 @@ type resolutionFile struct {
 	Packages []resolver.Package `json:"packages"`
 }
 
-func (r *Resolver) dir() string { return filepath.Join(r.o.CacheDir, "resolutions") }
+func (r *Resolver) dir() string { return filepath.Join(r.o.CacheDir, cache.ResolutionsDir) }
 
 // store writes a resolution under its full key and as the latest of its
 // inputs in any image, each through a temporary file and a rename so that

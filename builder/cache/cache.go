@@ -8,6 +8,9 @@
 //	units/<digest>/unit.json   the key, file count, unzipped bytes, creation time
 //	units/<digest>/files/      the unit's files (a site-packages folder)
 //	tmp/                       entries being written
+//	resolutions/<key>.json     closures pip resolved for unpinned inputs,
+//	                           written by builder.Resolver; Prune ages them
+//	                           out with the units
 //
 // An entry appears by renaming a complete folder from tmp/ into units/, so
 // readers never see half an entry, and two builds writing the same unit at
@@ -258,10 +261,36 @@ func (c *Cache) List() ([]Entry, error) {
 	return out, nil
 }
 
+// ResolutionsDir is the folder under the cache root that holds cached
+// resolutions (see builder.Resolver). A resolution file's modification
+// time records its last use, as a unit folder's does.
+const ResolutionsDir = "resolutions"
+
 // Removed counts what Prune removed.
 type Removed struct {
 	Units int
 	Bytes int64 // unzipped bytes of the removed units
+	// Resolutions counts the cached resolutions removed.
+	Resolutions int
+}
+
+// Resolutions returns how many cached resolutions the cache holds and
+// their bytes.
+func (c *Cache) Resolutions() (n int, bytes int64, err error) {
+	entries, err := os.ReadDir(filepath.Join(c.root, ResolutionsDir))
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, 0, nil
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("list resolution cache: %w", err)
+	}
+	for _, e := range entries {
+		if info, err := e.Info(); err == nil && e.Type().IsRegular() && strings.HasSuffix(e.Name(), ".json") {
+			n++
+			bytes += info.Size()
+		}
+	}
+	return n, bytes, nil
 }
 
 // Prune removes the entries not used within olderThan, or every entry when
@@ -286,6 +315,9 @@ func (c *Cache) Prune(olderThan time.Duration) (Removed, error) {
 		r.Units++
 		r.Bytes += e.Bytes
 	}
+	if r.Resolutions, err = c.pruneResolutions(now, olderThan); err != nil {
+		return r, err
+	}
 	tmps, err := os.ReadDir(c.tmp())
 	if err != nil {
 		return r, fmt.Errorf("prune unit cache: %w", err)
@@ -299,6 +331,39 @@ func (c *Cache) Prune(olderThan time.Duration) (Removed, error) {
 		}
 	}
 	return r, nil
+}
+
+// pruneResolutions removes the cached resolutions not used within
+// olderThan (all of them when olderThan <= 0), and leftover temporary
+// files of their atomic writes.
+func (c *Cache) pruneResolutions(now time.Time, olderThan time.Duration) (int, error) {
+	dir := filepath.Join(c.root, ResolutionsDir)
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("prune resolution cache: %w", err)
+	}
+	n := 0
+	for _, e := range entries {
+		info, err := e.Info()
+		if err != nil || !e.Type().IsRegular() {
+			continue
+		}
+		resolution := strings.HasSuffix(e.Name(), ".json")
+		age := now.Sub(info.ModTime())
+		if resolution && olderThan > 0 && age < olderThan || !resolution && age <= staleTemp {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return n, fmt.Errorf("prune resolution cache: %w", err)
+		}
+		if resolution {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // measure counts the regular files under dir and their bytes.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -381,5 +382,57 @@ func TestDefaultDir(t *testing.T) {
 	t.Setenv("XDG_CACHE_HOME", "/home/ci/.cache")
 	if got, err := DefaultDir(env("")); err != nil || got != "/home/ci/.cache/layers" {
 		t.Errorf("user DefaultDir = %q, %v", got, err)
+	}
+}
+
+func TestPruneResolutions(t *testing.T) {
+	c, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	c.now = func() time.Time { return now }
+	if n, _, err := c.Resolutions(); err != nil || n != 0 {
+		t.Fatalf("Resolutions of a new cache = %d, %v", n, err)
+	}
+	dir := filepath.Join(c.Root(), ResolutionsDir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]time.Duration{
+		"old.json":         48 * time.Hour,
+		"fresh.json":       time.Hour,
+		".tmp-stale":       25 * time.Hour, // a killed atomic write
+		".tmp-in-progress": time.Minute,
+	}
+	for name, age := range files {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte("{}"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, now.Add(-age), now.Add(-age)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, bytes, err := c.Resolutions(); err != nil || n != 2 || bytes != 4 {
+		t.Errorf("Resolutions = %d, %d, %v; want 2 files of 4 bytes", n, bytes, err)
+	}
+	r, err := c.Prune(24 * time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Resolutions != 1 {
+		t.Errorf("pruned %d resolutions, want the old one", r.Resolutions)
+	}
+	var left []string
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		left = append(left, e.Name())
+	}
+	if want := []string{".tmp-in-progress", "fresh.json"}; !slices.Equal(left, want) {
+		t.Errorf("left %v, want %v", left, want)
+	}
+	if r, err := c.Prune(0); err != nil || r.Resolutions != 1 {
+		t.Errorf("Prune(0) = %+v, %v; want the fresh resolution removed", r, err)
 	}
 }

@@ -34,7 +34,7 @@ func openCache() (*cache.Cache, error) {
 func newCacheLsCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "ls",
-		Short: "List the cached units",
+		Short: "List the cached units (and count the cached resolutions)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := openCache()
@@ -56,7 +56,12 @@ func newCacheLsCmd() *cobra.Command {
 			if err := tw.Flush(); err != nil {
 				return err
 			}
-			_, err = fmt.Fprintf(cmd.ErrOrStderr(), "%d units, %d bytes in %s\n", len(entries), total, c.Root())
+			n, bytes, err := c.Resolutions()
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(cmd.ErrOrStderr(), "%d units, %d bytes, and %d cached resolutions, %d bytes, in %s\n",
+				len(entries), total, n, bytes, c.Root())
 			return err
 		},
 	}
@@ -66,7 +71,7 @@ func newCachePruneCmd() *cobra.Command {
 	var olderThan string
 	cmd := &cobra.Command{
 		Use:   "prune",
-		Short: "Remove cached units not used within --older-than (all of them without it)",
+		Short: "Remove cached units and resolutions not used within --older-than (all of them without it)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			age, err := parseAge(olderThan)
@@ -81,7 +86,8 @@ func newCachePruneCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			_, err = fmt.Fprintf(cmd.ErrOrStderr(), "removed %d units, %d bytes, from %s\n", r.Units, r.Bytes, c.Root())
+			_, err = fmt.Fprintf(cmd.ErrOrStderr(), "removed %d units, %d bytes, and %d cached resolutions from %s\n",
+				r.Units, r.Bytes, r.Resolutions, c.Root())
 			return err
 		},
 	}

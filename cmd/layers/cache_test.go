@@ -24,8 +24,15 @@ func TestCacheLsPrune(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if err := os.MkdirAll(filepath.Join(dir, cache.ResolutionsDir), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, cache.ResolutionsDir, "any-1.json"), []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	code, stdout, stderr := runCLI(t, "cache", "ls")
-	if code != exitOK || !strings.Contains(stdout, "idna") || !strings.Contains(stdout, "six") || !strings.Contains(stderr, "2 units, 12 bytes") {
+	if code != exitOK || !strings.Contains(stdout, "idna") || !strings.Contains(stdout, "six") ||
+		!strings.Contains(stderr, "2 units, 12 bytes, and 1 cached resolutions, 2 bytes") {
 		t.Errorf("ls: exit %d\n%s%s", code, stdout, stderr)
 	}
 	code, _, stderr = runCLI(t, "cache", "prune", "--older-than", "30d")
@@ -33,7 +40,7 @@ func TestCacheLsPrune(t *testing.T) {
 		t.Errorf("prune 30d: exit %d %s", code, stderr)
 	}
 	code, _, stderr = runCLI(t, "cache", "prune")
-	if code != exitOK || !strings.Contains(stderr, "removed 2 units, 12 bytes") {
+	if code != exitOK || !strings.Contains(stderr, "removed 2 units, 12 bytes, and 1 cached resolutions") {
 		t.Errorf("prune: exit %d %s", code, stderr)
 	}
 	if entries, _ := c.List(); len(entries) != 0 {
