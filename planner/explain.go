@@ -104,6 +104,9 @@ func (l *Layer) summary() string {
 	if len(l.Groups) > 0 {
 		why = append(why, "group "+strings.Join(l.Groups, ", "))
 	}
+	if l.Kept {
+		why = append(why, "kept unchanged from the previous plan")
+	}
 	return fmt.Sprintf("%s, %s, used by %s; %s", plural(len(l.Packages), "package"), bytesText(l.UnzippedBytes), functionsText(l.Functions), strings.Join(why, "; "))
 }
 

@@ -22,6 +22,7 @@ type layerOrigin struct {
 	shared  bool    // built from a block of sharing classes
 	classes int     // sharing classes merged into the block
 	copied  []int32 // units copied in because most attachers needed them
+	kept    bool    // reused unchanged from Input.Previous
 }
 
 // layerAcc collects a layer while functions choose theirs.
@@ -48,6 +49,7 @@ func (ts *targetState) addLayer(f int32, units []int32, o layerOrigin) {
 			ts.layersOf[u] = append(ts.layersOf[u], l)
 		}
 	} else if o.shared && !l.origin.shared {
+		o.kept = o.kept || l.origin.kept
 		l.origin = o
 	}
 	if i, ok := slices.BinarySearch(l.fns, f); !ok {
@@ -136,6 +138,7 @@ func (ts *targetState) layer(l *layerAcc) Layer {
 	if l.origin.shared {
 		out.Kind, out.Classes = LayerShared, l.origin.classes
 	}
+	out.Kept = l.origin.kept
 	for i, u := range l.units {
 		out.Packages[i] = ts.ref(u)
 		if g := ts.units[u].group; g >= 0 && !slices.Contains(out.Groups, ts.groups[g]) {

@@ -397,3 +397,52 @@ func TestPlanJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestPrevious: with the previous plan (read back from its JSON, as a
+// caller stores it), a function gaining a package leaves every other
+// function's layers as they were, and those layers say they were kept; a
+// function that now resolves another version gives up the layer holding
+// the old one.
+func TestPrevious(t *testing.T) {
+	r := newRepo().
+		size("numpy==2.0", 30*mb).size("pandas==2.2", 40*mb).size("boto3==1.34", mb).size("botocore==1.34", 60*mb).
+		size("requests==2.31", 2*mb).size("requests==2.32", 2*mb).size("orjson==3.10", mb).
+		fn("etl-a", "numpy==2.0", "pandas==2.2", "boto3==1.34", "botocore==1.34").
+		fn("etl-b", "numpy==2.0", "pandas==2.2", "boto3==1.34", "botocore==1.34", "requests==2.31").
+		fn("api-a", "boto3==1.34", "botocore==1.34", "requests==2.31").
+		fn("api-b", "boto3==1.34", "botocore==1.34", "requests==2.31")
+	p, before := split(t, r.in)
+	b, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var prev planner.Plan
+	if err := json.Unmarshal(b, &prev); err != nil {
+		t.Fatal(err)
+	}
+	r.in.Functions[0].Closure = append(r.in.Functions[0].Closure, planner.Dist{Name: "orjson", Version: "3.10"})
+	r.in.Functions[3].Closure[2].Version = "2.32"
+	r.in.Previous = &prev
+	q, after := split(t, r.in)
+	for _, fn := range []string{"etl-b", "api-a"} {
+		if b, a := function(t, before, fn).Layers, function(t, after, fn).Layers; !slices.Equal(a, b) {
+			t.Errorf("%s: layers %v became %v", fn, b, a)
+		}
+	}
+	for _, l := range after.Layers {
+		if want := slices.Contains(l.Functions, "etl-b"); l.Kept != want {
+			t.Errorf("layer %s of %v: kept %v, want %v", l.Name, l.Functions, l.Kept, want)
+		}
+	}
+	if got, _ := q.Explain("etl-b"); !strings.Contains(got, "kept unchanged from the previous plan") {
+		t.Errorf("Explain(etl-b) = %q, want its layers kept", got)
+	}
+	for _, l := range contents(t, after, "api-b") {
+		if slices.Contains(l, "requests==2.31") {
+			t.Errorf("api-b still receives requests 2.31: %v", contents(t, after, "api-b"))
+		}
+	}
+	if !slices.ContainsFunc(contents(t, after, "etl-a"), func(l []string) bool { return slices.Contains(l, "orjson==3.10") }) {
+		t.Errorf("etl-a lacks orjson: %v", contents(t, after, "etl-a"))
+	}
+}

@@ -332,3 +332,86 @@ func checkInvariants(t fataler, in planner.Input, p *planner.Plan) {
 		t.Fatalf("%d functions planned, %d given", planned, len(in.Functions))
 	}
 }
+
+// TestPropertyPrevious plans a monorepo with the plan of another one (an
+// edited copy of it, or an unrelated one) as Input.Previous: the
+// invariants still hold, the order of the input still does not matter, and
+// replanning an unchanged monorepo with its own plan gives the same plan.
+func TestPropertyPrevious(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		in := genInput(t)
+		p, err := planner.Split(in)
+		if err != nil {
+			t.Fatalf("Split: %v", err)
+		}
+		again := in
+		again.Previous = p
+		q, err := planner.Split(again)
+		if err != nil {
+			t.Fatalf("Split with its own plan: %v", err)
+		}
+		if a, b := layerNames(p), layerNames(q); !slices.Equal(a, b) {
+			t.Fatalf("replanning with its own plan changed the layers:\n%v\n%v", a, b)
+		}
+		var other planner.Input
+		if rapid.Bool().Draw(t, "unrelated") {
+			other = genInput(t)
+		} else {
+			other = edited(t, in)
+		}
+		other.Previous = p
+		r, err := planner.Split(other)
+		if err != nil {
+			t.Fatalf("Split with a previous plan: %v", err)
+		}
+		checkInvariants(t, other, r)
+		want, _ := json.Marshal(r)
+		s, err := planner.Split(shuffled(other, rapid.Uint64().Draw(t, "seed")))
+		if err != nil {
+			t.Fatalf("Split shuffled: %v", err)
+		}
+		if got, _ := json.Marshal(s); !bytes.Equal(got, want) {
+			t.Fatalf("the plan depends on the input order:\n%s\n%s", want, got)
+		}
+	})
+}
+
+// edited returns a copy of in where one function gains or loses a package,
+// or changes its version.
+func edited(t *rapid.T, in planner.Input) planner.Input {
+	in.Functions = slices.Clone(in.Functions)
+	i := rapid.IntRange(0, len(in.Functions)-1).Draw(t, "editFn")
+	f := in.Functions[i]
+	c := slices.Clone(f.Closure)
+	switch op := rapid.IntRange(0, 2).Draw(t, "edit"); {
+	case op == 0 && len(c) > 0:
+		c = slices.Delete(c, 0, 1)
+	case op == 1 && len(c) > 0:
+		if c[0].Version == "1" {
+			c[0].Version = "2"
+		} else {
+			c[0].Version = "1"
+		}
+	default:
+		n := fmt.Sprintf("pkg%d", rapid.IntRange(0, 11).Draw(t, "newPkg"))
+		if !slices.ContainsFunc(c, func(d planner.Dist) bool { return planner.NormalizeName(d.Name) == n }) {
+			c = append(c, planner.Dist{Name: n, Version: "1"})
+		}
+	}
+	f.Closure = c
+	in.Functions[i] = f
+	return in
+}
+
+func layerNames(p *planner.Plan) []string {
+	var out []string
+	for _, tp := range p.Targets {
+		for _, l := range tp.Layers {
+			out = append(out, l.Name)
+		}
+		for _, f := range tp.Functions {
+			out = append(out, f.Name+":"+strings.Join(f.Layers, ","))
+		}
+	}
+	return out
+}

@@ -118,10 +118,21 @@ func diff(before, after *planner.Plan, fn string) change {
 // churnTrials is the number of single-package changes churn is averaged on.
 const churnTrials = 20
 
-// churnStats plans churnTrials variants of in, each with one function gaining
-// one package, and returns the mean and worst churn and the mean share of
-// unrelated layer bytes that changed.
-func churnStats(t testing.TB, m *synth.Monorepo, in planner.Input, p *planner.Plan) (mean, worst, unrelated float64) {
+// churnStats is what churnTrials single-package changes do to a plan, each
+// planned twice: from scratch, and with the plan before the change as
+// Input.Previous (what users have: the plan they published last).
+type churnStats struct {
+	mean, worst, unrelated             float64 // from scratch
+	prevMean, prevWorst, prevUnrelated float64 // with the previous plan
+	prevRatio                          float64 // mean stored/lower with the previous plan
+}
+
+// measureChurn plans churnTrials variants of in, each with one function
+// gaining one package, and returns the mean and worst churn and the mean
+// share of unrelated layer bytes that changed, with and without the
+// previous plan p.
+func measureChurn(t testing.TB, m *synth.Monorepo, in planner.Input, p *planner.Plan) churnStats {
+	var s churnStats
 	for i := range churnTrials {
 		in, fn := m.AddPackage(in, uint64(i))
 		p1, err := planner.Split(in)
@@ -129,11 +140,21 @@ func churnStats(t testing.TB, m *synth.Monorepo, in planner.Input, p *planner.Pl
 			t.Fatal(err)
 		}
 		c := diff(p, p1, fn)
-		mean += c.churn / churnTrials
-		unrelated += c.unrelated / churnTrials
-		worst = max(worst, c.churn)
+		s.mean += c.churn / churnTrials
+		s.unrelated += c.unrelated / churnTrials
+		s.worst = max(s.worst, c.churn)
+		in.Previous = p
+		p2, err := planner.Split(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c = diff(p, p2, fn)
+		s.prevMean += c.churn / churnTrials
+		s.prevUnrelated += c.unrelated / churnTrials
+		s.prevWorst = max(s.prevWorst, c.churn)
+		s.prevRatio += measure(in, p2).ratio() / churnTrials
 	}
-	return mean, worst, unrelated
+	return s
 }
 
 // baseline is what users have today: one layer per function (each holding

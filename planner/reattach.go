@@ -33,8 +33,8 @@ const enrichUsers = 64
 func (ts *targetState) reattach() {
 	for f, fs := range ts.live {
 		own := ts.ownBytes(int32(f), fs.layers)
-		if own == 0 {
-			continue
+		if own == 0 || fs.kept {
+			continue // a function keeping previous layers keeps them
 		}
 		chosen, left, _, ok := ts.cover(int32(f), fs, nil, 0)
 		if !ok || ts.bytesOf(left) >= own {
@@ -89,7 +89,7 @@ func (ts *targetState) dissolve() {
 		left   []int32
 	}
 	for _, l := range ls {
-		if len(l.fns) < 2 || len(l.fns) > dissolveUsers {
+		if len(l.fns) < 2 || len(l.fns) > dissolveUsers || l.origin.kept || slices.ContainsFunc(l.fns, func(f int32) bool { return ts.live[f].kept }) {
 			continue
 		}
 		delta := -l.bytes
@@ -332,7 +332,7 @@ const extraCap = 3
 
 // leftoverCost divides the extra bytes a merge of function layers delivers
 // before they are weighed against the stored bytes it saves.
-const leftoverCost = 32
+const leftoverCost = 16
 
 // extraOf is the planning bytes of a function's layers beyond its closure.
 func (ts *targetState) extraOf(fs *fnState) int64 {
@@ -375,7 +375,7 @@ func (ts *targetState) canTake(fs *fnState, units []int32, extra int64, skip *la
 func (ts *targetState) mergeLeftovers() {
 	var ls []*layerAcc
 	for _, l := range ts.all {
-		if len(l.fns) > 0 && (!l.origin.shared || len(l.fns) <= mergeUsers) {
+		if len(l.fns) > 0 && !l.origin.kept && (!l.origin.shared || len(l.fns) <= mergeUsers) {
 			ls = append(ls, l)
 		}
 	}
@@ -507,7 +507,7 @@ func (ts *targetState) prune() {
 	ls := slices.Clone(ts.all)
 	slices.SortStableFunc(ls, func(a, b *layerAcc) int { return cmp.Compare(len(a.fns), len(b.fns)) })
 	for _, l := range ls {
-		if len(l.fns) == 0 {
+		if len(l.fns) == 0 || l.origin.kept {
 			continue
 		}
 		keep := make([]int32, 0, len(l.units))
@@ -554,7 +554,7 @@ func (ts *targetState) neededOnlyHere(l *layerAcc, u int32) bool {
 // bytes the addition delivers to its functions that do not need them.
 func (ts *targetState) enrich() {
 	for _, l := range slices.Clone(ts.all) {
-		if len(l.fns) < 2 || len(l.fns) > enrichUsers {
+		if len(l.fns) < 2 || len(l.fns) > enrichUsers || l.origin.kept {
 			continue
 		}
 		count := map[int32]int64{}

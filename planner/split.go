@@ -62,6 +62,7 @@ type settings struct {
 	images        map[string]bool
 	sizes         map[Unit]Size // normalised names
 	localWithCode bool
+	previous      *Plan
 }
 
 func newSettings(in Input) (*settings, error) {
@@ -72,6 +73,7 @@ func newSettings(in Input) (*settings, error) {
 		images:        map[string]bool{},
 		sizes:         make(map[Unit]Size, len(in.Sizes)),
 		localWithCode: in.LocalWithCode,
+		previous:      in.Previous,
 	}
 	if s.limits.LayersPerFunction == 0 {
 		s.limits.LayersPerFunction = DefaultLayersPerFunction

@@ -23,10 +23,14 @@ func TestStability(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mean, worst, unrelated := churnStats(t, m, m.Input, p)
-	t.Logf("churn: mean %.1f%%, worst %.1f%%; unrelated layer bytes changed: %.1f%%", 100*mean, 100*worst, 100*unrelated)
-	if mean > 0.10 || unrelated > 0.10 {
-		t.Errorf("churn %.1f%%, unrelated changes %.1f%%: want at most 10%%", 100*mean, 100*unrelated)
+	c := measureChurn(t, m, m.Input, p)
+	t.Logf("churn: mean %.1f%%, worst %.1f%%; unrelated layer bytes changed: %.1f%%", 100*c.mean, 100*c.worst, 100*c.unrelated)
+	t.Logf("with the previous plan: mean %.1f%%, worst %.1f%%; unrelated: %.1f%%; stored/lower %.3f", 100*c.prevMean, 100*c.prevWorst, 100*c.prevUnrelated, c.prevRatio)
+	if c.mean > 0.10 || c.unrelated > 0.10 {
+		t.Errorf("churn %.1f%%, unrelated changes %.1f%%: want at most 10%%", 100*c.mean, 100*c.unrelated)
+	}
+	if c.prevWorst > 0.05 || c.prevUnrelated > 0.01 {
+		t.Errorf("with the previous plan: worst churn %.1f%%, unrelated changes %.1f%%: want at most 5%% and 1%%", 100*c.prevWorst, 100*c.prevUnrelated)
 	}
 }
 
@@ -79,5 +83,44 @@ func TestGeneratedMonorepos(t *testing.T) {
 		if got, _ := json.Marshal(q); !bytes.Equal(got, want) {
 			t.Errorf("seed %d: the plan depends on the input order", seed)
 		}
+	}
+}
+
+// TestPreviousDrift: forty changes in a row, each planned with the plan
+// before it as Input.Previous, cost little churn and store not much more
+// than planning the final monorepo from scratch.
+func TestPreviousDrift(t *testing.T) {
+	if testing.Short() {
+		t.Skip("plans the monorepo 42 times")
+	}
+	m := synth.Generate(synth.Options{Functions: 300, Seed: 1})
+	in := m.Input
+	p, err := planner.Split(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const changes = 40
+	var churn float64
+	for i := range changes {
+		var fn string
+		in, fn = m.AddPackage(in, uint64(1000+i))
+		in.Previous = p
+		p1, err := planner.Split(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		churn += diff(p, p1, fn).churn / changes
+		p = p1
+	}
+	in.Previous = nil
+	fresh, err := planner.Split(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkInvariants(t, in, p)
+	kept, scratch := measure(in, p).ratio(), measure(in, fresh).ratio()
+	t.Logf("after %d changes: stored/lower %.3f with previous plans, %.3f from scratch; mean churn %.2f%%", changes, kept, scratch, 100*churn)
+	if kept > 1.05*scratch || churn > 0.02 {
+		t.Errorf("stored/lower %.3f (from scratch %.3f), churn %.2f%%: want within 5%% of scratch and at most 2%%", kept, scratch, 100*churn)
 	}
 }

@@ -51,6 +51,7 @@ type fnState struct {
 	classes                                      int                // sharing classes in the first round
 	usable                                       map[*layerAcc]bool // layers cover may choose for it
 	over                                         bool               // receives more extra bytes than allow
+	kept                                         bool               // attaches layers of Input.Previous
 }
 
 // targetState plans one target.
@@ -88,6 +89,7 @@ func (s *settings) planTarget(t Target, funcs []*Function) (TargetPlan, error) {
 	}
 	ts.collectUnits()
 	ts.tieGroups()
+	ts.keepPrevious()
 	for round := 0; ; round++ {
 		var active []int32
 		for fi, fs := range ts.live {

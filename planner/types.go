@@ -145,6 +145,13 @@ type Input struct {
 	Limits Limits
 	// Rules are the user's grouping and naming choices.
 	Rules Rules
+	// Previous is the plan published last, if any. A layer of it whose
+	// content is still valid for a function that attached it is attached
+	// again unchanged (same content, same name) before anything else is
+	// planned, so a small change rebuilds and republishes few layers. Only
+	// the targets, the layers' names, packages, kind, classes and copies,
+	// and the functions' names and layers are read. Nil plans from scratch.
+	Previous *Plan
 	// LocalWithCode ships local packages (Dist.Local) inside each function's
 	// code instead of in layers; their sizes count towards the function's
 	// code.
@@ -209,6 +216,8 @@ type Layer struct {
 	// Copied names packages copied into a shared layer because most of its
 	// functions needed them; they also live in other layers.
 	Copied []string `json:"copied,omitempty"`
+	// Kept is true when the layer is reused unchanged from Input.Previous.
+	Kept bool `json:"kept,omitempty"`
 	// UnzippedBytes is the layer's size; nil when a package size is unknown.
 	UnzippedBytes *int64 `json:"unzipped_bytes"`
 	// Estimated is true when some package sizes are lock-file estimates.
