@@ -1,0 +1,82 @@
+// Package dockertest gives tests the real Docker engine and the
+// stand-in build image that .ci/docker.sh prepares. Without them a test
+// fails when CI is set (a green CI run must have exercised the engine) and
+// is skipped elsewhere, with a message saying what is missing.
+package dockertest
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strconv"
+	"testing"
+
+	"github.com/layers-dev/layers/builder/archive"
+	"github.com/layers-dev/layers/builder/engine"
+)
+
+// DefaultImage is the stand-in build image .ci/docker.sh builds: Debian
+// bookworm with python3 (3.11), pip and binutils, for linux/amd64.
+const DefaultImage = "layers-standin/build-python3.11:bookworm"
+
+// Platform is the stand-in image's platform.
+const Platform = "linux/amd64"
+
+// Engine returns a connected engine, closed when the test ends.
+func Engine(t testing.TB) *engine.Docker {
+	t.Helper()
+	d, err := engine.Dial(context.Background())
+	if err != nil {
+		missing(t, "no Docker engine: %v (run .ci/docker.sh)", err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
+}
+
+// Image returns the stand-in build image's reference
+// ($LAYERS_STANDIN_IMAGE, else DefaultImage) after checking that e has it.
+func Image(t testing.TB, e engine.Engine) string {
+	t.Helper()
+	ref := os.Getenv("LAYERS_STANDIN_IMAGE")
+	if ref == "" {
+		ref = DefaultImage
+	}
+	_, err := e.ImageID(context.Background(), ref, Platform)
+	if errors.Is(err, engine.ErrImageNotFound) {
+		missing(t, "no stand-in build image: %v (run .ci/docker.sh)", err)
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return ref
+}
+
+// HostCA returns the copy and the environment that make pip in a
+// container trust what the host trusts: the host's CA bundle ($PIP_CERT,
+// $SSL_CERT_FILE or Debian's bundle) at /layers-ca/ca.crt and PIP_CERT
+// pointing at it. On networks whose egress re-signs TLS, as on the
+// development machines and behind many corporate proxies, the image's own
+// bundle cannot verify the package index. Without a host bundle both are nil.
+func HostCA(t testing.TB) ([]engine.CopyIn, []string) {
+	t.Helper()
+	for _, p := range []string{os.Getenv("PIP_CERT"), os.Getenv("SSL_CERT_FILE"), "/etc/ssl/certs/ca-certificates.crt"} {
+		if p == "" {
+			continue
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		files := []archive.File{archive.FromBytes("layers-ca/ca.crt", data, false)}
+		return []engine.CopyIn{{Dir: "/", Files: files}}, []string{"PIP_CERT=/layers-ca/ca.crt"}
+	}
+	return nil, nil
+}
+
+// missing fails the test in CI and skips it elsewhere.
+func missing(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if ci, _ := strconv.ParseBool(os.Getenv("CI")); ci {
+		t.Fatalf(format, args...)
+	}
+	t.Skipf(format, args...)
+}
