@@ -5,14 +5,20 @@
 #   1. installs Debian's docker.io and mmdebstrap when missing;
 #   2. starts dockerd in the background when no engine answers (log: /tmp/dockerd.log);
 #   3. builds the stand-in build image (Debian bookworm with python3, pip and
-#      binutils) with mmdebstrap when the engine does not have it yet.
+#      binutils) with mmdebstrap when the engine does not have it yet;
+#   4. derives from it a stand-in Lambda base image for the container-image
+#      fallback: LAMBDA_TASK_ROOT=/var/task, WORKDIR /var/task and an
+#      ENTRYPOINT that, like AWS's, takes the handler as its one argument;
+#      this one imports the handler and calls it once with $LAYERS_EVENT
+#      (default {}), printing the result as JSON.
 #
 # The Debian mirror is read from this machine's apt configuration at run time
 # (override with LAYERS_DEBIAN_MIRROR); no mirror host is written here.
-# LAYERS_STANDIN_IMAGE overrides the image tag.
+# LAYERS_STANDIN_IMAGE and LAYERS_STANDIN_LAMBDA_IMAGE override the image tags.
 set -euo pipefail
 
 IMAGE="${LAYERS_STANDIN_IMAGE:-layers-standin/build-python3.11:bookworm}"
+LAMBDA_IMAGE="${LAYERS_STANDIN_LAMBDA_IMAGE:-layers-standin/lambda-python3.11:bookworm}"
 SUITE=bookworm
 DOCKERD_LOG=/tmp/dockerd.log
 DOCKERD_WAIT=60 # seconds
@@ -132,6 +138,52 @@ build_image() {
 	log "built $IMAGE in $((SECONDS - start))s, $(docker image inspect --format '{{.Size}}' "$IMAGE") bytes"
 }
 
+# build_lambda_image commits a created (never started) container of the
+# build image with the entrypoint files copied in: no pull, no builder.
+build_lambda_image() {
+	if docker image inspect "$LAMBDA_IMAGE" >/dev/null 2>&1; then
+		log "image $LAMBDA_IMAGE present"
+		return
+	fi
+	local dir ctr
+	dir="$(mktemp -d /tmp/layers-lambda-standin.XXXXXX)"
+	mkdir -p "$dir/var/task" "$dir/var/runtime"
+	cat >"$dir/lambda-entrypoint.sh" <<-'EOS'
+	#!/bin/sh
+	# Stand-in for the Lambda base image's entrypoint: the handler is the one argument.
+	if [ $# -ne 1 ]; then
+		echo "entrypoint requires the handler name to be the first argument" >&2
+		exit 142
+	fi
+	exec python3 /var/runtime/bootstrap.py "$1"
+	EOS
+	cat >"$dir/var/runtime/bootstrap.py" <<-'EOS'
+	"""Stand-in for the Lambda runtime: import the handler from LAMBDA_TASK_ROOT
+	and call it once with the event in $LAYERS_EVENT, printing the result."""
+	import importlib, json, os, sys
+
+	module, _, name = sys.argv[1].rpartition(".")
+	sys.path.insert(0, os.environ.get("LAMBDA_TASK_ROOT", "/var/task"))
+	handler = getattr(importlib.import_module(module.replace("/", ".")), name)
+	print(json.dumps(handler(json.loads(os.environ.get("LAYERS_EVENT", "{}")), None)))
+	EOS
+	chmod 0755 "$dir/lambda-entrypoint.sh" "$dir/var" "$dir/var/task" "$dir/var/runtime"
+	chmod 0644 "$dir/var/runtime/bootstrap.py"
+	ctr="$(docker create "$IMAGE")"
+	tar -C "$dir" --owner=0 --group=0 --numeric-owner -cf - . | docker cp - "$ctr:/"
+	docker commit \
+		--change 'ENV LAMBDA_TASK_ROOT=/var/task' \
+		--change 'ENV LAMBDA_RUNTIME_DIR=/var/runtime' \
+		--change 'WORKDIR /var/task' \
+		--change 'ENTRYPOINT ["/lambda-entrypoint.sh"]' \
+		--change 'CMD []' \
+		"$ctr" "$LAMBDA_IMAGE" >/dev/null
+	docker rm "$ctr" >/dev/null
+	rm -rf "$dir"
+	log "built $LAMBDA_IMAGE from $IMAGE"
+}
+
 install_packages
 start_engine
 build_image
+build_lambda_image

@@ -18,6 +18,8 @@ RUNS="${RUNS:-5}"
 cp -r testdata/demo "$work/demo"
 sed -i 's/^architectures = .*/architectures = ["x86_64"]/' "$work/demo/layers.toml"
 printf '\n[build]\nimage = "%s"\n' "$IMAGE" >> "$work/demo/layers.toml"
+# reports is a container image: its base is the stand-in Lambda image too.
+sed -i "s|^repository = \"acme/functions\"\$|&\nbase = \"${LAYERS_BENCH_LAMBDA_IMAGE:-layers-standin/lambda-python3.11:bookworm}\"|" "$work/demo/layers.toml"
 
 start=$(ms)
 "$work/layers" build --dir "$work/demo" > /dev/null 2> "$work/cold.log" || { cat "$work/cold.log"; exit 1; }

@@ -22,6 +22,9 @@ const (
 	Dir     = ".layers"
 	DistDir = ".layers/dist"
 	File    = ".layers/build.json"
+	// PlanFile is the plan of the last build: the next plan starts from
+	// it, so that small changes keep the other layers as they are.
+	PlanFile = ".layers/plan.json"
 )
 
 // Format is the manifest format this layers reads and writes; readers
@@ -86,6 +89,10 @@ type Function struct {
 	// Layers are the layer names to attach, in order.
 	Layers        []string `json:"layers"`
 	UnzippedBytes *int64   `json:"unzipped_bytes"`
+	// Packages are what the function needs from its layers, its closure
+	// (its layers may deliver more): what `layers verify` imports and
+	// checks. Manifests written before it was recorded lack it.
+	Packages []planner.PackageRef `json:"packages,omitempty"`
 }
 
 // Image is a function shipped as a container image.
@@ -98,6 +105,26 @@ type Image struct {
 	Tag string `json:"tag,omitempty"`
 	// Handler is the module.function the image's CMD names.
 	Handler string `json:"handler,omitempty"`
+	// ImageID is the ID the engine gave the image.
+	ImageID string `json:"image_id,omitempty"`
+	// Platform is the image's one platform, linux/amd64 or linux/arm64.
+	Platform string `json:"platform,omitempty"`
+	// Base is the base image as configured, BaseID the image it named.
+	Base   string `json:"base,omitempty"`
+	BaseID string `json:"base_id,omitempty"`
+	// ContentKey digests everything the image is made of; Tag ends with
+	// its first 16 characters, and publish tags the pushed image with it.
+	ContentKey string `json:"content_key,omitempty"`
+	// SourceSHA256 digests the function's source files as the image got
+	// them (lambdaimage.SourceDigest): publish refuses an image whose
+	// source changed since the build.
+	SourceSHA256 string `json:"source_sha256,omitempty"`
+	// UnzippedBytes is what the image adds under /var/task: the
+	// dependencies and the function's source.
+	UnzippedBytes int64 `json:"unzipped_bytes,omitempty"`
+	// ImageBytes is the image's uncompressed size, base included, which
+	// Lambda bounds at 10 GB.
+	ImageBytes int64 `json:"image_bytes,omitempty"`
 }
 
 // Path returns where the manifest of the repository at root lives.
@@ -155,4 +182,35 @@ func (m *Manifest) LayersByName() map[string]Layer {
 		}
 	}
 	return out
+}
+
+// ReadPlan returns the plan the last build of the repository at root
+// wrote, or nil when there is none. The plan is a hint for stability, so a
+// file that cannot be read or decoded is also nil: the next plan starts
+// from scratch, which is always correct.
+func ReadPlan(root string) *planner.Plan {
+	data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(PlanFile)))
+	if err != nil {
+		return nil
+	}
+	var p planner.Plan
+	if json.Unmarshal(data, &p) != nil {
+		return nil
+	}
+	return &p
+}
+
+// WritePlan writes p as the plan of the repository at root, atomically.
+func WritePlan(root string, p *planner.Plan) error {
+	data, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		return fmt.Errorf("write plan: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Join(root, Dir), 0o755); err != nil {
+		return fmt.Errorf("write plan: %w", err)
+	}
+	if err := atomicfile.WriteFile(filepath.Join(root, filepath.FromSlash(PlanFile)), append(data, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write plan: %w", err)
+	}
+	return nil
 }

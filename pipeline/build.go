@@ -44,6 +44,9 @@ type BuildOptions struct {
 	// Engine runs the build containers; nil dials the engine the
 	// environment names (DOCKER_HOST).
 	Engine engine.Engine
+	// Fresh plans from scratch, ignoring the last build's plan, which
+	// otherwise keeps every layer that is still valid as it was.
+	Fresh bool
 	// CacheDir is the unit cache's folder; "" means cache.DefaultDir.
 	CacheDir string
 	// Jobs bounds the containers running at once; 0 means the CPUs.
@@ -71,7 +74,13 @@ type BuildResult struct {
 	SavedBytes    int64
 	LayersWritten int
 	LayersReused  int
-	Took          time.Duration
+	// ImagesBuilt and ImagesReused count the container images built and
+	// found unchanged in the engine.
+	ImagesBuilt  int
+	ImagesReused int
+	// Plan is the plan the layers were built from, every target's.
+	Plan *planner.Plan
+	Took time.Duration
 }
 
 // Build resolves every function, installs the units the cache lacks in the
@@ -179,10 +188,14 @@ func Build(ctx context.Context, cfg *config.Config, o BuildOptions) (*BuildResul
 	m := &manifest.Manifest{Format: manifest.Format, Tool: o.Tool, InputsSHA256: inputs, SourceDateEpoch: epoch.Unix(), Targets: []manifest.Target{}}
 	old, _ := manifest.Read(cfg.Root)
 	previous := old.LayersByName()
+	var hint *planner.Plan
+	if !o.Fresh {
+		hint = manifest.ReadPlan(cfg.Root)
+	}
 	dist := filepath.Join(cfg.Root, filepath.FromSlash(manifest.DistDir))
 	keep := map[string]bool{}
 	for _, tr := range res.Targets {
-		tm, err := buildTarget(ctx, cfg, tr, images[tr.Target], b, o, epoch, previous, out)
+		tm, err := buildTarget(ctx, cfg, tr, images[tr.Target], b, o, epoch, previous, hint, out)
 		if err != nil {
 			return nil, err
 		}
@@ -194,6 +207,9 @@ func Build(ctx context.Context, cfg *config.Config, o BuildOptions) (*BuildResul
 	if err := manifest.Write(cfg.Root, m); err != nil {
 		return nil, err
 	}
+	if err := manifest.WritePlan(cfg.Root, out.Plan); err != nil {
+		return nil, err
+	}
 	removeStaleZips(dist, keep)
 	out.Manifest, out.ManifestPath, out.Took = m, manifest.Path(cfg.Root), time.Since(start)
 	return out, nil
@@ -201,7 +217,7 @@ func Build(ctx context.Context, cfg *config.Config, o BuildOptions) (*BuildResul
 
 // buildTarget builds one target's units and layers.
 func buildTarget(ctx context.Context, cfg *config.Config, tr resolver.TargetResult, img builder.Image, b *builder.Builder,
-	o BuildOptions, epoch time.Time, previous map[string]manifest.Layer, out *BuildResult) (*manifest.Target, error) {
+	o BuildOptions, epoch time.Time, previous map[string]manifest.Layer, hint *planner.Plan, out *BuildResult) (*manifest.Target, error) {
 	// One spec per planner unit; functions are sorted, so the first
 	// function's index options win for a package several need.
 	var specs []builder.UnitSpec
@@ -225,7 +241,7 @@ func buildTarget(ctx context.Context, cfg *config.Config, tr resolver.TargetResu
 		return nil, err
 	}
 	byUnit := map[planner.Unit]builder.Unit{}
-	in := plannerInput(cfg, tr)
+	in := plannerInput(cfg, tr, hint)
 	for _, u := range units {
 		pu := planner.Unit{Target: pt, Name: u.Spec.Package.Name, Version: u.Spec.Package.Version, Source: string(u.Spec.Package.Source)}
 		byUnit[pu] = u
@@ -235,6 +251,13 @@ func buildTarget(ctx context.Context, cfg *config.Config, tr resolver.TargetResu
 	if err != nil {
 		return nil, fmt.Errorf("plan %s: %w", tr.Target, err)
 	}
+	if err := checkImages(cfg, plan); err != nil {
+		return nil, err
+	}
+	if out.Plan == nil {
+		out.Plan = &planner.Plan{Limits: plan.Limits, MaxExtra: plan.MaxExtra}
+	}
+	out.Plan.Targets = append(out.Plan.Targets, plan.Targets...)
 
 	tm := &manifest.Target{Runtime: tr.Runtime, Architecture: tr.Arch, Image: manifest.BuildImage(img),
 		Layers: []manifest.Layer{}, Functions: []manifest.Function{}, Images: []manifest.Image{}}
@@ -263,11 +286,20 @@ func buildTarget(ctx context.Context, cfg *config.Config, tr resolver.TargetResu
 		if !ok {
 			continue
 		}
-		tm.Functions = append(tm.Functions, manifest.Function{Name: c.Name, Path: c.Path, PackageType: f.PackageType,
-			Layers: append([]string{}, f.Layers...), UnzippedBytes: f.UnzippedBytes})
+		mf := manifest.Function{Name: c.Name, Path: c.Path, PackageType: f.PackageType,
+			Layers: append([]string{}, f.Layers...), UnzippedBytes: f.UnzippedBytes}
+		for _, p := range c.Packages {
+			if f.PackageType == planner.PackageLayers && !(p.Source == resolver.SourceLocal && cfg.Layers.LocalInCode) {
+				mf.Packages = append(mf.Packages, planner.PackageRef{Name: p.Name, Version: p.Version, Source: string(p.Source), Local: p.Source == resolver.SourceLocal})
+			}
+		}
+		tm.Functions = append(tm.Functions, mf)
 		if f.PackageType == planner.PackageImage {
 			tm.Images = append(tm.Images, manifest.Image{Function: c.Name, Reason: f.Reason, Packages: f.Packages})
 		}
+	}
+	if err := buildImages(ctx, cfg, tr, tm, byUnit, img, b, o, out); err != nil {
+		return nil, err
 	}
 	return tm, nil
 }
@@ -593,15 +625,26 @@ func (r *BuildResult) WriteSummary(w io.Writer) error {
 				humanBytes(l.ZippedBytes), humanBytes(l.UnzippedBytes), len(l.Functions))
 		}
 		for _, img := range t.Images {
-			fmt.Fprintf(tw, "%s/%s\t(image) %s\t%d\t-\t-\t1\n", t.Runtime, t.Architecture, img.Function, len(img.Packages))
+			fmt.Fprintf(tw, "%s/%s\t(image) %s\t%d\t-\t%s\t1\n", t.Runtime, t.Architecture, img.Function, len(img.Packages),
+				humanBytes(img.UnzippedBytes))
 		}
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(w, "units: %d built, %d from cache (%.0f%% hits), %s pruned; layers: %d written, %d unchanged; %s in %s\n",
+	for _, t := range r.Manifest.Targets {
+		for _, img := range t.Images {
+			fmt.Fprintf(w, "container image %s (%s/%s): %s, %s with its base; why: %s\n", img.Function, t.Runtime, t.Architecture,
+				img.Tag, humanBytes(img.ImageBytes), img.Reason)
+		}
+	}
+	images := ""
+	if r.ImagesBuilt+r.ImagesReused > 0 {
+		images = fmt.Sprintf("; images: %d built, %d unchanged", r.ImagesBuilt, r.ImagesReused)
+	}
+	_, err := fmt.Fprintf(w, "units: %d built, %d from cache (%.0f%% hits), %s pruned; layers: %d written, %d unchanged%s; %s in %s\n",
 		r.UnitsBuilt, r.UnitsCached, hitRate(r.UnitsCached, r.UnitsBuilt), humanBytes(r.SavedBytes),
-		r.LayersWritten, r.LayersReused, r.ManifestPath, r.Took.Round(time.Millisecond))
+		r.LayersWritten, r.LayersReused, images, r.ManifestPath, r.Took.Round(time.Millisecond))
 	return err
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/layers-dev/layers/builder/cache"
 	"github.com/layers-dev/layers/builder/engine"
 	"github.com/layers-dev/layers/config"
+	"github.com/layers-dev/layers/manifest"
 	"github.com/layers-dev/layers/planner"
 	"github.com/layers-dev/layers/resolver"
 )
@@ -29,6 +30,10 @@ type PlanDocument struct {
 
 	plans []*planner.Plan // one per target, for Explain
 	limit int64           // bytes a function may have unzipped
+	// repository and handlers are the [image] repository and the image
+	// functions' handlers, for the text's container image section.
+	repository string
+	handlers   map[string]string
 }
 
 // TargetDocument is one target's part of a PlanDocument.
@@ -94,6 +99,9 @@ func redact(raw string) string {
 
 // PlanOptions configure PlanWith.
 type PlanOptions struct {
+	// Fresh plans from scratch, ignoring the last build's plan (see
+	// BuildOptions.Fresh).
+	Fresh bool
 	// Resolve fills the closures of functions whose inputs are not pinned
 	// or locked: from earlier resolutions in the cache and, when an engine
 	// answers, with pip in the build image. Without it such functions are
@@ -136,12 +144,20 @@ func PlanWith(ctx context.Context, cfg *config.Config, o PlanOptions) (*PlanDocu
 			return nil, err
 		}
 	}
-	doc := &PlanDocument{Targets: []TargetDocument{}, limit: cfg.Limits.FunctionUnzippedBytes}
+	doc := &PlanDocument{Targets: []TargetDocument{}, limit: cfg.Limits.FunctionUnzippedBytes,
+		repository: cfg.Image.Repository, handlers: map[string]string{}}
+	var hint *planner.Plan
+	if !o.Fresh {
+		hint = manifest.ReadPlan(cfg.Root)
+	}
 	for _, tr := range res.Targets {
-		in := plannerInput(cfg, tr)
+		in := plannerInput(cfg, tr, hint)
 		plan, err := planner.Split(in)
 		if err != nil {
 			return nil, fmt.Errorf("plan %s: %w", tr.Target, err)
+		}
+		if err := checkImages(cfg, plan); err != nil {
+			return nil, err
 		}
 		doc.plans = append(doc.plans, plan)
 		td := TargetDocument{Runtime: tr.Runtime, Architecture: tr.Arch, Layers: []planner.Layer{}}
@@ -160,6 +176,9 @@ func PlanWith(ctx context.Context, cfg *config.Config, o PlanOptions) (*PlanDocu
 				fd.PackageType, fd.Reason = f.PackageType, f.Reason
 				fd.UnzippedBytes, fd.Estimated = f.UnzippedBytes, f.Estimated
 				fd.ClosureBytes = f.ClosureBytes
+				if f.PackageType == planner.PackageImage {
+					doc.handlers[c.Name] = cfg.For(c.Name).Handler
+				}
 			}
 			td.Functions = append(td.Functions, fd)
 		}
@@ -169,9 +188,10 @@ func PlanWith(ctx context.Context, cfg *config.Config, o PlanOptions) (*PlanDocu
 }
 
 // plannerInput turns one target's closures into the planner's input, with
-// sizes estimated from the lock files' wheels. Functions whose closure is
-// not resolved yet are left out: there is nothing to plan for them.
-func plannerInput(cfg *config.Config, tr resolver.TargetResult) planner.Input {
+// sizes estimated from the lock files' wheels and the last build's plan as
+// the previous plan (nil for none). Functions whose closure is not resolved
+// yet are left out: there is nothing to plan for them.
+func plannerInput(cfg *config.Config, tr resolver.TargetResult, previous *planner.Plan) planner.Input {
 	t := planner.Target{Runtime: tr.Runtime, Architecture: tr.Arch}
 	in := planner.Input{
 		Sizes: map[planner.Unit]planner.Size{},
@@ -185,6 +205,7 @@ func plannerInput(cfg *config.Config, tr resolver.TargetResult) planner.Input {
 			MaxExtra: cfg.Layers.MaxExtra,
 		},
 		LocalWithCode: cfg.Layers.LocalInCode,
+		Previous:      previous,
 	}
 	for name, pkgs := range cfg.Layers.Groups {
 		in.Rules.Groups = append(in.Rules.Groups, planner.Group{Name: name, Packages: pkgs})

@@ -121,9 +121,9 @@ func (d *PlanDocument) writeTarget(b *strings.Builder, t TargetDocument) {
 		}
 	}
 	if len(images) > 0 {
-		b.WriteString("\ncontainer images:\n")
+		fmt.Fprintf(b, "\ncontainer images (built by `layers build`, pushed to ECR repository %s):\n", d.repository)
 		for _, f := range images {
-			fmt.Fprintf(b, "  %s: %s\n", f.Name, f.Reason)
+			fmt.Fprintf(b, "  %s: %s; CMD %s\n", f.Name, f.Reason, d.handlers[f.Name])
 		}
 	}
 	if len(unresolved) > 0 {

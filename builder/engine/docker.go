@@ -183,6 +183,7 @@ func (d *Docker) Run(ctx context.Context, spec RunSpec) (err error) {
 	created, err := d.cli.ContainerCreate(ctx,
 		&container.Config{
 			Image:        spec.Image,
+			Entrypoint:   spec.Entrypoint,
 			Cmd:          spec.Cmd,
 			Env:          spec.Env,
 			WorkingDir:   spec.WorkDir,

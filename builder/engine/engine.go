@@ -56,7 +56,10 @@ var ErrImageNotFound = errors.New("image not found")
 type RunSpec struct {
 	Image    string // ID or reference of a local image
 	Platform string // "linux/amd64" or "linux/arm64"
-	Cmd      []string
+	// Entrypoint replaces the image's entrypoint when not nil: Lambda's
+	// images start their runtime interface emulator, not a shell.
+	Entrypoint []string
+	Cmd        []string
 	// Env holds KEY=value pairs. It is the only way secrets such as
 	// private index credentials reach the container: they are never
 	// written into files that are copied in or out.

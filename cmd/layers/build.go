@@ -13,9 +13,11 @@ import (
 )
 
 type buildOptions struct {
-	Jobs int
-	Pull bool
-	JSON bool
+	Jobs   int
+	Pull   bool
+	JSON   bool
+	Verify bool
+	Fresh  bool
 }
 
 func newBuildCmd(g *globalOptions) *cobra.Command {
@@ -37,7 +39,7 @@ A rebuild with nothing changed starts no container.`,
 			stderr := cmd.ErrOrStderr()
 			progress := &progressWriter{w: stderr, live: isTerminal(stderr)}
 			res, err := pipeline.Build(cmd.Context(), cfg, pipeline.BuildOptions{
-				Jobs: o.Jobs, Pull: o.Pull, Tool: version, Progress: progress.line,
+				Jobs: o.Jobs, Pull: o.Pull, Fresh: o.Fresh, Tool: version, Progress: progress.line,
 			})
 			progress.done()
 			if err != nil {
@@ -49,7 +51,12 @@ A rebuild with nothing changed starts no container.`,
 			if o.JSON {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
-				return enc.Encode(res.Manifest)
+				if err := enc.Encode(res.Manifest); err != nil {
+					return err
+				}
+			}
+			if o.Verify {
+				return runVerify(cmd, cfg, verifyOptions{Jobs: o.Jobs}, stderr)
 			}
 			return nil
 		},
@@ -57,6 +64,8 @@ A rebuild with nothing changed starts no container.`,
 	cmd.Flags().IntVar(&o.Jobs, "jobs", 0, "containers running at once (default: the number of CPUs)")
 	cmd.Flags().BoolVar(&o.Pull, "pull", false, "pull the build images even when the engine has them")
 	cmd.Flags().BoolVar(&o.JSON, "json", false, "print the build manifest on stdout")
+	cmd.Flags().BoolVar(&o.Fresh, "fresh", false, "plan from scratch instead of keeping the last build's layers that are still valid")
+	cmd.Flags().BoolVar(&o.Verify, "verify", false, "run layers verify after a successful build (its results on stderr)")
 	return cmd
 }
 

@@ -13,6 +13,7 @@ type planOptions struct {
 	JSON    bool
 	Explain string
 	Offline bool
+	Fresh   bool
 }
 
 func newPlanCmd(g *globalOptions) *cobra.Command {
@@ -28,7 +29,7 @@ func newPlanCmd(g *globalOptions) *cobra.Command {
 			}
 			stderr := cmd.ErrOrStderr()
 			doc, err := pipeline.PlanWith(cmd.Context(), cfg, pipeline.PlanOptions{
-				Resolve: true, Offline: o.Offline, Tool: version,
+				Resolve: true, Offline: o.Offline, Fresh: o.Fresh, Tool: version,
 				Progress: func(line string) { fmt.Fprintln(stderr, line) },
 			})
 			if err != nil {
@@ -54,6 +55,7 @@ func newPlanCmd(g *globalOptions) *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&o.JSON, "json", false, "print the plan as one JSON document")
 	cmd.Flags().StringVar(&o.Explain, "explain", "", "say where a package, or a function's packages, went and why")
+	cmd.Flags().BoolVar(&o.Fresh, "fresh", false, "plan from scratch instead of keeping the last build's layers that are still valid")
 	cmd.Flags().BoolVar(&o.Offline, "offline", false, "resolve unpinned inputs from earlier resolutions only, never with the Docker engine")
 	return cmd
 }

@@ -80,5 +80,10 @@ packages into shared layers within Lambda's limits.`,
 	root.PersistentFlags().StringVar(&g.Dir, "dir", ".", "repository root")
 	root.PersistentFlags().StringVar(&g.Config, "config", "", "config file (default: DIR/layers.toml when present)")
 	root.AddCommand(newPlanCmd(g), newInitCmd(g), newBuildCmd(g), newCacheCmd())
+	root.AddCommand(newVerifyCmd(g))
+	root.AddCommand(newReportCmd(g))
+	root.AddCommand(newPublishCmd(g))
+	root.AddCommand(newOutputsCmd(g))
+	root.AddCommand(newGCCmd(g))
 	return root
 }

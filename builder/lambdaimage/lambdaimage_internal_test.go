@@ -1,0 +1,223 @@
+package lambdaimage
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/layers-dev/layers/builder"
+	"github.com/layers-dev/layers/builder/archive"
+	"github.com/layers-dev/layers/builder/cache"
+	"github.com/layers-dev/layers/config"
+	"github.com/layers-dev/layers/resolver"
+)
+
+func writeTree(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, data := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func names(files []archive.File) []string {
+	var out []string
+	for _, f := range files {
+		out = append(out, f.Name)
+	}
+	slices.Sort(out)
+	return out
+}
+
+var functionTree = map[string]string{
+	"app.py":                          "def handler(e, c): return 1\n",
+	"lib/util.py":                     "",
+	"lib/data.json":                   "{}",
+	"requirements.txt":                "six==1.16.0\n",
+	"tests/test_app.py":               "",
+	"lib/tests/test_util.py":          "",
+	".venv/lib/site.py":               "",
+	"venv/bin/python":                 "",
+	"__pycache__/app.cpython-311.pyc": "",
+	"lib/util.pyc":                    "",
+	".pytest_cache/v":                 "",
+	".mypy_cache/x":                   "",
+	"node_modules/x/index.js":         "",
+	".git/HEAD":                       "",
+	".DS_Store":                       "",
+	"pkg.egg-info/PKG-INFO":           "",
+}
+
+func TestSourceFilesDefault(t *testing.T) {
+	dir := writeTree(t, functionTree)
+	files, err := SourceFiles(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"app.py", "lib/data.json", "lib/util.py", "requirements.txt"}
+	if got := names(files); !slices.Equal(got, want) {
+		t.Errorf("source files = %v, want %v", got, want)
+	}
+}
+
+func TestSourceFilesGlobs(t *testing.T) {
+	dir := writeTree(t, functionTree)
+	for _, c := range []struct {
+		globs []string
+		want  []string
+	}{
+		{[]string{"**/*.py"}, []string{"app.py", "lib/util.py"}},
+		{[]string{"app.py", "lib"}, []string{"app.py", "lib/data.json", "lib/util.py"}},
+		{[]string{"lib/**"}, []string{"lib/data.json", "lib/util.py"}},
+		{[]string{"nothing/*"}, nil},
+	} {
+		files, err := SourceFiles(dir, c.globs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := names(files); !slices.Equal(got, c.want) {
+			t.Errorf("globs %v: %v, want %v", c.globs, got, c.want)
+		}
+	}
+}
+
+func TestSourceFilesLinks(t *testing.T) {
+	dir := writeTree(t, map[string]string{"app.py": "x", "real/shared.py": "y"})
+	if err := os.Symlink(filepath.Join(dir, "real", "shared.py"), filepath.Join(dir, "shared.py")); err != nil {
+		t.Fatal(err)
+	}
+	files, err := SourceFiles(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := names(files); !slices.Equal(got, []string{"app.py", "real/shared.py", "shared.py"}) {
+		t.Errorf("files = %v", got)
+	}
+	if err := os.Symlink(filepath.Join(dir, "missing"), filepath.Join(dir, "dangling.py")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := SourceFiles(dir, nil); err == nil || !strings.Contains(err.Error(), "dangling.py") {
+		t.Errorf("a dangling link: %v, want an error naming it", err)
+	}
+}
+
+func TestDefaultBase(t *testing.T) {
+	for _, c := range []struct{ rt, arch, want string }{
+		{"python3.11", "x86_64", "public.ecr.aws/lambda/python:3.11"},
+		{"python3.12", "arm64", "public.ecr.aws/lambda/python:3.12-arm64"},
+	} {
+		if got := DefaultBase(config.Target{Runtime: c.rt, Architecture: c.arch}); got != c.want {
+			t.Errorf("DefaultBase(%s, %s) = %s, want %s", c.rt, c.arch, got, c.want)
+		}
+	}
+}
+
+func TestTag(t *testing.T) {
+	key := strings.Repeat("ab", 32)
+	for name, want := range map[string]string{
+		"reports":       "layers/reports:abababababababab",
+		"Big_Reports":   "layers/big-reports:abababababababab",
+		"--x..y--":      "layers/x-y:abababababababab",
+		"___":           "layers/function:abababababababab",
+		"api.v2-export": "layers/api-v2-export:abababababababab",
+	} {
+		if got := Tag(name, key); got != want {
+			t.Errorf("Tag(%q) = %s, want %s", name, got, want)
+		}
+	}
+}
+
+// unit returns a cached-unit stand-in holding files.
+func unit(t *testing.T, name string, files map[string]string) builder.Unit {
+	t.Helper()
+	return builder.Unit{
+		Spec: builder.UnitSpec{Package: resolver.Package{Name: name, Version: "1.0"}, Target: config.Target{Runtime: "python3.11", Architecture: "x86_64"}},
+		Key:  cache.Key{Distribution: name, Version: "1.0", Runtime: "python3.11", Architecture: "x86_64", ImageID: "sha256:b", Prune: "p", Tool: "t"},
+		Dir:  writeTree(t, files),
+	}
+}
+
+func TestTaskFilesAndKey(t *testing.T) {
+	six := unit(t, "six", map[string]string{"six.py": "# six", "six-1.0.dist-info/METADATA": "Name: six"})
+	idna := unit(t, "idna", map[string]string{"idna/__init__.py": "# idna"})
+	src, err := SourceFiles(writeTree(t, map[string]string{"app.py": "import six"}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := Spec{Function: "f", Base: builder.Image{ID: "sha256:base", Platform: "linux/amd64"}, Handler: "app.handler",
+		Units: []builder.Unit{six, idna}, Source: src}
+	files, bytes, err := taskFiles(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var regular []string
+	for _, f := range files {
+		if !f.Dir {
+			regular = append(regular, f.Name)
+		}
+	}
+	want := []string{"var/task/app.py", "var/task/idna/__init__.py", "var/task/six-1.0.dist-info/METADATA", "var/task/six.py"}
+	if !slices.Equal(regular, want) {
+		t.Errorf("task files = %v, want %v", regular, want)
+	}
+	if want := int64(len("# six") + len("Name: six") + len("# idna") + len("import six")); bytes != want {
+		t.Errorf("content bytes = %d, want %d", bytes, want)
+	}
+	six.Bytes, idna.Bytes = int64(len("# six")+len("Name: six")), int64(len("# idna"))
+	s.Units = []builder.Unit{six, idna}
+	if got := contentBytes(s); got != bytes {
+		t.Errorf("content bytes from the cache entries = %d, from the files %d", got, bytes)
+	}
+
+	key := func(s Spec) string {
+		t.Helper()
+		k, err := contentKey(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	base := key(s)
+	reordered := s
+	reordered.Units = []builder.Unit{idna, six}
+	if key(reordered) != base {
+		t.Error("the content key depends on the units' order")
+	}
+	for what, change := range map[string]func(*Spec){
+		"handler":  func(s *Spec) { s.Handler = "app.other" },
+		"base":     func(s *Spec) { s.Base.ID = "sha256:other" },
+		"platform": func(s *Spec) { s.Base.Platform = "linux/arm64" },
+		"units":    func(s *Spec) { s.Units = s.Units[:1] },
+		"source": func(s *Spec) {
+			src, err := SourceFiles(writeTree(t, map[string]string{"app.py": "import idna"}), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Source = src
+		},
+	} {
+		c := s
+		change(&c)
+		if key(c) == base {
+			t.Errorf("changing the %s leaves the content key as it was", what)
+		}
+	}
+
+	clash, err := SourceFiles(writeTree(t, map[string]string{"six.py": "mine"}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Source = clash
+	if _, _, err := taskFiles(s); err == nil || !strings.Contains(err.Error(), "six.py is also in package six") {
+		t.Errorf("a function file shadowing a package file: %v", err)
+	}
+}

@@ -1,0 +1,5 @@
+import six
+
+
+def handler(event, context):
+    return six.__version__

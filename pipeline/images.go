@@ -1,0 +1,161 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/layers-dev/layers/builder"
+	"github.com/layers-dev/layers/builder/lambdaimage"
+	"github.com/layers-dev/layers/config"
+	"github.com/layers-dev/layers/internal/diag"
+	"github.com/layers-dev/layers/internal/tomlpos"
+	"github.com/layers-dev/layers/manifest"
+	"github.com/layers-dev/layers/planner"
+	"github.com/layers-dev/layers/resolver"
+)
+
+// checkImageConfig returns the input error that stops a function shipping
+// as a container image: no [image] repository to push it to, or no
+// handler for its CMD. Plan and build both check, so a plan that passes
+// does not become a build or a publish that fails. why is the planner's
+// reason, which the message repeats: the user may not know the function
+// crossed a limit.
+func checkImageConfig(cfg *config.Config, function, why string) error {
+	file, data := configFile(cfg)
+	if cfg.Image.Repository == "" {
+		return diag.Errorf(file, lineOf(data, "image"),
+			"function %s must ship as a container image (%s), and no ECR repository is set for images: add\n\n    [image]\n    repository = \"NAME\"\n\nto %s",
+			function, why, filepath.Base(file))
+	}
+	// config.Validate has checked the form of a handler that is set.
+	if cfg.For(function).Handler == "" {
+		return diag.Errorf(file, lineOf(data, "function", function),
+			"function %s must ship as a container image (%s), and its image needs a handler for its CMD: add\n\n    [function.%s]\n    handler = \"app.handler\"    # module.function\n\nto %s",
+			function, why, function, filepath.Base(file))
+	}
+	return nil
+}
+
+// configFile returns the config file's path as errors name it, and its
+// content for line look-ups (nil without a file).
+func configFile(cfg *config.Config) (string, []byte) {
+	if cfg.Path == "" {
+		return filepath.Join(cfg.Root, config.FileName), nil
+	}
+	data, _ := os.ReadFile(cfg.Path)
+	return cfg.Path, data
+}
+
+func lineOf(data []byte, key ...any) int {
+	if data == nil {
+		return 0
+	}
+	return tomlpos.Line(data, key...)
+}
+
+// checkImages checks the image settings of every image function of a
+// target's plan.
+func checkImages(cfg *config.Config, plan *planner.Plan) error {
+	for _, p := range plan.Targets {
+		for _, f := range p.Functions {
+			if f.PackageType == planner.PackageImage {
+				if err := checkImageConfig(cfg, f.Name, f.Reason); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// buildImages builds the image of every image function of a target, from
+// the units the layers were built from (plus, with local_in_code, the
+// local packages' units, which an image needs and layers do not), and
+// fills in tm.Images.
+func buildImages(ctx context.Context, cfg *config.Config, tr resolver.TargetResult, tm *manifest.Target,
+	byUnit map[planner.Unit]builder.Unit, buildImage builder.Image, b *builder.Builder, o BuildOptions, out *BuildResult) error {
+	if len(tm.Images) == 0 {
+		return nil
+	}
+	eng, ok := o.Engine.(lambdaimage.Engine)
+	if !ok {
+		return fmt.Errorf("%s: the engine cannot build container images (function %s needs one)", tr.Target, tm.Images[0].Function)
+	}
+	baseRef := cfg.Image.Base
+	if baseRef == "" {
+		baseRef = lambdaimage.DefaultBase(tr.Target)
+	}
+	base, err := builder.ResolveImage(ctx, o.Engine, baseRef, tr.Target, o.Pull)
+	if err != nil {
+		return fmt.Errorf("base image of container images ([image] base): %w", err)
+	}
+	closures := map[string]resolver.Closure{}
+	for _, c := range tr.Functions {
+		closures[c.Name] = c
+	}
+	pt := planner.Target{Runtime: tr.Runtime, Architecture: tr.Arch}
+	for i := range tm.Images {
+		im := &tm.Images[i]
+		c := closures[im.Function]
+		units, err := imageUnits(ctx, c, tr, pt, byUnit, buildImage, b)
+		if err != nil {
+			return err
+		}
+		src, err := lambdaimage.SourceFiles(filepath.Join(cfg.Root, filepath.FromSlash(c.Path)), cfg.For(c.Name).Source)
+		if err != nil {
+			return fmt.Errorf("function %s: %w", c.Name, err)
+		}
+		im.Handler = cfg.For(c.Name).Handler
+		if im.SourceSHA256, err = lambdaimage.SourceDigest(src); err != nil {
+			return fmt.Errorf("function %s: %w", c.Name, err)
+		}
+		res, err := lambdaimage.Build(ctx, eng, lambdaimage.Spec{Function: c.Name, Target: tr.Target, Base: base,
+			Handler: im.Handler, Units: units, Source: src})
+		if err != nil {
+			return err
+		}
+		im.Tag, im.ImageID, im.Platform, im.Base, im.BaseID = res.Tag, res.ID, res.Platform, base.Ref, base.ID
+		im.ContentKey, im.UnzippedBytes, im.ImageBytes = res.ContentKey, res.ContentBytes, res.ImageBytes
+		state := "unchanged"
+		if res.Built {
+			out.ImagesBuilt++
+			state = "built in " + res.Took.Round(100*time.Millisecond).String()
+		} else {
+			out.ImagesReused++
+		}
+		o.Progress(fmt.Sprintf("image %s (%s): %s, %s, %s in /var/task, %s with its base", c.Name, tr.Target, res.Tag, state,
+			humanBytes(res.ContentBytes), humanBytes(res.ImageBytes)))
+	}
+	return nil
+}
+
+// imageUnits returns the units of a function's whole closure, building
+// those the layers did not need.
+func imageUnits(ctx context.Context, c resolver.Closure, tr resolver.TargetResult, pt planner.Target,
+	byUnit map[planner.Unit]builder.Unit, buildImage builder.Image, b *builder.Builder) ([]builder.Unit, error) {
+	var (
+		units   []builder.Unit
+		missing []builder.UnitSpec
+	)
+	for _, p := range c.Packages {
+		if u, ok := byUnit[planner.Unit{Target: pt, Name: p.Name, Version: p.Version, Source: string(p.Source)}]; ok {
+			units = append(units, u)
+			continue
+		}
+		missing = append(missing, builder.UnitSpec{Package: p, Target: tr.Target, Image: buildImage, Index: c.Index})
+	}
+	if len(missing) == 0 {
+		return units, nil
+	}
+	built, err := b.Units(ctx, missing)
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range built {
+		byUnit[planner.Unit{Target: pt, Name: u.Spec.Package.Name, Version: u.Spec.Package.Version, Source: string(u.Spec.Package.Source)}] = u
+	}
+	return append(units, built...), nil
+}

@@ -1,0 +1,133 @@
+package ecr_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/layers-dev/layers/config"
+	"github.com/layers-dev/layers/internal/dockertest"
+	"github.com/layers-dev/layers/internal/motoserver"
+	"github.com/layers-dev/layers/internal/registrytest"
+	"github.com/layers-dev/layers/pipeline"
+	"github.com/layers-dev/layers/publish"
+	"github.com/layers-dev/layers/publish/ecr"
+)
+
+// TestBuildPublishEndToEnd runs `layers build` and `layers publish` as
+// the CLI does on a repository whose function big falls back to an image
+// under a lowered limit: the outputs give big's image URI with the digest
+// the registry has, beside small's layer; a second build and publish with
+// nothing changed build and push nothing and give the same URI.
+func TestBuildPublishEndToEnd(t *testing.T) {
+	moto := motoserver.Start(t)
+	moto.Setenv(t)
+	reg := registrytest.Start(t)
+	d := dockertest.Engine(t)
+	buildImage := dockertest.Image(t, d)
+	image(t, d, "probe") // skips without the stand-in Lambda base
+
+	dir := t.TempDir()
+	for name, data := range map[string]string{
+		"layers.toml": "runtime = \"python3.11\"\narchitectures = [\"x86_64\"]\n\n[limits]\nfunction_unzipped_bytes = 200000\n\n" +
+			"[function.big]\nhandler = \"app.handler\"\n\n[build]\nimage = \"" + buildImage + "\"\n\n" +
+			"[image]\nrepository = \"e2e\"\nbase = \"" + standinBase + "\"\n",
+		"functions/big/requirements.txt":   "six==1.16.0\nidna==3.10\n",
+		"functions/big/app.py":             "import idna, six\n\n\ndef handler(event, context):\n    return idna.__version__\n",
+		"functions/small/requirements.txt": "six==1.16.0\n",
+		"functions/small/app.py":           "import six\n",
+	} {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, err := config.Load(dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cacheDir := t.TempDir()
+	ca := ""
+	if _, err := os.Stat("/etc/ssl/certs/ca-certificates.crt"); err == nil {
+		ca = "/etc/ssl/certs/ca-certificates.crt"
+	}
+	getenv := func(k string) string {
+		switch k {
+		case "LAYERS_CACHE":
+			return cacheDir
+		case "LAYERS_CA_BUNDLE":
+			if v := os.Getenv(k); v != "" {
+				return v
+			}
+			return ca
+		case "SOURCE_DATE_EPOCH":
+			return ""
+		}
+		return os.Getenv(k)
+	}
+	ctx := context.Background()
+	run := func() (*pipeline.BuildResult, *publish.Result, int32) {
+		t.Helper()
+		b, err := pipeline.Build(ctx, cfg, pipeline.BuildOptions{Engine: d, CacheDir: cacheDir, Tool: "test", Getenv: getenv,
+			Progress: func(s string) { t.Log(s) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tm := range b.Manifest.Targets {
+			for _, img := range tm.Images {
+				t.Cleanup(func() { d.Untag(context.Background(), img.Tag) })
+			}
+		}
+		counting := &countingEngine{Docker: d}
+		o := ecr.OptionsFor(cfg, func(string) string { return reg.Host })
+		p, err := publish.Publish(ctx, cfg, publish.Options{Tool: "test", Getenv: getenv, Images: ecr.New(moto.Config(), counting, o),
+			Progress: func(s string) { t.Log(s) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b, p, counting.pushes.Load()
+	}
+
+	b1, p1, pushes := run()
+	if len(p1.Images) != 1 || !p1.Images[0].Result.Pushed || pushes != 1 {
+		t.Fatalf("first publish: images %+v, %d pushes", p1.Images, pushes)
+	}
+	uri := p1.Images[0].Result.URI
+	if p1.Outputs == nil {
+		t.Fatal("no outputs")
+	}
+	if fo, ok := p1.Outputs.Functions["big"]["x86_64"]; !ok || fo.PackageType != "image" || fo.ImageURI != uri || !strings.Contains(uri, "/e2e@sha256:") {
+		t.Errorf("outputs for big: %+v, want image %s", p1.Outputs.Functions["big"], uri)
+	}
+	if fo := p1.Outputs.Functions["small"]["x86_64"]; fo.PackageType != "layers" || len(fo.Layers) != 1 {
+		t.Errorf("outputs for small: %+v, want one layer", fo)
+	}
+	img := b1.Manifest.Targets[0].Images[0]
+	_, digest, _ := strings.Cut(uri, "@")
+	singleArch(t, reg, "e2e", ecr.RemoteTag(b1.Manifest.Targets[0], img), digest)
+
+	b2, p2, pushes := run()
+	if b2.ImagesBuilt != 0 || b2.ImagesReused != 1 || b2.UnitsBuilt != 0 {
+		t.Errorf("second build: %d images built, %d unchanged, %d units built", b2.ImagesBuilt, b2.ImagesReused, b2.UnitsBuilt)
+	}
+	if pushes != 0 || len(p2.Images) != 1 || p2.Images[0].Result.Pushed || p2.Images[0].Result.URI != uri {
+		t.Errorf("second publish: %+v after %d pushes, want %s unpushed", p2.Images, pushes, uri)
+	}
+
+	// The image holds big's code, which the inputs digest does not cover:
+	// publishing after an edit without a build must refuse the old image.
+	app := filepath.Join(dir, "functions", "big", "app.py")
+	if err := os.WriteFile(app, []byte("import idna\n\n\ndef handler(event, context):\n    return 2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = publish.Publish(ctx, cfg, publish.Options{Tool: "test", Getenv: getenv, Images: ecr.New(moto.Config(), d, ecr.OptionsFor(cfg, func(string) string { return reg.Host }))})
+	if !errors.Is(err, publish.ErrStaleManifest) || !strings.Contains(err.Error(), "function big") {
+		t.Errorf("publish after editing big's code = %v, want a stale manifest naming big", err)
+	}
+}
