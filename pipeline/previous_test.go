@@ -1,0 +1,84 @@
+package pipeline
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/layers-dev/layers/config"
+	"github.com/layers-dev/layers/manifest"
+	"github.com/layers-dev/layers/planner"
+)
+
+// TestPlanStartsFromLastPlan checks the wiring of the previous-plan hint:
+// with the last build's plan in .layers/plan.json, every layer still valid
+// is kept (the planner's own tests cover which are); --fresh and a
+// damaged file plan from scratch.
+func TestPlanStartsFromLastPlan(t *testing.T) {
+	root := t.TempDir()
+	if err := os.CopyFS(root, os.DirFS("../testdata/demo")); err != nil {
+		t.Fatal(err)
+	}
+	os.RemoveAll(filepath.Join(root, manifest.Dir))
+	cfg, err := config.Load(root, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	plan := func(o PlanOptions) (layers, kept int, names map[string]bool) {
+		t.Helper()
+		o.Offline = true
+		doc, err := PlanWith(ctx, cfg, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = map[string]bool{}
+		for _, td := range doc.Targets {
+			for _, l := range td.Layers {
+				layers++
+				names[l.Name] = true
+				if l.Kept {
+					kept++
+				}
+			}
+		}
+		return layers, kept, names
+	}
+	fresh, kept, freshNames := plan(PlanOptions{})
+	if fresh == 0 || kept != 0 {
+		t.Fatalf("without a last plan: %d layers, %d kept", fresh, kept)
+	}
+
+	doc, err := PlanWith(ctx, cfg, PlanOptions{Offline: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := &planner.Plan{}
+	for _, p := range doc.plans {
+		last.Limits, last.MaxExtra = p.Limits, p.MaxExtra
+		last.Targets = append(last.Targets, p.Targets...)
+	}
+	if err := manifest.WritePlan(root, last); err != nil {
+		t.Fatal(err)
+	}
+	n, kept, names := plan(PlanOptions{})
+	if n != fresh || kept != n {
+		t.Errorf("from its own last plan: %d layers, %d kept; want all %d kept", n, kept, fresh)
+	}
+	for name := range freshNames {
+		if !names[name] {
+			t.Errorf("layer %s of the last plan is gone", name)
+		}
+	}
+	if _, kept, _ := plan(PlanOptions{Fresh: true}); kept != 0 {
+		t.Errorf("--fresh kept %d layers", kept)
+	}
+
+	if err := os.WriteFile(filepath.Join(root, filepath.FromSlash(manifest.PlanFile)), []byte("{not json"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if n, kept, _ := plan(PlanOptions{}); n != fresh || kept != 0 {
+		t.Errorf("with a damaged last plan: %d layers, %d kept; want a fresh plan", n, kept)
+	}
+}
