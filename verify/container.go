@@ -115,6 +115,11 @@ func runImports(ctx context.Context, o Options, s runSpec) (*importerOutput, err
 	if len(out.Results) != len(s.modules) {
 		return nil, fmt.Errorf("the import checker reported %d modules of %d", len(out.Results), len(s.modules))
 	}
+	// Extensions built for another Python fail to import in confusing
+	// ways (a cp312 pydantic-core on 3.11): name the real problem.
+	if v := out.Python; v != s.python && !strings.HasPrefix(v, s.python+".") {
+		return nil, fmt.Errorf("%s runs Python %s, but the layers are for Python %s: set [verify] image to a python%s runtime image", s.image, v, s.python, s.python)
+	}
 	return &out, nil
 }
 

@@ -2,8 +2,10 @@ package verify_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
+	"github.com/layers-dev/layers/manifest"
 	"github.com/layers-dev/layers/verify"
 )
 
@@ -57,5 +59,20 @@ func TestVerifyResults(t *testing.T) {
 	}
 	if len(saved.Functions) != 2 || saved.Functions[0].Name != "other" || saved.Functions[1].Name != "worker" || saved.InputsSHA256 == "" {
 		t.Errorf("saved results after a --function run: %+v", saved)
+	}
+
+	// Layers for another Python than the image's: the extensions would
+	// fail in confusing ways, so verify names the mismatch instead.
+	m, err := manifest.Read(cfg.Root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Targets[0].Runtime = "python3.12"
+	if err := manifest.Write(cfg.Root, m); err != nil {
+		t.Fatal(err)
+	}
+	_, err = verify.Run(context.Background(), cfg, verify.Options{Engine: d, Runs: 1, Function: "other"})
+	if err == nil || !strings.Contains(err.Error(), "runs Python 3.11") || !strings.Contains(err.Error(), "layers are for Python 3.12") {
+		t.Errorf("verify of python3.12 layers in a 3.11 image = %v, want the mismatch named", err)
 	}
 }
