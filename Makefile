@@ -9,8 +9,16 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 build:
 	$(GO) build -o bin/layers ./cmd/layers
 
+# The whole suite under the race detector, with -short; then the tests
+# that build real reference packages (hundreds of MB of wheels, numpy's
+# zips), which -short skips: they are container- and I/O-bound, and the
+# race detector only multiplies their zip time.
+LONG_TESTS := ^(TestBuildReferenceSet|TestFallbackHeavy|TestVerifyReferenceSet|TestStability|TestPreviousDrift)$$
+LONG_PKGS  := ./builder/ ./builder/lambdaimage/ ./verify/ ./planner/
+
 test:
-	$(GO) test -race -count=1 -timeout 30m $(PKGS)
+	$(GO) test -race -short -count=1 -timeout 30m $(PKGS)
+	$(GO) test -count=1 -timeout 30m -run '$(LONG_TESTS)' $(LONG_PKGS)
 
 lint:
 	test -z "$$(gofmt -l .)" || (gofmt -l . && exit 1)
