@@ -72,3 +72,27 @@ func TestImagesInOutputs(t *testing.T) {
 		t.Errorf("reports output %+v", f)
 	}
 }
+
+// TestSummaryImageRows: the summary names what happened to each image,
+// "push" in a dry run, with the digest (or the tag) shortened.
+func TestSummaryImageRows(t *testing.T) {
+	const uri = "123456789012.dkr.ecr.us-east-1.amazonaws.com/acme/functions"
+	for _, tc := range []struct {
+		dry    bool
+		result ImageResult
+		want   string
+	}{
+		{false, ImageResult{URI: uri + "@sha256:f160116cbe080b23e6610b2fa8a50a015c463fd2537a0f9f3bfdb66d545475c2", Pushed: true}, "image reports/x86_64  pushed  sha256:f160116cbe08"},
+		{false, ImageResult{URI: uri + "@sha256:f160116cbe080b23e6610b2fa8a50a015c463fd2537a0f9f3bfdb66d545475c2"}, "image reports/x86_64  in registry  sha256:f160116cbe08"},
+		{true, ImageResult{URI: uri + ":reports-x86_64-14c9b5b81ff44ca0", Pushed: true}, "image reports/x86_64  push  reports-x86_64-14c9b5b81ff44ca0"},
+	} {
+		r := &Result{DryRun: tc.dry, Images: []ImageOutcome{{Function: "reports", Runtime: "python3.12", Architecture: "x86_64", Result: tc.result}}}
+		var b strings.Builder
+		if err := r.WriteSummary(&b); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(strings.Fields(b.String()), " "); !strings.Contains(got, strings.Join(strings.Fields(tc.want), " ")) {
+			t.Errorf("summary (dry run %v):\n%s\nwant a row %q", tc.dry, b.String(), tc.want)
+		}
+	}
+}

@@ -594,8 +594,10 @@ func (r *Result) WriteSummary(w io.Writer) error {
 			act = "failed"
 		case !im.Result.Pushed:
 			act = "in registry"
+		case r.DryRun:
+			act = "push"
 		}
-		fmt.Fprintf(tw, "image %s/%s\t%s\t%s\t\n", im.Function, im.Architecture, act, im.Result.URI)
+		fmt.Fprintf(tw, "image %s/%s\t%s\t%s\t\n", im.Function, im.Architecture, act, shortImageRef(im.Result.URI))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -623,4 +625,19 @@ func humanBytes(n int64) string {
 	default:
 		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
 	}
+}
+
+// shortImageRef keeps the table narrow: a URI's digest, shortened, or its
+// tag (a dry run has no digest yet). The outputs carry the whole URI.
+func shortImageRef(uri string) string {
+	if _, digest, ok := strings.Cut(uri, "@"); ok {
+		if len(digest) > len("sha256:")+12 {
+			digest = digest[:len("sha256:")+12]
+		}
+		return digest
+	}
+	if i := strings.LastIndex(uri, ":"); i > strings.LastIndex(uri, "/") {
+		return uri[i+1:]
+	}
+	return uri
 }
