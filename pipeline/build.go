@@ -61,6 +61,116 @@ type BuildOptions struct {
 	Getenv func(string) string
 	// Progress receives one line per finished step; nil discards them.
 	Progress func(string)
+	// Events receives the same steps counted per stage and target, for a
+	// progress display; nil discards them. It is called one event at a
+	// time, before Progress gets the event's line.
+	Events func(Event)
+
+	rep *reporter // set by Build: what buildTarget and buildImages report to
+}
+
+// Stage is a part of a build that progress events count steps of.
+type Stage string
+
+const (
+	StageBuildImage Stage = "build image" // a target's build image found or pulled
+	StageResolve    Stage = "resolve"     // unpinned closures resolved with pip
+	StageUnits      Stage = "units"       // units installed, or found in the cache
+	StageLayers     Stage = "layers"      // layer zips written, or kept unchanged
+	StageImages     Stage = "images"      // container images built, or found unchanged
+)
+
+// Event is the progress of one stage of one target: Done of its Total
+// steps have finished. A stage starts with an event without a Line and
+// Done 0 (or Done unchanged when Total grows: a container image can need
+// units the layers did not); each finished step then sends the Line
+// Progress gets, and a finished stage has Done equal to Total.
+type Event struct {
+	Stage  Stage
+	Target config.Target
+	Done   int
+	Total  int
+	Line   string // "" for a stage's start
+}
+
+// stageOf keys the reporter's counters.
+type stageOf struct {
+	stage  Stage
+	target config.Target
+}
+
+// reporter turns a build's steps into Events and Progress lines, one call
+// at a time: the builder and the resolutions report from several
+// goroutines.
+type reporter struct {
+	mu       sync.Mutex
+	progress func(string)
+	events   func(Event)
+	done     map[stageOf]int
+	total    map[stageOf]int
+	// units is the target whose units the builder is installing: its
+	// events do not name one, and targets are built one after another.
+	units config.Target
+}
+
+// start adds n steps to a stage of t.
+func (r *reporter) start(s Stage, t config.Target, n int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if s == StageUnits {
+		r.units = t
+	}
+	k := r.key(s, t)
+	r.total[k] += n
+	r.emit(Event{Stage: s, Target: t, Done: r.done[k], Total: r.total[k]})
+}
+
+// step counts one finished step of a stage of t, described by line.
+func (r *reporter) step(s Stage, t config.Target, line string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.stepLocked(s, t, line)
+}
+
+func (r *reporter) stepLocked(s Stage, t config.Target, line string) {
+	k := r.key(s, t)
+	r.done[k]++
+	r.emit(Event{Stage: s, Target: t, Done: r.done[k], Total: r.total[k], Line: line})
+}
+
+// unit counts one finished unit of the target being installed.
+func (r *reporter) unit(line string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.stepLocked(StageUnits, r.units, line)
+}
+
+// finish marks a stage of t finished: the builder reports a unit that
+// several specs share once.
+func (r *reporter) finish(s Stage, t config.Target) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	k := r.key(s, t)
+	if r.done[k] < r.total[k] {
+		r.done[k] = r.total[k]
+		r.emit(Event{Stage: s, Target: t, Done: r.done[k], Total: r.total[k]})
+	}
+}
+
+func (r *reporter) key(s Stage, t config.Target) stageOf {
+	if r.done == nil {
+		r.done, r.total = map[stageOf]int{}, map[stageOf]int{}
+	}
+	return stageOf{s, t}
+}
+
+func (r *reporter) emit(e Event) {
+	if r.events != nil {
+		r.events(e)
+	}
+	if e.Line != "" && r.progress != nil {
+		r.progress(e.Line)
+	}
 }
 
 // BuildResult is a finished build.
@@ -92,9 +202,7 @@ func Build(ctx context.Context, cfg *config.Config, o BuildOptions) (*BuildResul
 	if o.Getenv == nil {
 		o.Getenv = os.Getenv
 	}
-	if o.Progress == nil {
-		o.Progress = func(string) {}
-	}
+	o.rep = &reporter{progress: o.Progress, events: o.Events}
 	if o.Tool == "" {
 		o.Tool = "dev"
 	}
@@ -148,18 +256,19 @@ func Build(ctx context.Context, cfg *config.Config, o BuildOptions) (*BuildResul
 		if err != nil {
 			return nil, err
 		}
+		o.rep.start(StageBuildImage, tr.Target, 1)
 		img, err := builder.ResolveImage(ctx, o.Engine, ref, tr.Target, o.Pull)
 		if err != nil {
 			return nil, err
 		}
-		o.Progress(fmt.Sprintf("image %s for %s: %.19s", ref, tr.Target, img.ID))
+		o.rep.step(StageBuildImage, tr.Target, fmt.Sprintf("image %s for %s: %.19s", ref, tr.Target, img.ID))
 		images[tr.Target] = img
 	}
 	rs, err := builder.NewResolver(builder.ResolverOptions{Engine: o.Engine, CacheDir: o.CacheDir, CABundle: ca, Env: env, Tool: o.Tool, Root: cfg.Root})
 	if err != nil {
 		return nil, err
 	}
-	if err := fillClosures(ctx, cfg, res, images, rs, true, o.Jobs, o.Progress); err != nil {
+	if err := fillClosures(ctx, cfg, res, images, rs, true, o.Jobs, o.rep); err != nil {
 		return nil, err
 	}
 	if err := checkResolved(res); err != nil {
@@ -172,12 +281,12 @@ func Build(ctx context.Context, cfg *config.Config, o BuildOptions) (*BuildResul
 		Progress: func(e builder.Event) {
 			if e.Cached {
 				out.UnitsCached++
-				o.Progress(fmt.Sprintf("unit %s: cached, %s", e.Unit, humanBytes(e.Bytes)))
+				o.rep.unit(fmt.Sprintf("unit %s: cached, %s", e.Unit, humanBytes(e.Bytes)))
 				return
 			}
 			out.UnitsBuilt++
 			out.SavedBytes += e.Saved
-			o.Progress(fmt.Sprintf("unit %s: built, %s (pruned %s; container %s)", e.Unit, humanBytes(e.Bytes), humanBytes(e.Saved),
+			o.rep.unit(fmt.Sprintf("unit %s: built, %s (pruned %s; container %s)", e.Unit, humanBytes(e.Bytes), humanBytes(e.Saved),
 				e.Took.Round(100*time.Millisecond)))
 		},
 	})
@@ -236,10 +345,14 @@ func buildTarget(ctx context.Context, cfg *config.Config, tr resolver.TargetResu
 			specs = append(specs, builder.UnitSpec{Package: p, Target: tr.Target, Image: img, Index: c.Index})
 		}
 	}
+	if len(specs) > 0 {
+		o.rep.start(StageUnits, tr.Target, len(specs))
+	}
 	units, err := b.Units(ctx, specs)
 	if err != nil {
 		return nil, err
 	}
+	o.rep.finish(StageUnits, tr.Target)
 	byUnit := map[planner.Unit]builder.Unit{}
 	in := plannerInput(cfg, tr, hint)
 	for _, u := range units {
@@ -262,6 +375,13 @@ func buildTarget(ctx context.Context, cfg *config.Config, tr resolver.TargetResu
 	tm := &manifest.Target{Runtime: tr.Runtime, Architecture: tr.Arch, Image: manifest.BuildImage(img),
 		Layers: []manifest.Layer{}, Functions: []manifest.Function{}, Images: []manifest.Image{}}
 	fp := map[string]planner.FunctionPlan{}
+	nlayers := 0
+	for _, p := range plan.Targets {
+		nlayers += len(p.Layers)
+	}
+	if nlayers > 0 {
+		o.rep.start(StageLayers, tr.Target, nlayers)
+	}
 	for _, p := range plan.Targets {
 		for _, l := range p.Layers {
 			reused := out.LayersReused
@@ -273,7 +393,7 @@ func buildTarget(ctx context.Context, cfg *config.Config, tr resolver.TargetResu
 			if out.LayersReused > reused {
 				state = "unchanged"
 			}
-			o.Progress(fmt.Sprintf("layer %s: %s, %d packages, %s zipped, %s unzipped", lm.Name, state, len(lm.Packages),
+			o.rep.step(StageLayers, tr.Target, fmt.Sprintf("layer %s: %s, %d packages, %s zipped, %s unzipped", lm.Name, state, len(lm.Packages),
 				humanBytes(lm.ZippedBytes), humanBytes(lm.UnzippedBytes)))
 			tm.Layers = append(tm.Layers, lm)
 		}
@@ -349,7 +469,7 @@ func writeLayer(cfg *config.Config, l planner.Layer, pt planner.Target, byUnit m
 // are served from earlier resolutions only, and a closure that does not
 // resolve stays unresolved, with a progress line saying why.
 func fillClosures(ctx context.Context, cfg *config.Config, res *resolver.Result, images map[config.Target]builder.Image,
-	rs *builder.Resolver, forBuild bool, jobs int, progress func(string)) error {
+	rs *builder.Resolver, forBuild bool, jobs int, rep *reporter) error {
 	excluded := map[string]bool{}
 	for _, x := range cfg.Exclude {
 		excluded[x] = true
@@ -362,10 +482,15 @@ func fillClosures(ctx context.Context, cfg *config.Config, res *resolver.Result,
 	var todo []*work
 	for ti := range res.Targets {
 		tr := &res.Targets[ti]
+		n := 0
 		for ci := range tr.Functions {
 			if len(tr.Functions[ci].Unresolved) > 0 {
 				todo = append(todo, &work{c: &tr.Functions[ci], t: tr.Target})
+				n++
 			}
+		}
+		if n > 0 {
+			rep.start(StageResolve, tr.Target, n)
 		}
 	}
 	if jobs <= 0 {
@@ -395,7 +520,7 @@ func fillClosures(ctx context.Context, cfg *config.Config, res *resolver.Result,
 				w.err = err
 				cancel()
 			case err != nil:
-				progress(fmt.Sprintf("resolve %s (%s): %v", w.c.Name, w.t, err))
+				rep.step(StageResolve, w.t, fmt.Sprintf("resolve %s (%s): %v", w.c.Name, w.t, err))
 			case pkgs != nil: // nil: a plan without an engine, and nothing cached
 				w.c.Packages = w.c.Packages[:0]
 				for _, p := range pkgs {
@@ -408,7 +533,7 @@ func fillClosures(ctx context.Context, cfg *config.Config, res *resolver.Result,
 				if cached {
 					how = "cached resolution"
 				}
-				progress(fmt.Sprintf("resolve %s (%s): %d packages, %s (%s)", w.c.Name, w.t, len(w.c.Packages), how,
+				rep.step(StageResolve, w.t, fmt.Sprintf("resolve %s (%s): %d packages, %s (%s)", w.c.Name, w.t, len(w.c.Packages), how,
 					time.Since(start).Round(100*time.Millisecond)))
 			}
 		}()

@@ -97,10 +97,11 @@ func buildImages(ctx context.Context, cfg *config.Config, tr resolver.TargetResu
 		closures[c.Name] = c
 	}
 	pt := planner.Target{Runtime: tr.Runtime, Architecture: tr.Arch}
+	o.rep.start(StageImages, tr.Target, len(tm.Images))
 	for i := range tm.Images {
 		im := &tm.Images[i]
 		c := closures[im.Function]
-		units, err := imageUnits(ctx, c, tr, pt, byUnit, buildImage, b)
+		units, err := imageUnits(ctx, c, tr, pt, byUnit, buildImage, b, o.rep)
 		if err != nil {
 			return err
 		}
@@ -126,7 +127,7 @@ func buildImages(ctx context.Context, cfg *config.Config, tr resolver.TargetResu
 		} else {
 			out.ImagesReused++
 		}
-		o.Progress(fmt.Sprintf("image %s (%s): %s, %s, %s in /var/task, %s with its base", c.Name, tr.Target, res.Tag, state,
+		o.rep.step(StageImages, tr.Target, fmt.Sprintf("image %s (%s): %s, %s, %s in /var/task, %s with its base", c.Name, tr.Target, res.Tag, state,
 			humanBytes(res.ContentBytes), humanBytes(res.ImageBytes)))
 	}
 	return nil
@@ -135,7 +136,7 @@ func buildImages(ctx context.Context, cfg *config.Config, tr resolver.TargetResu
 // imageUnits returns the units of a function's whole closure, building
 // those the layers did not need.
 func imageUnits(ctx context.Context, c resolver.Closure, tr resolver.TargetResult, pt planner.Target,
-	byUnit map[planner.Unit]builder.Unit, buildImage builder.Image, b *builder.Builder) ([]builder.Unit, error) {
+	byUnit map[planner.Unit]builder.Unit, buildImage builder.Image, b *builder.Builder, rep *reporter) ([]builder.Unit, error) {
 	var (
 		units   []builder.Unit
 		missing []builder.UnitSpec
@@ -150,10 +151,12 @@ func imageUnits(ctx context.Context, c resolver.Closure, tr resolver.TargetResul
 	if len(missing) == 0 {
 		return units, nil
 	}
+	rep.start(StageUnits, tr.Target, len(missing))
 	built, err := b.Units(ctx, missing)
 	if err != nil {
 		return nil, err
 	}
+	rep.finish(StageUnits, tr.Target)
 	for _, u := range built {
 		byUnit[planner.Unit{Target: pt, Name: u.Spec.Package.Name, Version: u.Spec.Package.Version, Source: string(u.Spec.Package.Source)}] = u
 	}

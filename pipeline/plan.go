@@ -320,5 +320,5 @@ func planResolve(ctx context.Context, cfg *config.Config, res *resolver.Result, 
 	if err != nil {
 		return err
 	}
-	return fillClosures(ctx, cfg, res, images, rs, false, 0, o.Progress)
+	return fillClosures(ctx, cfg, res, images, rs, false, 0, &reporter{progress: o.Progress})
 }

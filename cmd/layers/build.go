@@ -2,10 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
-	"io"
-	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -37,11 +33,11 @@ A rebuild with nothing changed starts no container.`,
 				return err
 			}
 			stderr := cmd.ErrOrStderr()
-			progress := &progressWriter{w: stderr, live: isTerminal(stderr)}
+			display := newProgressDisplay(stderr)
 			res, err := pipeline.Build(cmd.Context(), cfg, pipeline.BuildOptions{
-				Jobs: o.Jobs, Pull: o.Pull, Fresh: o.Fresh, Tool: version, Progress: progress.line,
+				Jobs: o.Jobs, Pull: o.Pull, Fresh: o.Fresh, Tool: version, Events: display.event,
 			})
-			progress.done()
+			display.close()
 			if err != nil {
 				return err
 			}
@@ -67,44 +63,4 @@ A rebuild with nothing changed starts no container.`,
 	cmd.Flags().BoolVar(&o.Fresh, "fresh", false, "plan from scratch instead of keeping the last build's layers that are still valid")
 	cmd.Flags().BoolVar(&o.Verify, "verify", false, "run layers verify after a successful build (its results on stderr)")
 	return cmd
-}
-
-// progressWriter shows a build's progress on stderr. On a terminal, unit
-// lines replace one another on a single status line that counts them, and
-// only images and layers stay; elsewhere (CI logs) every step is a line.
-type progressWriter struct {
-	w      io.Writer
-	live   bool
-	units  int
-	status bool // a status line is showing
-}
-
-func (p *progressWriter) line(s string) {
-	if !p.live || !strings.HasPrefix(s, "unit ") {
-		p.clear()
-		fmt.Fprintln(p.w, s)
-		return
-	}
-	p.units++
-	fmt.Fprintf(p.w, "\r\033[K[%d units] %s", p.units, s)
-	p.status = true
-}
-
-func (p *progressWriter) clear() {
-	if p.status {
-		fmt.Fprint(p.w, "\r\033[K")
-		p.status = false
-	}
-}
-
-func (p *progressWriter) done() { p.clear() }
-
-// isTerminal reports whether w is a terminal: a character device.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	info, err := f.Stat()
-	return err == nil && info.Mode()&os.ModeCharDevice != 0
 }

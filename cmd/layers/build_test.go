@@ -117,27 +117,3 @@ func TestBuildJSON(t *testing.T) {
 		t.Errorf("rebuild: exit %d\n%s", code, stderr)
 	}
 }
-
-func TestProgressWriter(t *testing.T) {
-	tests := []struct {
-		live bool
-		want string
-	}{
-		{false, "image x\nunit a: built\nunit b: cached\nlayer l: written\n"},
-		{true, "image x\n\r\033[K[1 units] unit a: built\r\033[K[2 units] unit b: cached\r\033[Klayer l: written\n"},
-	}
-	for _, tt := range tests {
-		var b strings.Builder
-		p := &progressWriter{w: &b, live: tt.live}
-		for _, l := range []string{"image x", "unit a: built", "unit b: cached", "layer l: written"} {
-			p.line(l)
-		}
-		p.done()
-		if b.String() != tt.want {
-			t.Errorf("live %v: %q, want %q", tt.live, b.String(), tt.want)
-		}
-	}
-	if isTerminal(&strings.Builder{}) {
-		t.Error("a strings.Builder is a terminal")
-	}
-}
