@@ -21,8 +21,8 @@ import (
 	"github.com/layers-dev/layers/builder"
 	"github.com/layers-dev/layers/builder/archive"
 	"github.com/layers-dev/layers/builder/engine"
-	"github.com/layers-dev/layers/builder/internal/dockertest"
 	"github.com/layers-dev/layers/config"
+	"github.com/layers-dev/layers/internal/dockertest"
 	"github.com/layers-dev/layers/manifest"
 	"github.com/layers-dev/layers/pipeline"
 )
@@ -62,15 +62,7 @@ func writeRepoTB(t testing.TB, image string, files map[string]string) *config.Co
 	t.Helper()
 	dir := t.TempDir()
 	files["layers.toml"] = "runtime = \"python3.11\"\narchitectures = [\"x86_64\"]\n\n[build]\nimage = \"" + image + "\"\n" + files["layers.toml"]
-	for name, data := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dockertest.WriteFiles(t, dir, files)
 	cfg, err := config.Load(dir, "")
 	if err != nil {
 		t.Fatal(err)
@@ -78,39 +70,10 @@ func writeRepoTB(t testing.TB, image string, files map[string]string) *config.Co
 	return cfg
 }
 
-// hostCABundle is the bundle pip in the container must trust on networks
-// that re-sign TLS, as dockertest.HostCA finds it.
-func hostCABundle() string {
-	for _, p := range []string{os.Getenv("PIP_CERT"), os.Getenv("SSL_CERT_FILE"), "/etc/ssl/certs/ca-certificates.crt"} {
-		if p == "" {
-			continue
-		}
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	return ""
-}
-
-func getenv(cacheDir string) func(string) string {
-	ca := hostCABundle()
-	return func(k string) string {
-		switch k {
-		case "LAYERS_CA_BUNDLE":
-			return ca
-		case "LAYERS_CACHE":
-			return cacheDir
-		case "SOURCE_DATE_EPOCH":
-			return ""
-		}
-		return os.Getenv(k)
-	}
-}
-
 func build(t *testing.T, e engine.Engine, cfg *config.Config, cacheDir string) (*pipeline.BuildResult, error) {
 	t.Helper()
 	return pipeline.Build(context.Background(), cfg, pipeline.BuildOptions{
-		Engine: e, CacheDir: cacheDir, Tool: "test", Getenv: getenv(cacheDir),
+		Engine: e, CacheDir: cacheDir, Tool: "test", Getenv: dockertest.Getenv(cacheDir),
 		Progress: func(line string) { t.Log(line) },
 	})
 }
@@ -278,7 +241,7 @@ func BenchmarkNoChangeRebuild(b *testing.B) {
 	image := dockertest.Image(b, d)
 	cfg := writeRepoTB(b, image, copyMap(monorepo))
 	cacheDir := b.TempDir()
-	opts := pipeline.BuildOptions{Engine: d, CacheDir: cacheDir, Tool: "bench", Getenv: getenv(cacheDir)}
+	opts := pipeline.BuildOptions{Engine: d, CacheDir: cacheDir, Tool: "bench", Getenv: dockertest.Getenv(cacheDir)}
 	if _, err := pipeline.Build(context.Background(), cfg, opts); err != nil {
 		b.Fatal(err)
 	}
@@ -348,7 +311,7 @@ func TestBuildCancel(t *testing.T) {
 	defer cancel()
 	e := &cancellingEngine{Engine: d, cancel: cancel}
 	cacheDir := t.TempDir()
-	_, err := pipeline.Build(ctx, cfg, pipeline.BuildOptions{Engine: e, CacheDir: cacheDir, Tool: "test", Getenv: getenv(cacheDir)})
+	_, err := pipeline.Build(ctx, cfg, pipeline.BuildOptions{Engine: e, CacheDir: cacheDir, Tool: "test", Getenv: dockertest.Getenv(cacheDir)})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("error %v, want context.Canceled", err)
 	}

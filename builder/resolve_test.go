@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"github.com/layers-dev/layers/builder"
-	"github.com/layers-dev/layers/builder/internal/dockertest"
 	"github.com/layers-dev/layers/config"
+	"github.com/layers-dev/layers/internal/dockertest"
 	"github.com/layers-dev/layers/pipeline"
 	"github.com/layers-dev/layers/resolver"
 )
@@ -140,7 +140,7 @@ func TestResolveInBuildImage(t *testing.T) {
 		t.Fatal(err)
 	}
 	var ca []byte
-	if p := hostCABundle(); p != "" {
+	if p := dockertest.HostCABundle(); p != "" {
 		if ca, err = os.ReadFile(p); err != nil {
 			t.Fatal(err)
 		}
@@ -264,7 +264,7 @@ func TestBuildUnpinned(t *testing.T) {
 
 	counting := &countingEngine{Engine: d}
 	doc, err := pipeline.PlanWith(context.Background(), cfg, pipeline.PlanOptions{Resolve: true, Engine: counting, CacheDir: cacheDir, Tool: "test",
-		Getenv: getenv(cacheDir), Progress: func(line string) { t.Log(line) }})
+		Getenv: dockertest.Getenv(cacheDir), Progress: func(line string) { t.Log(line) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,7 +277,7 @@ func TestBuildUnpinned(t *testing.T) {
 		}
 	}
 	offline, err := pipeline.PlanWith(context.Background(), cfg, pipeline.PlanOptions{Resolve: true, Offline: true, CacheDir: cacheDir, Tool: "test",
-		Getenv: getenv(cacheDir)})
+		Getenv: dockertest.Getenv(cacheDir)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,7 @@ package builder_test
 import (
 	"testing"
 
-	"github.com/layers-dev/layers/builder/internal/dockertest"
+	"github.com/layers-dev/layers/internal/dockertest"
 )
 
 // TestBuildFromSdist builds a release that has no wheel at all (docopt

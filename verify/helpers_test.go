@@ -23,15 +23,7 @@ func writeRepo(t *testing.T, image, extra string, files map[string]string) *conf
 	for k, v := range files {
 		all[k] = v
 	}
-	for name, data := range all {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dockertest.WriteFiles(t, dir, all)
 	cfg, err := config.Load(dir, "")
 	if err != nil {
 		t.Fatal(err)
@@ -61,31 +53,10 @@ func readTree(t *testing.T, dir string) map[string]string {
 	return out
 }
 
-func getenv(cacheDir string) func(string) string {
-	ca := ""
-	for _, p := range []string{os.Getenv("PIP_CERT"), os.Getenv("SSL_CERT_FILE"), "/etc/ssl/certs/ca-certificates.crt"} {
-		if _, err := os.Stat(p); p != "" && err == nil {
-			ca = p
-			break
-		}
-	}
-	return func(k string) string {
-		switch k {
-		case "LAYERS_CA_BUNDLE":
-			return ca
-		case "LAYERS_CACHE":
-			return cacheDir
-		case "SOURCE_DATE_EPOCH":
-			return ""
-		}
-		return os.Getenv(k)
-	}
-}
-
 func build(t *testing.T, e engine.Engine, cfg *config.Config, cacheDir string) *pipeline.BuildResult {
 	t.Helper()
 	res, err := pipeline.Build(context.Background(), cfg, pipeline.BuildOptions{
-		Engine: e, CacheDir: cacheDir, Tool: "test", Getenv: getenv(cacheDir),
+		Engine: e, CacheDir: cacheDir, Tool: "test", Getenv: dockertest.Getenv(cacheDir),
 		Progress: func(line string) { t.Log(line) },
 	})
 	if err != nil {

@@ -21,7 +21,7 @@ import (
 
 	"github.com/layers-dev/layers/builder/archive"
 	"github.com/layers-dev/layers/builder/engine"
-	"github.com/layers-dev/layers/builder/internal/dockertest"
+	"github.com/layers-dev/layers/internal/dockertest"
 )
 
 // testLabel marks one test's containers so it can look for them.

@@ -13,8 +13,8 @@ import (
 
 	"github.com/layers-dev/layers/builder/archive"
 	"github.com/layers-dev/layers/builder/engine"
-	"github.com/layers-dev/layers/builder/internal/dockertest"
 	"github.com/layers-dev/layers/builder/prune"
+	"github.com/layers-dev/layers/internal/dockertest"
 )
 
 // TestUnitInstall goes the whole way for one real unit, twice, from an

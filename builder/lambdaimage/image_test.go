@@ -102,29 +102,10 @@ func fixture(t *testing.T, name, head, buildImage, base string) *config.Config {
 	return cfg
 }
 
-func getenv(cacheDir string) func(string) string {
-	return func(k string) string {
-		switch k {
-		case "LAYERS_CA_BUNDLE":
-			for _, p := range []string{os.Getenv("PIP_CERT"), os.Getenv("SSL_CERT_FILE"), "/etc/ssl/certs/ca-certificates.crt"} {
-				if _, err := os.Stat(p); p != "" && err == nil {
-					return p
-				}
-			}
-			return ""
-		case "LAYERS_CACHE":
-			return cacheDir
-		case "SOURCE_DATE_EPOCH":
-			return ""
-		}
-		return os.Getenv(k)
-	}
-}
-
 func build(t *testing.T, e engine.Engine, cfg *config.Config, cacheDir string) *pipeline.BuildResult {
 	t.Helper()
 	res, err := pipeline.Build(context.Background(), cfg, pipeline.BuildOptions{
-		Engine: e, CacheDir: cacheDir, Tool: "test", Getenv: getenv(cacheDir),
+		Engine: e, CacheDir: cacheDir, Tool: "test", Getenv: dockertest.Getenv(cacheDir),
 		Progress: func(line string) { t.Log(line) },
 	})
 	if err != nil {

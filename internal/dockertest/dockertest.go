@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 
@@ -58,18 +59,67 @@ func Image(t testing.TB, e engine.Engine) string {
 // bundle cannot verify the package index. Without a host bundle both are nil.
 func HostCA(t testing.TB) ([]engine.CopyIn, []string) {
 	t.Helper()
+	p := HostCABundle()
+	if p == "" {
+		return nil, nil
+	}
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return nil, nil
+	}
+	files := []archive.File{archive.FromBytes("layers-ca/ca.crt", data, false)}
+	return []engine.CopyIn{{Dir: "/", Files: files}}, []string{"PIP_CERT=/layers-ca/ca.crt"}
+}
+
+// HostCABundle returns the host's CA bundle pip in a container must trust
+// on networks that re-sign TLS: $PIP_CERT, $SSL_CERT_FILE or Debian's
+// bundle, the first that exists; "" for none.
+func HostCABundle() string {
 	for _, p := range []string{os.Getenv("PIP_CERT"), os.Getenv("SSL_CERT_FILE"), "/etc/ssl/certs/ca-certificates.crt"} {
 		if p == "" {
 			continue
 		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			continue
+		if _, err := os.Stat(p); err == nil {
+			return p
 		}
-		files := []archive.File{archive.FromBytes("layers-ca/ca.crt", data, false)}
-		return []engine.CopyIn{{Dir: "/", Files: files}}, []string{"PIP_CERT=/layers-ca/ca.crt"}
 	}
-	return nil, nil
+	return ""
+}
+
+// Getenv is the environment of a test build: the host's, with the unit
+// cache at cacheDir, LAYERS_CA_BUNDLE at the host bundle (unless set) and
+// no SOURCE_DATE_EPOCH, so builds are comparable whatever the host sets.
+func Getenv(cacheDir string) func(string) string {
+	ca := os.Getenv("LAYERS_CA_BUNDLE")
+	if ca == "" {
+		ca = HostCABundle()
+	}
+	return func(k string) string {
+		switch k {
+		case "LAYERS_CA_BUNDLE":
+			return ca
+		case "LAYERS_CACHE":
+			return cacheDir
+		case "SOURCE_DATE_EPOCH":
+			return ""
+		}
+		return os.Getenv(k)
+	}
+}
+
+// WriteFiles writes files (slash paths relative to dir, and their
+// contents) under dir, creating folders as needed.
+func WriteFiles(t testing.TB, dir string, files map[string]string) {
+	t.Helper()
+	for name, data := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // missing fails the test in CI and skips it elsewhere.

@@ -31,7 +31,7 @@ func TestBuildPublishEndToEnd(t *testing.T) {
 	image(t, d, "probe") // skips without the stand-in Lambda base
 
 	dir := t.TempDir()
-	for name, data := range map[string]string{
+	dockertest.WriteFiles(t, dir, map[string]string{
 		"layers.toml": "runtime = \"python3.11\"\narchitectures = [\"x86_64\"]\n\n[limits]\nfunction_unzipped_bytes = 200000\n\n" +
 			"[function.big]\nhandler = \"app.handler\"\n\n[build]\nimage = \"" + buildImage + "\"\n\n" +
 			"[image]\nrepository = \"e2e\"\nbase = \"" + standinBase + "\"\n",
@@ -39,38 +39,13 @@ func TestBuildPublishEndToEnd(t *testing.T) {
 		"functions/big/app.py":             "import idna, six\n\n\ndef handler(event, context):\n    return idna.__version__\n",
 		"functions/small/requirements.txt": "six==1.16.0\n",
 		"functions/small/app.py":           "import six\n",
-	} {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	cfg, err := config.Load(dir, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	cacheDir := t.TempDir()
-	ca := ""
-	if _, err := os.Stat("/etc/ssl/certs/ca-certificates.crt"); err == nil {
-		ca = "/etc/ssl/certs/ca-certificates.crt"
-	}
-	getenv := func(k string) string {
-		switch k {
-		case "LAYERS_CACHE":
-			return cacheDir
-		case "LAYERS_CA_BUNDLE":
-			if v := os.Getenv(k); v != "" {
-				return v
-			}
-			return ca
-		case "SOURCE_DATE_EPOCH":
-			return ""
-		}
-		return os.Getenv(k)
-	}
+	getenv := dockertest.Getenv(cacheDir)
 	ctx := context.Background()
 	run := func() (*pipeline.BuildResult, *publish.Result, int32) {
 		t.Helper()
