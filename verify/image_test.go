@@ -3,6 +3,8 @@ package verify_test
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -75,5 +77,62 @@ func TestVerifyImage(t *testing.T) {
 	}
 	if u := byName["unbuilt"]; len(u.Modules) != 0 || u.Unverified != "its image is not built" {
 		t.Errorf("unbuilt: %+v", u)
+	}
+}
+
+// lambdaStandin is the stand-in Lambda base image .ci/docker.sh builds.
+const lambdaStandin = "layers-standin/lambda-python3.11:bookworm"
+
+// TestVerifyBuiltImage verifies a function that `layers build` turned
+// into an image (its closure is over a lowered limit): its handler imports
+// in the image the build tagged. After its code gains an import of a
+// module it does not ship, the rebuilt image fails verification, naming
+// the function and the module.
+func TestVerifyBuiltImage(t *testing.T) {
+	d, image := standin(t)
+	ctx := context.Background()
+	if _, err := d.ImageID(ctx, lambdaStandin, dockertest.Platform); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("no stand-in Lambda base %s (.ci/docker.sh builds it): %v", lambdaStandin, err)
+		}
+		t.Skipf("no stand-in Lambda base %s (.ci/docker.sh builds it): %v", lambdaStandin, err)
+	}
+	cfg := writeRepo(t, image, "\n[limits]\nfunction_unzipped_bytes = 200000\n\n[function.big]\nhandler = \"app.handler\"\n\n"+
+		"[image]\nrepository = \"verify-test\"\nbase = \""+lambdaStandin+"\"\n", map[string]string{
+		"functions/big/requirements.txt": "six==1.16.0\nidna==3.10\n",
+		"functions/big/app.py":           "import idna, six\n\n\ndef handler(event, context):\n    return idna.encode('example.invalid')\n",
+	})
+	cacheDir := t.TempDir()
+	verifyImage := func() (*verify.Result, error) {
+		t.Helper()
+		res := build(t, d, cfg, cacheDir)
+		if len(res.Manifest.Targets[0].Images) != 1 || res.Manifest.Targets[0].Images[0].Tag == "" {
+			t.Fatalf("big is not a built image: %+v", res.Manifest.Targets[0].Images)
+		}
+		tag := res.Manifest.Targets[0].Images[0].Tag
+		t.Cleanup(func() { d.Untag(context.Background(), tag) })
+		return verify.Run(ctx, cfg, verify.Options{Engine: d, Runs: 1})
+	}
+	res, err := verifyImage()
+	if err != nil {
+		t.Fatalf("verify of the built image: %v", err)
+	}
+	if f := res.Functions[0]; f.Name != "big" || f.Image == "" || len(f.Modules) != 1 || f.Modules[0].Status != verify.StatusOK || !f.Modules[0].Handler {
+		t.Errorf("big: %+v, want its handler imported in its image", f)
+	}
+
+	app := filepath.Join(cfg.Root, "functions", "big", "app.py")
+	if err := os.WriteFile(app, []byte("import idna, six, yaml\n\n\ndef handler(event, context):\n    return 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = verifyImage()
+	var fe *verify.FailedError
+	if !errors.As(err, &fe) || len(fe.Functions) != 1 || !strings.HasPrefix(fe.Functions[0], "big ") {
+		t.Fatalf("verify after big imports yaml = %v, want big failing", err)
+	}
+	saved, err := verify.ReadResult(cfg.Root)
+	if err != nil || saved == nil || len(saved.Functions) != 1 || len(saved.Functions[0].Modules) != 1 ||
+		!strings.Contains(saved.Functions[0].Modules[0].Error, "No module named 'yaml'") {
+		t.Errorf("saved results: %+v, %v; want the missing yaml named", saved, err)
 	}
 }
