@@ -237,23 +237,27 @@ func (d *Docker) Run(ctx context.Context, spec RunSpec) (err error) {
 	if err := d.cli.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
 		return fmt.Errorf("start container %.12s: %w", id, err)
 	}
-	var code int64
-	select {
-	case w := <-waitC:
-		if w.Error != nil {
-			return fmt.Errorf("container %.12s: %s", id, w.Error.Message)
-		}
-		code = w.StatusCode
-	case err := <-waitErr:
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return fmt.Errorf("wait for container %.12s: %w", id, err)
+	code, polled, err := d.wait(ctx, id, waitC, waitErr)
+	if err != nil {
+		return err
 	}
-	// The output stream ends with the container.
+	// The output stream ends with the container. An engine that lost the
+	// exit event may have lost the end of the stream too: then give it a
+	// moment and close it.
 	logsDone = true
-	if err := <-logged; err != nil && ctx.Err() == nil {
-		return fmt.Errorf("read output of container %.12s: %w", id, err)
+	var logErr error
+	if polled {
+		select {
+		case logErr = <-logged:
+		case <-time.After(streamGrace):
+			att.Close()
+			logErr = <-logged
+		}
+	} else {
+		logErr = <-logged
+	}
+	if logErr != nil && ctx.Err() == nil && !polled {
+		return fmt.Errorf("read output of container %.12s: %w", id, logErr)
 	}
 	if code != 0 {
 		return &ExitError{Code: int(code)}
@@ -334,4 +338,44 @@ func orDiscard(w io.Writer) io.Writer {
 		return io.Discard
 	}
 	return w
+}
+
+// waitPoll is how often Run asks the engine for a container's state while
+// it waits for the exit event, and streamGrace how long it then waits for
+// the end of the output stream.
+const (
+	waitPoll    = 2 * time.Second
+	streamGrace = 5 * time.Second
+)
+
+// wait returns the exit status of the started container id: from the
+// engine's wait stream, or, when the engine never sends the exit event
+// (dockerd 20.10 was seen to lose it under load, leaving a build hanging
+// on a container that had exited), from polling its state. polled says
+// which.
+func (d *Docker) wait(ctx context.Context, id string, waitC <-chan container.WaitResponse, waitErr <-chan error) (code int64, polled bool, err error) {
+	tick := time.NewTicker(waitPoll)
+	defer tick.Stop()
+	for {
+		select {
+		case w := <-waitC:
+			if w.Error != nil {
+				return 0, false, fmt.Errorf("container %.12s: %s", id, w.Error.Message)
+			}
+			return w.StatusCode, false, nil
+		case err := <-waitErr:
+			if ctx.Err() != nil {
+				return 0, false, ctx.Err()
+			}
+			return 0, false, fmt.Errorf("wait for container %.12s: %w", id, err)
+		case <-tick.C:
+			info, err := d.cli.ContainerInspect(ctx, id)
+			if err != nil {
+				continue // the wait stream or the next poll decides
+			}
+			if st := info.State; st != nil && st.Status == container.StateExited {
+				return int64(st.ExitCode), true, nil
+			}
+		}
+	}
 }

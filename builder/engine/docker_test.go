@@ -6,12 +6,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -344,5 +349,68 @@ func TestSSH(t *testing.T) {
 	args, _ := os.ReadFile(argsFile)
 	if want := "-l\nci\n-p\n2222\n--\nbig-builder.example.invalid\ndocker\nsystem\ndial-stdio\n"; !strings.HasSuffix(string(args), want) {
 		t.Errorf("ssh arguments\n%s\nwant suffix\n%s", args, want)
+	}
+}
+
+// TestRunLostExitEvent puts a proxy in front of the real engine that
+// answers every /wait call with headers and then nothing, as dockerd was
+// seen to do under load: Run must still learn the exit status (polling
+// the container's state), return the output and fail a non-zero exit.
+func TestRunLostExitEvent(t *testing.T) {
+	d := dockertest.Engine(t)
+	image := dockertest.Image(t, d)
+	d.Close()
+
+	upstream := os.Getenv("DOCKER_HOST")
+	if upstream == "" {
+		upstream = client.DefaultDockerHost
+	}
+	sock, ok := strings.CutPrefix(upstream, "unix://")
+	if !ok {
+		t.Skipf("the proxy forwards to a unix socket; DOCKER_HOST is %s", upstream)
+	}
+	var swallowed atomic.Int32
+	proxy := &httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) {
+			r.Out.URL.Scheme, r.Out.URL.Host = "http", "docker"
+		},
+		Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+		}},
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/wait") {
+			swallowed.Add(1)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusOK)
+			w.(http.Flusher).Flush()
+			<-r.Context().Done() // the exit event never comes
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	t.Setenv("DOCKER_HOST", "tcp://"+strings.TrimPrefix(srv.URL, "http://"))
+	pd, err := engine.Dial(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pd.Close() })
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var stdout bytes.Buffer
+	err = pd.Run(ctx, engine.RunSpec{Image: image, Platform: dockertest.Platform,
+		Cmd: []string{"sh", "-c", "echo done"}, Stdout: &stdout})
+	if err != nil || stdout.String() != "done\n" {
+		t.Errorf("Run with a lost exit event = %v, output %q; want success and the output", err, stdout.String())
+	}
+	err = pd.Run(ctx, engine.RunSpec{Image: image, Platform: dockertest.Platform, Cmd: []string{"sh", "-c", "exit 3"}})
+	var ee *engine.ExitError
+	if !errors.As(err, &ee) || ee.Code != 3 {
+		t.Errorf("Run of exit 3 with a lost exit event = %v, want exit status 3", err)
+	}
+	if swallowed.Load() < 2 {
+		t.Errorf("the proxy swallowed %d wait calls; the test did not test the fault", swallowed.Load())
 	}
 }
