@@ -63,18 +63,21 @@ func TestProgressDisplayLog(t *testing.T) {
 	if want := strings.Join(lines(ev), "\n") + "\n"; b.String() != want {
 		t.Errorf("got\n%q\nwant\n%q", b.String(), want)
 	}
-	if isTerminal(&b) || isTerminal(os.NewFile(devNull(t), os.DevNull)) {
+	if isTerminal(&b) || isTerminal(devNull(t)) {
 		t.Error("a buffer or /dev/null is taken for a terminal")
 	}
 }
 
-func devNull(t *testing.T) uintptr {
+// devNull opens /dev/null for the test. (Wrapping its descriptor in a
+// second os.File would close it twice: once by that File's finalizer and
+// once here, the second time closing whatever later took the number.)
+func devNull(t *testing.T) *os.File {
 	f, err := os.Open(os.DevNull)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { f.Close() })
-	return f.Fd()
+	return f
 }
 
 var (
