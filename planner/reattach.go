@@ -700,3 +700,40 @@ func (ts *targetState) mayChoose(f int32, fs *fnState, l, skip *layerAcc) bool {
 	}
 	return usable
 }
+
+// detachRedundant detaches each function from the layers that deliver it
+// nothing it needs and does not receive from another of its layers, least
+// shared first. Fattening lets a function receive a package from two
+// layers; when prune cannot remove the copy (other functions need it
+// there), the second layer may serve it nothing else. Layers holding a
+// member of a group the function has stay, so no group is split. Without
+// this pass, replanning with the plan as Input.Previous would drop those
+// layers, and the plan would not be its own fixed point.
+func (ts *targetState) detachRedundant() {
+	for f, fs := range ts.live {
+		if len(fs.layers) < 2 {
+			continue
+		}
+		ls := slices.Clone(fs.layers)
+		slices.SortStableFunc(ls, func(a, b *layerAcc) int { return cmp.Compare(len(a.fns), len(b.fns)) })
+		for _, l := range ls {
+			redundant := true
+			for _, u := range l.units {
+				if !contains(fs.units, u) {
+					continue
+				}
+				if ts.tied[ts.atom[u]] || !slices.ContainsFunc(fs.layers, func(m *layerAcc) bool { return m != l && contains(m.units, u) }) {
+					redundant = false
+					break
+				}
+			}
+			if !redundant {
+				continue
+			}
+			fs.layers = slices.DeleteFunc(fs.layers, func(m *layerAcc) bool { return m == l })
+			i, _ := slices.BinarySearch(l.fns, int32(f))
+			l.fns = slices.Delete(l.fns, i, i+1)
+		}
+	}
+	ts.dropUnused()
+}

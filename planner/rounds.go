@@ -228,7 +228,15 @@ func (ts *targetState) fatten(fns []int32, blockOf []int32) []int32 {
 			continue
 		}
 		for _, f := range fns {
-			ts.deliver(ts.live[f], units)
+			fs := ts.live[f]
+			for _, u := range units {
+				if contains(fs.rest, u) && ts.arrivesTwice(fs, u, blockOf) {
+					// The block it chose no longer delivers u as needed
+					// bytes but as extra ones.
+					fs.roundExtra += ts.units[u].bytes
+				}
+			}
+			ts.deliver(fs, units)
 		}
 		added = append(added, units...)
 	}
@@ -254,23 +262,38 @@ func (ts *targetState) atomRest(a int32, fns []int32) []int32 {
 	return out
 }
 
-// canFatten reports whether every function of fns may receive units.
+// canFatten reports whether every function of fns may receive units: it
+// gets no second version, and stays within MaxExtra and its size limit,
+// not counting the units it also receives from a block it chose this round.
+// Those arrive twice, but the copy in the other block's layer is removed
+// by prune when every function attaching it receives the unit here, so
+// they are only bounded by extraCap times MaxExtra; refusing them instead
+// kept popular packages out of the widest layers whenever a single
+// attacher also chose a block holding them.
 func (ts *targetState) canFatten(fns []int32, units []int32, blockOf []int32) bool {
 	for _, f := range fns {
 		fs := ts.live[f]
-		var extra int64
+		var extra, twice int64
 		for _, u := range units {
-			if len(fs.pending) > 0 && slices.Contains(fs.pending, blockOf[u]) {
-				return false
-			}
-			if !contains(fs.rest, u) {
+			if ts.arrivesTwice(fs, u, blockOf) {
+				twice += ts.units[u].bytes
+			} else if !contains(fs.rest, u) {
 				extra += ts.units[u].bytes
 			}
 		}
 		// A zero-byte package still must not bring a second version.
-		if ts.conflicts(fs, units) || extra > 0 && !ts.fits(fs, fs.extra+fs.roundExtra+extra) {
+		if ts.conflicts(fs, units) {
+			return false
+		}
+		if extra+twice > 0 && (!ts.fits(fs, fs.extra+fs.roundExtra+extra) || !ts.fitsLimit(fs, fs.extra+fs.roundExtra+extra+twice, extraCap*fs.allow)) {
 			return false
 		}
 	}
 	return true
+}
+
+// arrivesTwice reports whether unit u is in a block the function chose
+// this round and has not received yet.
+func (ts *targetState) arrivesTwice(fs *fnState, u int32, blockOf []int32) bool {
+	return len(fs.pending) > 0 && slices.Contains(fs.pending, blockOf[u])
 }

@@ -128,6 +128,7 @@ func (s *settings) planTarget(t Target, funcs []*Function) (TargetPlan, error) {
 	ts.dissolve()
 	ts.reattach()
 	ts.prune()
+	ts.detachRedundant()
 	return ts.output(), nil
 }
 

@@ -128,8 +128,10 @@ type Rules struct {
 	Images []string
 	// MaxExtra bounds the fraction of extra bytes (bytes a function
 	// receives that are not in its closure, relative to its closure size) the
-	// planner delivers in exchange for sharing, in [0, 1]: at most half the
-	// functions receive more, none more than three times as much. Higher
+	// planner delivers in exchange for sharing, in [0, 1]: none receives
+	// more than three times as much, and on generated monorepos the median
+	// function stays within it (see the package doc: a guide, not a strict
+	// bound, since packages delivered twice are not counted). Higher
 	// gives fewer, bigger shared layers and less storage; lower gives more,
 	// tighter layers. Nil means DefaultMaxExtra.
 	MaxExtra *float64
