@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/layers-dev/layers/config"
@@ -65,6 +66,17 @@ func TestPlanStartsFromLastPlan(t *testing.T) {
 	n, kept, names := plan(PlanOptions{})
 	if n != fresh || kept != n {
 		t.Errorf("from its own last plan: %d layers, %d kept; want all %d kept", n, kept, fresh)
+	}
+	again, err := PlanWith(ctx, cfg, PlanOptions{Offline: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text strings.Builder
+	if err := again.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text.String(), " (kept)\n") || !strings.Contains(text.String(), "layers unchanged from the last build's plan") {
+		t.Errorf("the plan does not say which layers it kept:\n%s", text.String())
 	}
 	for name := range freshNames {
 		if !names[name] {

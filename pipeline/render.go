@@ -106,9 +106,15 @@ func (d *PlanDocument) writeTarget(b *strings.Builder, t TargetDocument) {
 		fmt.Fprintf(b, "%-4s  %10s  %8s  %9s  %s\n", "", "SIZE", "PACKAGES", "FUNCTIONS", "LAYER")
 		var stored int64
 		storedKnown := true
+		kept := 0
 		for _, l := range t.Layers {
+			name := l.Name
+			if l.Kept {
+				name += " (kept)"
+				kept++
+			}
 			fmt.Fprintf(b, "%-4s  %10s  %8d  %9d  %s\n", ids[l.Name], size(l.UnzippedBytes, l.Estimated),
-				len(l.Packages), len(l.Functions), l.Name)
+				len(l.Packages), len(l.Functions), name)
 			if l.UnzippedBytes == nil {
 				storedKnown = false
 			} else {
@@ -118,6 +124,9 @@ func (d *PlanDocument) writeTarget(b *strings.Builder, t TargetDocument) {
 		if storedKnown && perFunctionKnown && perFunction > 0 {
 			fmt.Fprintf(b, "\nstored: %s in %d layers; one layer per function would store %s (%.0f%% less)\n",
 				mib(stored), len(t.Layers), mib(perFunction), 100*(1-float64(stored)/float64(perFunction)))
+		}
+		if kept > 0 {
+			fmt.Fprintf(b, "kept: %d of %d layers unchanged from the last build's plan (--fresh plans from scratch)\n", kept, len(t.Layers))
 		}
 	}
 	if len(images) > 0 {
