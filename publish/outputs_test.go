@@ -2,36 +2,14 @@ package publish
 
 import (
 	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/layers-dev/layers/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
-
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	p := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("%v (run go test ./publish -update to create it)", err)
-	}
-	if string(want) != got {
-		t.Errorf("output differs from %s (run go test ./publish -update after checking):\n%s", p, got)
-	}
-}
 
 func sampleOutputs() *Outputs {
 	arn := func(name string, v int) string {
@@ -65,7 +43,7 @@ func TestOutputsFormats(t *testing.T) {
 			if err := o.Encode(&buf, f); err != nil {
 				t.Fatal(err)
 			}
-			golden(t, "outputs."+f, buf.String())
+			golden.Check(t, "outputs."+f, buf.String())
 		})
 	}
 	if err := o.Encode(&bytes.Buffer{}, "yaml"); err == nil || !strings.Contains(err.Error(), "json, tfvars, env, sam") {

@@ -2,20 +2,18 @@ package report_test
 
 import (
 	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/layers-dev/layers/config"
+	"github.com/layers-dev/layers/internal/golden"
 	"github.com/layers-dev/layers/manifest"
 	"github.com/layers-dev/layers/planner"
 	"github.com/layers-dev/layers/report"
 	"github.com/layers-dev/layers/verify"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
 
 func ptr(n int64) *int64 { return &n }
 
@@ -71,19 +69,7 @@ func TestRenderGolden(t *testing.T) {
 		if err := report.Render(&b, m, tc.v, 262144000); err != nil {
 			t.Fatal(err)
 		}
-		golden := filepath.Join("testdata", tc.name+".golden.html")
-		if *update {
-			if err := os.WriteFile(golden, b.Bytes(), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		want, err := os.ReadFile(golden)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(b.Bytes(), want) {
-			t.Errorf("%s: the page differs from %s (run with -update after checking the change)", tc.name, golden)
-		}
+		golden.Check(t, tc.name+".golden.html", b.String())
 		page := b.String()
 		for _, bad := range []string{"<script", "http://", "https://", "<link"} {
 			if strings.Contains(page, bad) {

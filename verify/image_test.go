@@ -80,9 +80,6 @@ func TestVerifyImage(t *testing.T) {
 	}
 }
 
-// lambdaStandin is the stand-in Lambda base image .ci/docker.sh builds.
-const lambdaStandin = "layers-standin/lambda-python3.11:bookworm"
-
 // TestVerifyBuiltImage verifies a function that `layers build` turned
 // into an image (its closure is over a lowered limit): its handler imports
 // in the image the build tagged. After its code gains an import of a
@@ -91,14 +88,9 @@ const lambdaStandin = "layers-standin/lambda-python3.11:bookworm"
 func TestVerifyBuiltImage(t *testing.T) {
 	d, image := standin(t)
 	ctx := context.Background()
-	if _, err := d.ImageID(ctx, lambdaStandin, dockertest.Platform); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("no stand-in Lambda base %s (.ci/docker.sh builds it): %v", lambdaStandin, err)
-		}
-		t.Skipf("no stand-in Lambda base %s (.ci/docker.sh builds it): %v", lambdaStandin, err)
-	}
+	base := dockertest.LambdaImage(t, d)
 	cfg := writeRepo(t, image, "\n[limits]\nfunction_unzipped_bytes = 200000\n\n[function.big]\nhandler = \"app.handler\"\n\n"+
-		"[image]\nrepository = \"verify-test\"\nbase = \""+lambdaStandin+"\"\n", map[string]string{
+		"[image]\nrepository = \"verify-test\"\nbase = \""+base+"\"\n", map[string]string{
 		"functions/big/requirements.txt": "six==1.16.0\nidna==3.10\n",
 		"functions/big/app.py":           "import idna, six\n\n\ndef handler(event, context):\n    return idna.encode('example.invalid')\n",
 	})

@@ -4,12 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -22,33 +20,6 @@ import (
 	"github.com/layers-dev/layers/pipeline"
 	"github.com/layers-dev/layers/planner"
 )
-
-// StandinBase is the stand-in Lambda base image .ci/docker.sh derives
-// from the stand-in build image: python3.11 on linux/amd64, /var/task, and
-// an entrypoint that imports the handler and calls it once with
-// $LAYERS_EVENT, printing the result as JSON.
-const StandinBase = "layers-standin/lambda-python3.11:bookworm"
-
-// standinBase returns the stand-in base after checking e has it: missing,
-// the test fails under CI and skips elsewhere.
-func standinBase(t *testing.T, e *engine.Docker) string {
-	t.Helper()
-	ref := os.Getenv("LAYERS_STANDIN_LAMBDA_IMAGE")
-	if ref == "" {
-		ref = StandinBase
-	}
-	_, err := e.ImageID(context.Background(), ref, dockertest.Platform)
-	if errors.Is(err, engine.ErrImageNotFound) {
-		msg := "no stand-in Lambda base image " + ref + " (run .ci/docker.sh)"
-		if ci, _ := strconv.ParseBool(os.Getenv("CI")); ci {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return ref
-}
 
 // countingEngine counts the containers a build runs and the images it
 // commits.
@@ -161,7 +132,7 @@ func onlyImage(t *testing.T, m *manifest.Manifest, function string) manifest.Ima
 func TestFallbackLoweredLimit(t *testing.T) {
 	d := dockertest.Engine(t)
 	buildImage := dockertest.Image(t, d)
-	base := standinBase(t, d)
+	base := dockertest.LambdaImage(t, d)
 	cfg := fixture(t, "fallback", "runtime = \"python3.11\"\narchitectures = [\"x86_64\"]\n\n[limits]\nfunction_unzipped_bytes = 200000\n\n[function.big]\nhandler = \"app.handler\"\n",
 		buildImage, base)
 	cacheDir := t.TempDir()
@@ -277,7 +248,7 @@ func TestFallbackHeavy(t *testing.T) {
 	}
 	d := dockertest.Engine(t)
 	buildImage := dockertest.Image(t, d)
-	base := standinBase(t, d)
+	base := dockertest.LambdaImage(t, d)
 	cfg := fixture(t, "heavy", "runtime = \"python3.11\"\narchitectures = [\"x86_64\"]\n\n[function.analytics]\nhandler = \"app.handler\"\n",
 		buildImage, base)
 	res := build(t, d, cfg, t.TempDir())

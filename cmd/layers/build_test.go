@@ -1,20 +1,15 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/layers-dev/layers/builder/engine"
+	"github.com/layers-dev/layers/internal/dockertest"
 )
-
-// standinImage is the build image .ci/docker.sh prepares.
-const standinImage = "layers-standin/build-python3.11:bookworm"
 
 func writeFiles(t *testing.T, files map[string]string) string {
 	t.Helper()
@@ -31,16 +26,16 @@ func writeFiles(t *testing.T, files map[string]string) string {
 	return dir
 }
 
-func sixRepo(t *testing.T) string {
+func sixRepo(t *testing.T, image string) string {
 	return writeFiles(t, map[string]string{
-		"layers.toml":                    "runtime = \"python3.11\"\narchitectures = [\"x86_64\"]\n[build]\nimage = \"" + standinImage + "\"\n",
+		"layers.toml":                    "runtime = \"python3.11\"\narchitectures = [\"x86_64\"]\n[build]\nimage = \"" + image + "\"\n",
 		"functions/api/requirements.txt": "six==1.16.0\n",
 		"functions/api/app.py":           "import six\n",
 	})
 }
 
 func TestBuildUnreachableEngine(t *testing.T) {
-	dir := sixRepo(t)
+	dir := sixRepo(t, dockertest.DefaultImage)
 	t.Setenv("DOCKER_HOST", "tcp://127.0.0.1:1")
 	t.Setenv("LAYERS_CACHE", t.TempDir())
 	code, stdout, stderr := runCLI(t, "build", "--dir", dir)
@@ -67,25 +62,7 @@ func TestBuildBadFlags(t *testing.T) {
 // TestBuildJSON runs the command against the real engine and the stand-in
 // image: fails without them when CI is set, skips otherwise.
 func TestBuildJSON(t *testing.T) {
-	d, err := engine.Dial(context.Background())
-	if err == nil {
-		defer d.Close()
-		_, err = d.ImageID(context.Background(), standinImage, "linux/amd64")
-	}
-	if err != nil {
-		if ci, _ := strconv.ParseBool(os.Getenv("CI")); ci {
-			t.Fatalf("no engine or stand-in image: %v (run .ci/docker.sh)", err)
-		}
-		t.Skipf("no engine or stand-in image: %v (run .ci/docker.sh)", err)
-	}
-	for _, p := range []string{os.Getenv("PIP_CERT"), os.Getenv("SSL_CERT_FILE"), "/etc/ssl/certs/ca-certificates.crt"} {
-		if _, err := os.Stat(p); p != "" && err == nil {
-			t.Setenv("LAYERS_CA_BUNDLE", p)
-			break
-		}
-	}
-	t.Setenv("LAYERS_CACHE", t.TempDir())
-	dir := sixRepo(t)
+	dir := sixRepo(t, needStandin(t))
 	code, stdout, stderr := runCLI(t, "build", "--dir", dir, "--json", "--jobs", "1")
 	if code != exitOK {
 		t.Fatalf("exit %d:\n%s", code, stderr)

@@ -4,15 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files")
+	"github.com/layers-dev/layers/internal/golden"
+)
 
 const demo = "../../testdata/demo"
 
@@ -61,7 +60,7 @@ func TestPlanJSONOnDemo(t *testing.T) {
 	if dec.More() {
 		t.Fatal("stdout holds more than one JSON document")
 	}
-	golden(t, "plan-demo.json", stdout)
+	golden.Check(t, "plan-demo.json", stdout)
 
 	var targets []string
 	for _, tg := range doc.Targets {
@@ -153,7 +152,7 @@ func TestPlanTextOnDemo(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
 	}
-	golden(t, "plan-demo.txt", stdout)
+	golden.Check(t, "plan-demo.txt", stdout)
 	for _, want := range []string{"python3.12 / x86_64", "python3.12 / arm64", "orders", "legacy", "█", "/ 250 MiB", "LAYER"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("plan output lacks %q:\n%s", want, stdout)
@@ -299,27 +298,6 @@ func TestInitThenPlan(t *testing.T) {
 	again, _ := os.ReadFile(filepath.Join(dir, "layers.toml"))
 	if !bytes.Equal(again, written) {
 		t.Error("second init changed the file")
-	}
-}
-
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	p := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("%v (run go test ./cmd/layers -update to create it)", err)
-	}
-	if string(want) != got {
-		t.Errorf("output differs from %s (run go test ./cmd/layers -update after checking):\n%s", p, got)
 	}
 }
 

@@ -1,39 +1,26 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/layers-dev/layers/builder/engine"
+	"github.com/layers-dev/layers/internal/dockertest"
 )
 
-// needStandin skips (fails in CI) without the engine and the stand-in
-// image, and points the build at the host's CA bundle and a fresh cache.
-func needStandin(t *testing.T) {
+// needStandin returns the stand-in build image, skipping (failing in CI)
+// without it or the engine, and points the build at the host's CA bundle
+// and a fresh cache.
+func needStandin(t *testing.T) string {
 	t.Helper()
-	d, err := engine.Dial(context.Background())
-	if err == nil {
-		defer d.Close()
-		_, err = d.ImageID(context.Background(), standinImage, "linux/amd64")
-	}
-	if err != nil {
-		if ci, _ := strconv.ParseBool(os.Getenv("CI")); ci {
-			t.Fatalf("no engine or stand-in image: %v (run .ci/docker.sh)", err)
-		}
-		t.Skipf("no engine or stand-in image: %v (run .ci/docker.sh)", err)
-	}
-	for _, p := range []string{os.Getenv("PIP_CERT"), os.Getenv("SSL_CERT_FILE"), "/etc/ssl/certs/ca-certificates.crt"} {
-		if _, err := os.Stat(p); p != "" && err == nil {
-			t.Setenv("LAYERS_CA_BUNDLE", p)
-			break
-		}
+	image := dockertest.Image(t, dockertest.Engine(t))
+	if ca := dockertest.HostCABundle(); ca != "" {
+		t.Setenv("LAYERS_CA_BUNDLE", ca)
 	}
 	t.Setenv("LAYERS_CACHE", t.TempDir())
+	return image
 }
 
 // TestVerifyForgottenDependency builds a hand-pinned requirements file
@@ -41,7 +28,7 @@ func needStandin(t *testing.T) {
 // the function, the distribution and the requirement, and exit 1; so must
 // `build --verify`, whose imports then fail too. `report` draws the result.
 func TestVerifyForgottenDependency(t *testing.T) {
-	needStandin(t)
+	standinImage := needStandin(t)
 	dir := writeFiles(t, map[string]string{
 		"layers.toml": "runtime = \"python3.11\"\narchitectures = [\"x86_64\"]\n[build]\nimage = \"" + standinImage + "\"\n" +
 			"[verify]\nimage = \"" + standinImage + "\"\n[function.api]\nhandler = \"app.handler\"\n",

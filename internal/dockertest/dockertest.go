@@ -38,13 +38,33 @@ func Engine(t testing.TB) *engine.Docker {
 // ($LAYERS_STANDIN_IMAGE, else DefaultImage) after checking that e has it.
 func Image(t testing.TB, e engine.Engine) string {
 	t.Helper()
-	ref := os.Getenv("LAYERS_STANDIN_IMAGE")
+	return standin(t, e, "LAYERS_STANDIN_IMAGE", DefaultImage, "build image")
+}
+
+// DefaultLambdaImage is the stand-in Lambda base image .ci/docker.sh
+// derives from the build stand-in: LAMBDA_TASK_ROOT=/var/task and an
+// entrypoint that imports the handler, as the runtime images have.
+const DefaultLambdaImage = "layers-standin/lambda-python3.11:bookworm"
+
+// LambdaImage returns the stand-in Lambda base image's reference
+// ($LAYERS_STANDIN_LAMBDA_IMAGE, else DefaultLambdaImage) after checking
+// that e has it.
+func LambdaImage(t testing.TB, e engine.Engine) string {
+	t.Helper()
+	return standin(t, e, "LAYERS_STANDIN_LAMBDA_IMAGE", DefaultLambdaImage, "Lambda base image")
+}
+
+// standin returns the image $env names, else def, after checking that e
+// has it: missing, the test fails in CI and is skipped elsewhere.
+func standin(t testing.TB, e engine.Engine, env, def, what string) string {
+	t.Helper()
+	ref := os.Getenv(env)
 	if ref == "" {
-		ref = DefaultImage
+		ref = def
 	}
 	_, err := e.ImageID(context.Background(), ref, Platform)
 	if errors.Is(err, engine.ErrImageNotFound) {
-		missing(t, "no stand-in build image: %v (run .ci/docker.sh)", err)
+		missing(t, "no stand-in %s %s: %v (run .ci/docker.sh)", what, ref, err)
 	} else if err != nil {
 		t.Fatal(err)
 	}

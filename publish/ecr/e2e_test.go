@@ -28,13 +28,13 @@ func TestBuildPublishEndToEnd(t *testing.T) {
 	reg := registrytest.Start(t)
 	d := dockertest.Engine(t)
 	buildImage := dockertest.Image(t, d)
-	image(t, d, "probe") // skips without the stand-in Lambda base
+	base := dockertest.LambdaImage(t, d)
 
 	dir := t.TempDir()
 	dockertest.WriteFiles(t, dir, map[string]string{
 		"layers.toml": "runtime = \"python3.11\"\narchitectures = [\"x86_64\"]\n\n[limits]\nfunction_unzipped_bytes = 200000\n\n" +
 			"[function.big]\nhandler = \"app.handler\"\n\n[build]\nimage = \"" + buildImage + "\"\n\n" +
-			"[image]\nrepository = \"e2e\"\nbase = \"" + standinBase + "\"\n",
+			"[image]\nrepository = \"e2e\"\nbase = \"" + base + "\"\n",
 		"functions/big/requirements.txt":   "six==1.16.0\nidna==3.10\n",
 		"functions/big/app.py":             "import idna, six\n\n\ndef handler(event, context):\n    return idna.__version__\n",
 		"functions/small/requirements.txt": "six==1.16.0\n",

@@ -30,8 +30,6 @@ import (
 	"github.com/layers-dev/layers/publish/ecr"
 )
 
-const standinBase = "layers-standin/lambda-python3.11:bookworm"
-
 var target = manifest.Target{Runtime: "python3.11", Architecture: "x86_64"}
 
 // countingEngine counts pushes.
@@ -50,18 +48,9 @@ func (c *countingEngine) Push(ctx context.Context, ref, auth string, progress fu
 // and removes it when t ends.
 func image(t *testing.T, d *engine.Docker, marker string) manifest.Image {
 	t.Helper()
-	ref := os.Getenv("LAYERS_STANDIN_LAMBDA_IMAGE")
-	if ref == "" {
-		ref = standinBase
-	}
+	ref := dockertest.LambdaImage(t, d)
 	id, err := d.ImageID(context.Background(), ref, dockertest.Platform)
-	if errors.Is(err, engine.ErrImageNotFound) {
-		msg := "no stand-in Lambda base image " + ref + " (run .ci/docker.sh)"
-		if ci, _ := strconv.ParseBool(os.Getenv("CI")); ci {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	} else if err != nil {
+	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
