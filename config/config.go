@@ -55,6 +55,8 @@ const (
 	// DefaultOutputs is where publish writes the outputs for
 	// infrastructure code, relative to the root.
 	DefaultOutputs = ".layers/outputs.json"
+	// DefaultPlanFile is where build keeps its plan, relative to the root.
+	DefaultPlanFile = ".layers/plan.json"
 )
 
 // Lambda's own limits, used as defaults.
@@ -231,6 +233,11 @@ type Layers struct {
 	// LocalInCode ships the repository's own (local) packages with the
 	// function code instead of in layers.
 	LocalInCode bool `toml:"local_in_code"`
+	// PlanFile is where build keeps the plan it built, relative to Root;
+	// the next plan keeps the layers of that one that are still valid.
+	// The default lives in .layers/, which a fresh CI checkout lacks:
+	// pointing it at a tracked file keeps layers stable across CI runs.
+	PlanFile string `toml:"plan_file"`
 }
 
 // Default returns the configuration of a repository at root that has no
@@ -244,11 +251,17 @@ func Default(root string) *Config {
 			LayersPerFunction:     maxLayersPerFunction,
 			FunctionUnzippedBytes: defaultFunctionUnzippedBytes,
 		},
+		Layers: Layers{PlanFile: DefaultPlanFile},
 		Publish: Publish{
 			InlineMaxBytes: DefaultInlineMaxBytes,
 			Outputs:        DefaultOutputs,
 		},
 	}
+}
+
+// PlanPath is the absolute path of [layers] plan_file.
+func (c *Config) PlanPath() string {
+	return filepath.Join(c.Root, filepath.FromSlash(c.Layers.PlanFile))
 }
 
 // Load reads the config of the repository at root. With file "", that is

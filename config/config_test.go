@@ -22,6 +22,7 @@ func TestDefault(t *testing.T) {
 		Runtime:       "python3.12",
 		Architectures: []string{"x86_64"},
 		Limits:        Limits{LayersPerFunction: 5, ReservedLayers: 0, FunctionUnzippedBytes: 262144000},
+		Layers:        Layers{PlanFile: ".layers/plan.json"},
 		Publish:       Publish{InlineMaxBytes: 50_000_000, Outputs: ".layers/outputs.json"},
 	}
 	if !reflect.DeepEqual(c, want) {
@@ -70,6 +71,7 @@ func TestParseFull(t *testing.T) {
 				"aws":  {"aws-lambda-powertools", "aws-xray-sdk"},
 			},
 			LocalInCode: true,
+			PlanFile:    "deploy/layers-plan.json",
 		},
 		Publish: Publish{
 			Region: "eu-west-1", Profile: "ci", S3Bucket: "acme-artifacts", S3Prefix: "layers/",

@@ -70,7 +70,7 @@ func TestParseErrors(t *testing.T) {
 		// Unknown keys.
 		{"unknown table", "runtime = \"python3.12\"\n\n[limit]\nreserved_layers = 1", `layers.toml:3: unknown key "limit" (known: architectures, build, exclude, function, functions, image, layers, limits, prune, publish, runtime, verify)`},
 		{"unknown dotted key", `limits.layers = 3`, `layers.toml:1: unknown key "layers" in [limits] (known: function_unzipped_bytes, layers_per_function, reserved_layers)`},
-		{"unknown key in layers", "[layers]\nprefix = \"a\"\nmax = 1", `layers.toml:3: unknown key "max" in [layers] (known: groups, local_in_code, max_extra, prefix)`},
+		{"unknown key in layers", "[layers]\nprefix = \"a\"\nmax = 1", `layers.toml:3: unknown key "max" in [layers] (known: groups, local_in_code, max_extra, plan_file, prefix)`},
 		{"unknown subtable of a function", "[function.api.extra]\nx = 1", `layers.toml:1: unknown key "extra" in [function.api] (known: architectures, extras, groups, handler, image, package, requirements, runtime, source)`},
 		{"unknown key in quoted function", "[function.\"a b\"]\nruntim = \"python3.12\"", `layers.toml:2: unknown key "runtim" in [function."a b"] (known: architectures, extras, groups, handler, image, package, requirements, runtime, source)`},
 		{"key case", "architectures = [\"arm64\"]\nRuntime = \"python3.12\"", `layers.toml:2: unknown key "Runtime" (known: architectures, build, exclude, function, functions, image, layers, limits, prune, publish, runtime, verify)`},
@@ -93,6 +93,8 @@ func TestParseErrors(t *testing.T) {
 		{"reserved negative", "[limits]\nreserved_layers = -1", `layers.toml:2: limits.reserved_layers: -1 must not be negative`},
 		{"unzipped bytes", "[limits]\n\nfunction_unzipped_bytes = 0", `layers.toml:3: limits.function_unzipped_bytes: 0 must be positive`},
 		{"prefix too long", "[layers]\nprefix = \"" + strings.Repeat("x", 65) + "\"", `layers.toml:2: layers.prefix: "` + strings.Repeat("x", 65) + `" may only hold letters, digits, "-" and "_", at most 64 of them`},
+		{"plan_file outside", "[layers]\nplan_file = \"../plan.json\"", `layers.toml:2: layers.plan_file: "../plan.json" must be a path inside the repository`},
+		{"plan_file absolute", "[layers]\nplan_file = \"/tmp/plan.json\"", `layers.toml:2: layers.plan_file: "/tmp/plan.json" must be a path inside the repository`},
 		{"max_extra negative", "[layers]\nmax_extra = -0.1", `layers.toml:2: layers.max_extra: -0.1 is out of range 0..1`},
 		{"max_extra nan", "[layers]\nmax_extra = nan", `layers.toml:2: layers.max_extra: NaN is out of range 0..1`},
 		{"max_extra inf", "[layers]\nmax_extra = inf", `layers.toml:2: layers.max_extra: +Inf is out of range 0..1`},

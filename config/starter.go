@@ -105,6 +105,7 @@ func Starter(in StarterInput) []byte {
 	set(false, `prefix = ""`, `starts every layer name: letters, digits, "-", "_"`)
 	set(false, "max_extra = 0.2", "share 0..1 of unneeded bytes in a function's layers; unset: the planner's")
 	set(false, "local_in_code = false", "true: the repository's own packages ship with the code")
+	set(false, fmt.Sprintf("plan_file = %q", DefaultPlanFile), "the last build's plan, kept for stable layers; commit it for CI")
 	w("# Distributions that always share one layer, by group name.")
 	set(false, "[layers.groups]", "")
 	set(false, `data = ["numpy", "pandas"]`, "")

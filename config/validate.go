@@ -71,6 +71,9 @@ func (c *Config) validate() []problem {
 		v.errorf([]any{"layers", "max_extra"}, "%v is out of range 0..1", *m)
 	}
 	v.layerGroups(c.Layers.Groups, c.Exclude)
+	if !insideRoot(c.Layers.PlanFile) {
+		v.errorf([]any{"layers", "plan_file"}, "%s must be a path inside the repository", tomlString(c.Layers.PlanFile))
+	}
 
 	v.image(c.Build.Image, "build", "image")
 	if b := c.Build.CABundle; strings.TrimSpace(b) != b {
@@ -306,9 +309,15 @@ func (v *validator) publish(p *Publish) {
 	if n := utf8.RuneCountInString(p.LicenseInfo); n > maxLicenseInfo {
 		v.errorf(at("license_info"), "%d characters, Lambda takes at most %d", n, maxLicenseInfo)
 	}
-	if o := p.Outputs; o == "" || filepath.IsAbs(o) || strings.HasPrefix(o, "/") || slices.Contains(strings.Split(filepath.ToSlash(o), "/"), "..") {
-		v.errorf(at("outputs"), "%s must be a path inside the repository", tomlString(o))
+	if !insideRoot(p.Outputs) {
+		v.errorf(at("outputs"), "%s must be a path inside the repository", tomlString(p.Outputs))
 	}
+}
+
+// insideRoot reports whether path, relative to the repository root, names
+// a file inside it.
+func insideRoot(path string) bool {
+	return path != "" && !filepath.IsAbs(path) && !strings.HasPrefix(path, "/") && !slices.Contains(strings.Split(filepath.ToSlash(path), "/"), "..")
 }
 
 func (v *validator) imageSection(im *Image) {

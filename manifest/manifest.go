@@ -22,9 +22,6 @@ const (
 	Dir     = ".layers"
 	DistDir = ".layers/dist"
 	File    = ".layers/build.json"
-	// PlanFile is the plan of the last build: the next plan starts from
-	// it, so that small changes keep the other layers as they are.
-	PlanFile = ".layers/plan.json"
 )
 
 // Format is the manifest format this layers reads and writes; readers
@@ -184,12 +181,12 @@ func (m *Manifest) LayersByName() map[string]Layer {
 	return out
 }
 
-// ReadPlan returns the plan the last build of the repository at root
-// wrote, or nil when there is none. The plan is a hint for stability, so a
-// file that cannot be read or decoded is also nil: the next plan starts
-// from scratch, which is always correct.
-func ReadPlan(root string) *planner.Plan {
-	data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(PlanFile)))
+// ReadPlan returns the plan the last build wrote to path ([layers]
+// plan_file), or nil when there is none. The plan is a hint for stability,
+// so a file that cannot be read or decoded is also nil: the next plan
+// starts from scratch, which is always correct.
+func ReadPlan(path string) *planner.Plan {
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil
 	}
@@ -200,16 +197,16 @@ func ReadPlan(root string) *planner.Plan {
 	return &p
 }
 
-// WritePlan writes p as the plan of the repository at root, atomically.
-func WritePlan(root string, p *planner.Plan) error {
+// WritePlan writes p to path atomically, creating its folder.
+func WritePlan(path string, p *planner.Plan) error {
 	data, err := json.MarshalIndent(p, "", "  ")
 	if err != nil {
 		return fmt.Errorf("write plan: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Join(root, Dir), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("write plan: %w", err)
 	}
-	if err := atomicfile.WriteFile(filepath.Join(root, filepath.FromSlash(PlanFile)), append(data, '\n'), 0o644); err != nil {
+	if err := atomicfile.WriteFile(path, append(data, '\n'), 0o644); err != nil {
 		return fmt.Errorf("write plan: %w", err)
 	}
 	return nil

@@ -299,7 +299,7 @@ func Build(ctx context.Context, cfg *config.Config, o BuildOptions) (*BuildResul
 	previous := old.LayersByName()
 	var hint *planner.Plan
 	if !o.Fresh {
-		hint = manifest.ReadPlan(cfg.Root)
+		hint = manifest.ReadPlan(cfg.PlanPath())
 	}
 	dist := filepath.Join(cfg.Root, filepath.FromSlash(manifest.DistDir))
 	keep := map[string]bool{}
@@ -316,7 +316,7 @@ func Build(ctx context.Context, cfg *config.Config, o BuildOptions) (*BuildResul
 	if err := manifest.Write(cfg.Root, m); err != nil {
 		return nil, err
 	}
-	if err := manifest.WritePlan(cfg.Root, out.Plan); err != nil {
+	if err := manifest.WritePlan(cfg.PlanPath(), out.Plan); err != nil {
 		return nil, err
 	}
 	removeStaleZips(dist, keep)

@@ -148,7 +148,7 @@ func PlanWith(ctx context.Context, cfg *config.Config, o PlanOptions) (*PlanDocu
 		repository: cfg.Image.Repository, handlers: map[string]string{}}
 	var hint *planner.Plan
 	if !o.Fresh {
-		hint = manifest.ReadPlan(cfg.Root)
+		hint = manifest.ReadPlan(cfg.PlanPath())
 	}
 	for _, tr := range res.Targets {
 		in := plannerInput(cfg, tr, hint)

@@ -60,7 +60,7 @@ func TestPlanStartsFromLastPlan(t *testing.T) {
 		last.Limits, last.MaxExtra = p.Limits, p.MaxExtra
 		last.Targets = append(last.Targets, p.Targets...)
 	}
-	if err := manifest.WritePlan(root, last); err != nil {
+	if err := manifest.WritePlan(cfg.PlanPath(), last); err != nil {
 		t.Fatal(err)
 	}
 	n, kept, names := plan(PlanOptions{})
@@ -87,7 +87,20 @@ func TestPlanStartsFromLastPlan(t *testing.T) {
 		t.Errorf("--fresh kept %d layers", kept)
 	}
 
-	if err := os.WriteFile(filepath.Join(root, filepath.FromSlash(manifest.PlanFile)), []byte("{not json"), 0o644); err != nil {
+	// [layers] plan_file moves the hint, e.g. to a tracked file that a
+	// fresh CI checkout has.
+	cfg.Layers.PlanFile = "deploy/layers-plan.json"
+	if _, kept, _ := plan(PlanOptions{}); kept != 0 {
+		t.Errorf("plan_file %s does not exist yet, but %d layers were kept", cfg.Layers.PlanFile, kept)
+	}
+	if err := manifest.WritePlan(cfg.PlanPath(), last); err != nil {
+		t.Fatal(err)
+	}
+	if n, kept, _ := plan(PlanOptions{}); kept != n {
+		t.Errorf("from plan_file %s: %d of %d layers kept", cfg.Layers.PlanFile, kept, n)
+	}
+
+	if err := os.WriteFile(cfg.PlanPath(), []byte("{not json"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if n, kept, _ := plan(PlanOptions{}); n != fresh || kept != 0 {
