@@ -120,6 +120,8 @@ func (s *settings) planTarget(t Target, funcs []*Function) (TargetPlan, error) {
 	ts.reattach()
 	ts.dissolve()
 	ts.reattach()
+	ts.hoist()
+	ts.prune()
 	ts.mergeLeftovers()
 	ts.prune()
 	ts.enrich()
