@@ -446,3 +446,36 @@ func TestPrevious(t *testing.T) {
 		t.Errorf("etl-a lacks orjson: %v", contents(t, after, "etl-a"))
 	}
 }
+
+// TestHoist checks the hoist of step 4: with two layers per function, four
+// functions needing numpy, lib and their own package have no slot left for
+// lib, which the rounds cannot merge into numpy's layer (two functions
+// need numpy alone and lib exceeds their MaxExtra), so each copies it into
+// its own layer. Step 4 may give those two up to three times MaxExtra: lib
+// then moves into numpy's layer and is stored once.
+func TestHoist(t *testing.T) {
+	r := newRepo().size("numpy==2.0", 50*mb).size("lib==1.0", 8*mb)
+	for _, f := range []string{"f1", "f2", "f3", "f4", "f5", "f6"} {
+		r.size(f+"-own==1.0", 10*mb)
+	}
+	r.fn("f1", "numpy==2.0", "lib==1.0", "f1-own==1.0").
+		fn("f2", "numpy==2.0", "lib==1.0", "f2-own==1.0").
+		fn("f3", "numpy==2.0", "lib==1.0", "f3-own==1.0").
+		fn("f4", "numpy==2.0", "lib==1.0", "f4-own==1.0").
+		fn("f5", "numpy==2.0", "f5-own==1.0").
+		fn("f6", "numpy==2.0", "f6-own==1.0")
+	r.in.Limits.LayersPerFunction = 2
+	_, tp := split(t, r.in)
+	var holders []planner.Layer
+	for _, l := range tp.Layers {
+		if slices.ContainsFunc(l.Packages, func(p planner.PackageRef) bool { return p.Name == "lib" }) {
+			holders = append(holders, l)
+		}
+	}
+	if len(holders) != 1 || !slices.ContainsFunc(holders[0].Packages, func(p planner.PackageRef) bool { return p.Name == "numpy" }) {
+		t.Fatalf("lib is stored in %d layers, want once, with numpy: %+v", len(holders), holders)
+	}
+	if len(holders[0].Functions) != 6 {
+		t.Errorf("numpy's layer with lib is attached by %v, want all six functions", holders[0].Functions)
+	}
+}
