@@ -23,6 +23,7 @@ import (
 	"github.com/layers-dev/layers/builder/engine"
 	"github.com/layers-dev/layers/config"
 	"github.com/layers-dev/layers/internal/dockertest"
+	"github.com/layers-dev/layers/internal/testfs"
 	"github.com/layers-dev/layers/manifest"
 	"github.com/layers-dev/layers/pipeline"
 )
@@ -60,9 +61,8 @@ func writeRepo(t *testing.T, image string, files map[string]string) *config.Conf
 
 func writeRepoTB(t testing.TB, image string, files map[string]string) *config.Config {
 	t.Helper()
-	dir := t.TempDir()
 	files["layers.toml"] = "runtime = \"python3.11\"\narchitectures = [\"x86_64\"]\n\n[build]\nimage = \"" + image + "\"\n" + files["layers.toml"]
-	dockertest.WriteFiles(t, dir, files)
+	dir := testfs.Tree(t, files)
 	cfg, err := config.Load(dir, "")
 	if err != nil {
 		t.Fatal(err)

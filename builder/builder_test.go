@@ -15,6 +15,7 @@ import (
 	"github.com/layers-dev/layers/builder/engine"
 	"github.com/layers-dev/layers/builder/prune"
 	"github.com/layers-dev/layers/config"
+	"github.com/layers-dev/layers/internal/testfs"
 	"github.com/layers-dev/layers/resolver"
 )
 
@@ -152,17 +153,13 @@ func TestRunSpec(t *testing.T) {
 
 func TestRunSpecLocalAndStrip(t *testing.T) {
 	root := t.TempDir()
-	for name, data := range map[string]string{
+	testfs.WriteFiles(t, root, map[string]string{
 		"libs/common/pyproject.toml":            "[project]\nname = \"common\"\n",
 		"libs/common/common/__init__.py":        "",
 		"libs/common/.venv/lib/x.py":            "",
 		"libs/common/common/__pycache__/a.pyc":  "",
 		"libs/common/build/lib/common/stale.py": "",
-	} {
-		p := filepath.Join(root, filepath.FromSlash(name))
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		os.WriteFile(p, []byte(data), 0o644)
-	}
+	})
 	b := newTestBuilder(t, Options{Root: root, Prune: prune.Options{Strip: true}})
 	spec, err := b.runSpec([]*job{{spec: UnitSpec{Package: resolver.Package{Name: "common", Version: "0.1.0", Source: resolver.SourceLocal, Path: "libs/common"}, Target: py311, Image: img}}})
 	if err != nil {
@@ -305,11 +302,7 @@ func TestWriteLayer(t *testing.T) {
 	dir := t.TempDir()
 	mkUnit := func(name string, files map[string]string) Unit {
 		d := filepath.Join(dir, name)
-		for f, data := range files {
-			p := filepath.Join(d, filepath.FromSlash(f))
-			os.MkdirAll(filepath.Dir(p), 0o755)
-			os.WriteFile(p, []byte(data), 0o644)
-		}
+		testfs.WriteFiles(t, d, files)
 		return Unit{Spec: UnitSpec{Package: resolver.Package{Name: name, Version: "1"}, Target: py311}, Dir: d}
 	}
 	a := mkUnit("a", map[string]string{"google/a/__init__.py": "a", "a-1.dist-info/METADATA": "m"})

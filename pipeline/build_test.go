@@ -18,6 +18,7 @@ import (
 	"github.com/layers-dev/layers/builder/engine"
 	"github.com/layers-dev/layers/config"
 	"github.com/layers-dev/layers/internal/diag"
+	"github.com/layers-dev/layers/internal/testfs"
 	"github.com/layers-dev/layers/manifest"
 )
 
@@ -66,16 +67,7 @@ func (p *pipEngine) Run(_ context.Context, spec engine.RunSpec) error {
 
 func repo(t *testing.T, files map[string]string) *config.Config {
 	t.Helper()
-	dir := t.TempDir()
-	for name, data := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dir := testfs.Tree(t, files)
 	cfg, err := config.Load(dir, "")
 	if err != nil {
 		t.Fatal(err)

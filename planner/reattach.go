@@ -640,19 +640,8 @@ func (ts *targetState) enrich() {
 			continue
 		}
 		slices.Sort(added)
-		units := unionSorted(l.units, added)
-		o := l.origin
-		o.copied = unionSorted(o.copied, added)
-		key := unitsKey(units)
 		fns := l.fns
-		l.fns = nil
-		for _, f := range fns {
-			fs := ts.live[f]
-			fs.layers = slices.DeleteFunc(fs.layers, func(x *layerAcc) bool { return x == l })
-			if !slices.ContainsFunc(fs.layers, func(x *layerAcc) bool { return unitsKey(x.units) == key }) {
-				ts.addLayer(f, units, o)
-			}
-		}
+		ts.reshape(l, unionSorted(l.units, added), added)
 		for _, f := range fns {
 			ts.refresh(f)
 		}

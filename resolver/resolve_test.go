@@ -3,30 +3,19 @@ package resolver
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/layers-dev/layers/config"
 	"github.com/layers-dev/layers/internal/diag"
+	"github.com/layers-dev/layers/internal/testfs"
 )
 
 // writeTree writes files (slash paths relative to dir) and returns dir.
 func writeTree(t testing.TB, files map[string]string) string {
 	t.Helper()
-	dir := t.TempDir()
-	for name, text := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
+	return testfs.Tree(t, files)
 }
 
 func loadConfig(t testing.TB, dir string) *config.Config {

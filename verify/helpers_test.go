@@ -9,6 +9,7 @@ import (
 	"github.com/layers-dev/layers/builder/engine"
 	"github.com/layers-dev/layers/config"
 	"github.com/layers-dev/layers/internal/dockertest"
+	"github.com/layers-dev/layers/internal/testfs"
 	"github.com/layers-dev/layers/pipeline"
 )
 
@@ -17,13 +18,12 @@ import (
 // comes after those settings.
 func writeRepo(t *testing.T, image, extra string, files map[string]string) *config.Config {
 	t.Helper()
-	dir := t.TempDir()
 	all := map[string]string{"layers.toml": "runtime = \"python3.11\"\narchitectures = [\"x86_64\"]\n\n[build]\nimage = \"" + image +
 		"\"\n\n[verify]\nimage = \"" + image + "\"\n" + extra}
 	for k, v := range files {
 		all[k] = v
 	}
-	dockertest.WriteFiles(t, dir, all)
+	dir := testfs.Tree(t, all)
 	cfg, err := config.Load(dir, "")
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -171,47 +172,21 @@ func (d *Docker) Pull(ctx context.Context, ref, plat string) error {
 // attached to and waited for before it starts, so no output and no exit is
 // missed, and removed on every path out.
 func (d *Docker) Run(ctx context.Context, spec RunSpec) (err error) {
-	plat, err := parsePlatform(spec.Platform)
+	id, remove, err := d.create(ctx, &container.Config{
+		Image:        spec.Image,
+		Entrypoint:   spec.Entrypoint,
+		Cmd:          spec.Cmd,
+		Env:          spec.Env,
+		WorkingDir:   spec.WorkDir,
+		Labels:       spec.Labels,
+		AttachStdout: true,
+		AttachStderr: true,
+	}, spec.Platform, spec.In)
+	if remove != nil {
+		defer remove(&err)
+	}
 	if err != nil {
 		return err
-	}
-	labels := map[string]string{}
-	for k, v := range spec.Labels {
-		labels[k] = v
-	}
-	labels[LabelBuild], labels[LabelOwner] = "1", d.owner
-	created, err := d.cli.ContainerCreate(ctx,
-		&container.Config{
-			Image:        spec.Image,
-			Entrypoint:   spec.Entrypoint,
-			Cmd:          spec.Cmd,
-			Env:          spec.Env,
-			WorkingDir:   spec.WorkDir,
-			Labels:       labels,
-			AttachStdout: true,
-			AttachStderr: true,
-		},
-		&container.HostConfig{},
-		nil,
-		&ocispec.Platform{OS: plat.os, Architecture: plat.arch, Variant: plat.variant},
-		"")
-	if err != nil {
-		return fmt.Errorf("create container from %s: %w", spec.Image, err)
-	}
-	id := created.ID
-	defer func() {
-		rmCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), removeTimeout)
-		defer cancel()
-		rmErr := d.cli.ContainerRemove(rmCtx, id, container.RemoveOptions{Force: true, RemoveVolumes: true})
-		if rmErr != nil && !cerrdefs.IsNotFound(rmErr) && err == nil {
-			err = fmt.Errorf("remove container %.12s: %w", id, rmErr)
-		}
-	}()
-
-	for _, in := range spec.In {
-		if err := d.copyIn(ctx, id, in); err != nil {
-			return err
-		}
 	}
 
 	att, err := d.cli.ContainerAttach(ctx, id, container.AttachOptions{Stream: true, Stdout: true, Stderr: true})
@@ -268,6 +243,46 @@ func (d *Docker) Run(ctx context.Context, spec RunSpec) (err error) {
 		}
 	}
 	return nil
+}
+
+// create creates a container from cfg for platform, labelled as this
+// run's (LabelBuild, LabelOwner, on top of cfg.Labels), without starting
+// it, and copies in into it. Whenever the container exists, remove is
+// non-nil: deferred with the caller's named error, it removes the
+// container on every path out and reports a failed removal in that error
+// when nothing failed before.
+func (d *Docker) create(ctx context.Context, cfg *container.Config, platform string, in []CopyIn) (id string, remove func(*error), err error) {
+	plat, err := parsePlatform(platform)
+	if err != nil {
+		return "", nil, err
+	}
+	labels := maps.Clone(cfg.Labels)
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	labels[LabelBuild], labels[LabelOwner] = "1", d.owner
+	c := *cfg
+	c.Labels = labels
+	created, err := d.cli.ContainerCreate(ctx, &c, &container.HostConfig{}, nil,
+		&ocispec.Platform{OS: plat.os, Architecture: plat.arch, Variant: plat.variant}, "")
+	if err != nil {
+		return "", nil, fmt.Errorf("create container from %s: %w", cfg.Image, err)
+	}
+	id = created.ID
+	remove = func(errp *error) {
+		rmCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), removeTimeout)
+		defer cancel()
+		rmErr := d.cli.ContainerRemove(rmCtx, id, container.RemoveOptions{Force: true, RemoveVolumes: true})
+		if rmErr != nil && !cerrdefs.IsNotFound(rmErr) && *errp == nil {
+			*errp = fmt.Errorf("remove container %.12s: %w", id, rmErr)
+		}
+	}
+	for _, f := range in {
+		if err := d.copyIn(ctx, id, f); err != nil {
+			return id, remove, err
+		}
+	}
+	return id, remove, nil
 }
 
 func (d *Docker) copyIn(ctx context.Context, id string, in CopyIn) error {

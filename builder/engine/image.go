@@ -11,7 +11,6 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/image"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // The methods in this file serve the container-image fallback: assembling
@@ -83,30 +82,12 @@ type CommitSpec struct {
 // container later run from the image (by layers verify, by the user) would
 // look like this run's leftover to RemoveLeftovers.
 func (d *Docker) Commit(ctx context.Context, spec CommitSpec) (_ string, err error) {
-	plat, err := parsePlatform(spec.Platform)
+	id, remove, err := d.create(ctx, &container.Config{Image: spec.Base}, spec.Platform, spec.In)
+	if remove != nil {
+		defer remove(&err)
+	}
 	if err != nil {
 		return "", err
-	}
-	created, err := d.cli.ContainerCreate(ctx,
-		&container.Config{Image: spec.Base, Labels: map[string]string{LabelBuild: "1", LabelOwner: d.owner}},
-		&container.HostConfig{}, nil,
-		&ocispec.Platform{OS: plat.os, Architecture: plat.arch, Variant: plat.variant}, "")
-	if err != nil {
-		return "", fmt.Errorf("create container from %s: %w", spec.Base, err)
-	}
-	id := created.ID
-	defer func() {
-		rmCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), removeTimeout)
-		defer cancel()
-		rmErr := d.cli.ContainerRemove(rmCtx, id, container.RemoveOptions{Force: true, RemoveVolumes: true})
-		if rmErr != nil && !cerrdefs.IsNotFound(rmErr) && err == nil {
-			err = fmt.Errorf("remove container %.12s: %w", id, rmErr)
-		}
-	}()
-	for _, in := range spec.In {
-		if err := d.copyIn(ctx, id, in); err != nil {
-			return "", err
-		}
 	}
 	labels := maps.Clone(spec.Labels)
 	if labels == nil {

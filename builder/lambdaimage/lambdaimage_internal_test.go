@@ -11,22 +11,13 @@ import (
 	"github.com/layers-dev/layers/builder/archive"
 	"github.com/layers-dev/layers/builder/cache"
 	"github.com/layers-dev/layers/config"
+	"github.com/layers-dev/layers/internal/testfs"
 	"github.com/layers-dev/layers/resolver"
 )
 
 func writeTree(t *testing.T, files map[string]string) string {
 	t.Helper()
-	dir := t.TempDir()
-	for name, data := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
+	return testfs.Tree(t, files)
 }
 
 func names(files []archive.File) []string {

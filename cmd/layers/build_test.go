@@ -9,21 +9,12 @@ import (
 	"testing"
 
 	"github.com/layers-dev/layers/internal/dockertest"
+	"github.com/layers-dev/layers/internal/testfs"
 )
 
 func writeFiles(t *testing.T, files map[string]string) string {
 	t.Helper()
-	dir := t.TempDir()
-	for name, data := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
+	return testfs.Tree(t, files)
 }
 
 func sixRepo(t *testing.T, image string) string {

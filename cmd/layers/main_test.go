@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/layers-dev/layers/internal/golden"
+	"github.com/layers-dev/layers/internal/testfs"
 )
 
 const demo = "../../testdata/demo"
@@ -219,16 +220,7 @@ dependencies = [
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			dir := t.TempDir()
-			for name, text := range c.files {
-				p := filepath.Join(dir, filepath.FromSlash(name))
-				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
+			dir := testfs.Tree(t, c.files)
 			before := listFiles(t, dir)
 			code, stdout, stderr := runCLI(t, "plan", "--dir", dir, "--json")
 			if code != 2 {
@@ -265,16 +257,10 @@ func listFiles(t *testing.T, dir string) []string {
 }
 
 func TestInitThenPlan(t *testing.T) {
-	dir := t.TempDir()
-	for _, f := range []string{"services/billing/requirements.txt", "services/search/requirements.txt"} {
-		p := filepath.Join(dir, f)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte("six==1.16.0\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dir := testfs.Tree(t, map[string]string{
+		"services/billing/requirements.txt": "six==1.16.0\n",
+		"services/search/requirements.txt":  "six==1.16.0\n",
+	})
 	code, _, stderr := runCLI(t, "init", "--dir", dir)
 	if code != 0 {
 		t.Fatalf("init: exit %d: %s", code, stderr)

@@ -15,6 +15,7 @@ import (
 	"github.com/layers-dev/layers/builder/archive"
 	"github.com/layers-dev/layers/config"
 	"github.com/layers-dev/layers/internal/motoserver"
+	"github.com/layers-dev/layers/internal/testfs"
 	"github.com/layers-dev/layers/manifest"
 	"github.com/layers-dev/layers/pipeline"
 	"github.com/layers-dev/layers/planner"
@@ -24,20 +25,11 @@ import (
 // one layer zip, and a manifest whose inputs digest matches.
 func builtRepo(t *testing.T) string {
 	t.Helper()
-	root := t.TempDir()
-	for path, data := range map[string]string{
+	root := testfs.Tree(t, map[string]string{
 		"layers.toml":                       "functions = [\"functions/*\"]\n",
 		"functions/orders/requirements.txt": "six==1.16.0\n",
 		"functions/orders/app.py":           "def handler(e, c): pass\n",
-	} {
-		p := filepath.Join(root, path)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	cfg, err := config.Load(root, "")
 	if err != nil {
 		t.Fatal(err)

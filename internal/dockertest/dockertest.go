@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"path/filepath"
 	"strconv"
 	"testing"
 
@@ -124,21 +123,6 @@ func Getenv(cacheDir string) func(string) string {
 			return ""
 		}
 		return os.Getenv(k)
-	}
-}
-
-// WriteFiles writes files (slash paths relative to dir, and their
-// contents) under dir, creating folders as needed.
-func WriteFiles(t testing.TB, dir string, files map[string]string) {
-	t.Helper()
-	for name, data := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
 	}
 }
 

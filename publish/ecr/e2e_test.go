@@ -12,6 +12,7 @@ import (
 	"github.com/layers-dev/layers/internal/dockertest"
 	"github.com/layers-dev/layers/internal/motoserver"
 	"github.com/layers-dev/layers/internal/registrytest"
+	"github.com/layers-dev/layers/internal/testfs"
 	"github.com/layers-dev/layers/pipeline"
 	"github.com/layers-dev/layers/publish"
 	"github.com/layers-dev/layers/publish/ecr"
@@ -30,8 +31,7 @@ func TestBuildPublishEndToEnd(t *testing.T) {
 	buildImage := dockertest.Image(t, d)
 	base := dockertest.LambdaImage(t, d)
 
-	dir := t.TempDir()
-	dockertest.WriteFiles(t, dir, map[string]string{
+	dir := testfs.Tree(t, map[string]string{
 		"layers.toml": "runtime = \"python3.11\"\narchitectures = [\"x86_64\"]\n\n[limits]\nfunction_unzipped_bytes = 200000\n\n" +
 			"[function.big]\nhandler = \"app.handler\"\n\n[build]\nimage = \"" + buildImage + "\"\n\n" +
 			"[image]\nrepository = \"e2e\"\nbase = \"" + base + "\"\n",
