@@ -80,6 +80,11 @@ func (ts *targetState) hoistUnit(u int32) {
 	var bestGain int64
 	var bestDrop []*layerAcc
 	for _, m := range cands {
+		if ts.layers[unitsKey(unionSorted(m.units, []int32{u}))] != nil {
+			// The layer m would become exists: reshaping m would fold
+			// into it, and a holder dropping u could be that layer.
+			continue
+		}
 		var drop []*layerAcc
 		for _, h := range holders {
 			if h.origin.kept {
