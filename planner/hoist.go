@@ -26,7 +26,7 @@ func (ts *targetState) hoist() {
 	var order []int32
 	for u, ls := range ts.layersOf {
 		if len(ls) >= 3 && !ts.tied[ts.atom[u]] {
-			order = append(order, u)
+			order = append(order, int32(u))
 		}
 	}
 	waste := func(u int32) int64 { return int64(len(ts.layersOf[u])-1) * ts.units[u].bytes }

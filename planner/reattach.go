@@ -155,7 +155,7 @@ func (ts *targetState) cover(f int32, fs *fnState, skip *layerAcc, newOver int) 
 	}
 	// gain is the bytes each candidate holds that the function still
 	// needs; -1 marks layers it may not choose.
-	gain := map[*layerAcc]int64{}
+	gain := ts.gains(stamp)
 	var cands []*layerAcc
 	for _, u := range fs.units {
 		ls := ts.layersOf[u]
@@ -166,17 +166,17 @@ func (ts *targetState) cover(f int32, fs *fnState, skip *layerAcc, newOver int) 
 			continue
 		}
 		for _, l := range ls {
-			g, seen := gain[l]
+			g, seen := gain.get(l)
 			if !seen {
 				if !ts.mayChoose(f, fs, l, skip) {
-					gain[l] = -1
+					gain.set(l, -1)
 					continue
 				}
 				cands = append(cands, l)
 			} else if g < 0 {
 				continue
 			}
-			gain[l] = g + ts.units[u].bytes
+			gain.set(l, g+ts.units[u].bytes)
 		}
 	}
 	slices.SortFunc(cands, func(a, b *layerAcc) int { return cmp.Compare(a.seq, b.seq) })
@@ -185,7 +185,7 @@ func (ts *targetState) cover(f int32, fs *fnState, skip *layerAcc, newOver int) 
 		var best *layerAcc
 		var bestScore, bestExtra int64
 		for _, l := range cands {
-			g := gain[l]
+			g, _ := gain.get(l)
 			ex := l.bytes - g
 			if g <= 0 || !ts.fitsLimit(fs, extra+ex, limit) {
 				continue
@@ -222,12 +222,12 @@ func (ts *targetState) cover(f int32, fs *fnState, skip *layerAcc, newOver int) 
 				continue
 			}
 			for _, l := range ts.layersOf[u] {
-				if gain[l] > 0 {
-					gain[l] -= ts.units[u].bytes
+				if g, _ := gain.get(l); g > 0 {
+					gain.set(l, g-ts.units[u].bytes)
 				}
 			}
 		}
-		gain[best] = 0
+		gain.set(best, 0)
 	}
 	if len(chosen) == ts.budget && ts.anyMarked(fs.units, stamp) {
 		// The leftovers need a slot: give up the last, least useful layer.
@@ -258,6 +258,36 @@ func (ts *targetState) cover(f int32, fs *fnState, skip *layerAcc, newOver int) 
 	return chosen, left, extra, len(chosen) > 0 || len(left) > 0
 }
 
+// layerGains holds one value per layer for one cover, without a map: a
+// value counts only when its stamp is the cover's.
+type layerGains struct {
+	stamp  uint32
+	stamps []uint32
+	vals   []int64
+}
+
+// gains returns the per-layer values for the cover of the given stamp.
+func (ts *targetState) gains(stamp uint32) *layerGains {
+	g := &ts.gainBuf
+	if n := ts.seq; len(g.stamps) < n {
+		g.stamps = append(g.stamps, make([]uint32, n-len(g.stamps))...)
+		g.vals = append(g.vals, make([]int64, n-len(g.vals))...)
+	}
+	g.stamp = stamp
+	return g
+}
+
+func (g *layerGains) get(l *layerAcc) (int64, bool) {
+	if g.stamps[l.seq] != g.stamp {
+		return 0, false
+	}
+	return g.vals[l.seq], true
+}
+
+func (g *layerGains) set(l *layerAcc, v int64) {
+	g.stamps[l.seq], g.vals[l.seq] = g.stamp, v
+}
+
 // anyMarked reports whether some unit of us is still needed by the cover
 // of the given stamp.
 func (ts *targetState) anyMarked(us []int32, stamp uint32) bool {
@@ -272,6 +302,9 @@ func (ts *targetState) anyMarked(us []int32, stamp uint32) bool {
 // atomsWhole reports whether units hold, for each tied atom of the
 // function, either all of the function's units of it or none.
 func (ts *targetState) atomsWhole(fs *fnState, units []int32) bool {
+	if !fs.tied {
+		return true
+	}
 	for _, u := range fs.units {
 		if !ts.tied[ts.atom[u]] {
 			continue
@@ -350,21 +383,17 @@ func (ts *targetState) canTake(fs *fnState, units []int32, extra int64, skip *la
 	if !ts.fitsLimit(fs, extra, limit) {
 		return false
 	}
-	names := map[int32]int32{}
-	for _, l := range fs.layers {
-		if l == skip {
+	for _, u := range units {
+		if ts.units[u].alone {
 			continue
 		}
-		for _, u := range l.units {
-			names[ts.units[u].nameID] = u
-		}
-	}
-	for _, u := range units {
 		if ts.hasOtherVersion(fs, u) {
 			return false
 		}
-		if v, ok := names[ts.units[u].nameID]; ok && v != u {
-			return false
+		for _, l := range fs.layers {
+			if l != skip && ts.holdsOtherVersion(l.units, u) {
+				return false
+			}
 		}
 	}
 	return true
@@ -684,7 +713,7 @@ func (ts *targetState) mayChoose(f int32, fs *fnState, l, skip *layerAcc) bool {
 	}
 	usable, known := fs.usable[l]
 	if !known {
-		usable = !slices.ContainsFunc(l.units, func(u int32) bool { return ts.hasOtherVersion(fs, u) }) && ts.atomsWhole(fs, l.units)
+		usable = !slices.ContainsFunc(fs.others, func(u int32) bool { return contains(l.units, u) }) && ts.atomsWhole(fs, l.units)
 		fs.usable[l] = usable
 	}
 	return usable

@@ -25,6 +25,7 @@ type unit struct {
 	bytes  int64 // for planning: the size, or UnknownSizeEstimate
 	group  int   // index of the user group, or -1
 	pinned bool  // in a group tie holding two versions of a name
+	alone  bool  // the only version of its name in the target
 }
 
 // fnState is one function of a target while it is planned.
@@ -33,6 +34,7 @@ type fnState struct {
 	dists  []Dist // normalised, sorted, deduplicated closure
 	image  string // why the function is an image; "" when it uses layers
 	units  []int32
+	others []int32 // other versions of the names of units, ascending
 	code   []int32 // local units shipped with the code
 	pinned []int32 // units that can only travel in the function layer
 	rest   []int32 // units not delivered yet, ascending, without pinned
@@ -52,6 +54,7 @@ type fnState struct {
 	usable                                       map[*layerAcc]bool // layers cover may choose for it
 	over                                         bool               // receives more extra bytes than allow
 	kept                                         bool               // attaches layers of Input.Previous
+	tied                                         bool               // has a unit tied to others by a group
 }
 
 // targetState plans one target.
@@ -61,21 +64,22 @@ type targetState struct {
 	fns      []*fnState // sorted by name
 	live     []*fnState // functions deployed with layers, sorted by name
 	units    []unit
-	atom     []int32        // the atom of each unit: the smallest unit a group ties it to
-	tied     map[int32]bool // atoms of more than one unit
-	blocks   []block        // this round's blocks
+	atom     []int32 // the atom of each unit: the smallest unit a group ties it to
+	tied     []bool  // per atom: it holds more than one unit
+	blocks   []block // this round's blocks
 	layers   map[string]*layerAcc
-	all      []*layerAcc // in creation order
-	layersOf map[int32][]*layerAcc
-	mark     []uint32 // per unit: stamp of the cover that still needs it
-	overN    int      // functions over their allowance after the rounds
-	quota    int      // the most functions that may be over it
+	all      []*layerAcc   // in creation order
+	layersOf [][]*layerAcc // per unit: the layers holding it
+	mark     []uint32      // per unit: stamp of the cover that still needs it
+	gainBuf  layerGains    // per layer: what the current cover gains from it
+	overN    int           // functions over their allowance after the rounds
+	quota    int           // the most functions that may be over it
 	stamp    uint32
 	seq      int // layers created so far
 }
 
 func (s *settings) planTarget(t Target, funcs []*Function) (TargetPlan, error) {
-	ts := &targetState{settings: s, target: t, layers: map[string]*layerAcc{}, layersOf: map[int32][]*layerAcc{}}
+	ts := &targetState{settings: s, target: t, layers: map[string]*layerAcc{}}
 	slices.SortFunc(funcs, func(a, b *Function) int { return cmp.Compare(a.Name, b.Name) })
 	for _, f := range funcs {
 		fs, err := ts.newFn(f)
@@ -245,6 +249,11 @@ func (ts *targetState) collectUnits() {
 		}
 		ts.units = append(ts.units, unit{key: k, local: local[k], nameID: nameID, size: sz, bytes: bytes, group: g})
 	}
+	for id := range ts.units {
+		u := &ts.units[id]
+		u.alone = (id == 0 || ts.units[id-1].nameID != u.nameID) && (id+1 == len(ts.units) || ts.units[id+1].nameID != u.nameID)
+	}
+	ts.layersOf = make([][]*layerAcc, len(ts.units))
 	for _, fs := range ts.live {
 		fs.codeBytes = fs.fn.CodeBytes
 		for _, d := range fs.dists {
@@ -260,6 +269,15 @@ func (ts *targetState) collectUnits() {
 		}
 		fs.allow = int64(ts.maxExtra * float64(fs.closure))
 		fs.slots = ts.budget
+		for _, u := range fs.units {
+			for v := u - 1; v >= 0 && ts.units[v].nameID == ts.units[u].nameID; v-- {
+				fs.others = append(fs.others, v)
+			}
+			for v := u + 1; int(v) < len(ts.units) && ts.units[v].nameID == ts.units[u].nameID; v++ {
+				fs.others = append(fs.others, v)
+			}
+		}
+		slices.Sort(fs.others)
 	}
 }
 
@@ -302,7 +320,7 @@ func (ts *targetState) tieGroups() {
 		ts.atom[u] = r
 		members[r] = append(members[r], int32(u))
 	}
-	ts.tied = map[int32]bool{}
+	ts.tied = make([]bool, len(ts.units))
 	for r, us := range members {
 		if len(us) == 1 {
 			continue
@@ -319,6 +337,7 @@ func (ts *targetState) tieGroups() {
 	}
 	for _, fs := range ts.live {
 		for _, u := range fs.units {
+			fs.tied = fs.tied || ts.tied[ts.atom[u]]
 			if ts.units[u].pinned {
 				fs.pinned = append(fs.pinned, u)
 			} else {
@@ -368,9 +387,29 @@ func (ts *targetState) fits(fs *fnState, extra int64) bool {
 // hasOtherVersion reports whether a function resolved the name of unit u to
 // another unit.
 func (ts *targetState) hasOtherVersion(fs *fnState, u int32) bool {
-	name := ts.units[u].nameID
-	i, ok := slices.BinarySearchFunc(fs.units, name, func(e, n int32) int { return cmp.Compare(ts.units[e].nameID, n) })
-	return ok && fs.units[i] != u
+	return !ts.units[u].alone && contains(fs.others, u)
+}
+
+// holdsOtherVersion reports whether the ascending units us hold another
+// version of unit u. Units of one name have adjacent ids.
+func (ts *targetState) holdsOtherVersion(us []int32, u int32) bool {
+	if ts.units[u].alone {
+		return false
+	}
+	lo, hi := u, u
+	for lo > 0 && ts.units[lo-1].nameID == ts.units[u].nameID {
+		lo--
+	}
+	for int(hi)+1 < len(ts.units) && ts.units[hi+1].nameID == ts.units[u].nameID {
+		hi++
+	}
+	i, _ := slices.BinarySearch(us, lo)
+	for ; i < len(us) && us[i] <= hi; i++ {
+		if us[i] != u {
+			return true
+		}
+	}
+	return false
 }
 
 // conflicts reports whether a function would receive a second version of a
