@@ -110,13 +110,14 @@
 // # Stability and the previous plan
 //
 // Planned from scratch, the plan is a greedy optimum of the whole
-// monorepo: one function gaining one package changes on average 4% of the
-// layer bytes on 300 generated functions (8% over four of them), but up
-// to half of them (nine tenths on 100 functions) when the change tips
-// which small packages ride along a large shared layer, or which classes
-// merge (BenchmarkSplit and BenchmarkSeeds, "churn").
+// monorepo: one function gaining one package changes on average 6% of the
+// layer bytes on 300 generated functions (12% over four of them), but up
+// to 42% of them (88% over four of them, all of them on 100 functions)
+// when the change splits a sharing class, which tips which classes merge
+// or which small packages ride along a large shared layer
+// (BenchmarkSplit and BenchmarkSeeds, "churn").
 // Callers that keep the plan they published and pass it as Input.Previous
-// get the layers of unchanged functions back unchanged: 0.2% of the bytes
+// get the layers of unchanged functions back unchanged: 0.18% of the bytes
 // change on average, 2.3% at worst, over four generated monorepos
 // (BenchmarkSeeds, "prev-churn"). The functions that changed are planned
 // afresh around their kept layers, so forty changes in a row store about
@@ -128,30 +129,31 @@
 //
 // Measured with go test -run xxx -bench 'Split|Baseline|Seeds' -benchmem
 // on a shared 2-core machine (milliseconds of CPU per plan; churn after
-// one function gains one package, mean and worst of 20 changes, planned
+// one function gains one package, mean and worst of 60 changes, planned
 // from scratch and with the previous plan); generated monorepos of seed 1,
 // 3 distributions per function:
 //
 //	functions  ms/op  MB alloc  stored/lower  extra p50/p95  churn mean/worst  with previous plan
-//	100        31     4         1.24          9.3% / 18%     8.7% / 88%        0.5% / 3.6%
-//	300        195    22        1.52          6.6% / 21%     3.7% / 14%        0.2% / 0.8%
-//	1000       825    84        1.96          9.5% / 28%     6.1% / 27%        0.05% / 0.2%
-//	3000       3284   287       2.58          9.4% / 27%     4.4% / 28%        0.02% / 0.08%
+//	100        20     2.4       1.24          9.3% / 18%     10% / 100%        0.8% / 23%
+//	300        109    12        1.52          6.6% / 21%     6.2% / 42%        0.12% / 0.8%
+//	1000       350    40        1.96          9.5% / 28%     8.5% / 82%        0.06% / 0.7%
+//	3000       1463   142       2.58          9.4% / 27%     6.0% / 38%        0.03% / 0.25%
 //
 // One layer per function stores 41 times the lower bound on 300
 // functions, with no extra bytes; one union layer stores it once but gives
 // the median function 720% extra bytes and breaks the size limit of
 // large monorepos. Seed 1 is a favourable monorepo: over seeds 1 to 4,
 // 300 functions store 1.77 times the lower bound, with median extra
-// 8.1% and churn 7.7% (worst 55%) from scratch, 0.19% (worst 2.3%) with
+// 8.1% and churn 12% (worst 88%) from scratch, 0.18% (worst 2.3%) with
 // the previous plan (BenchmarkSeeds). Most of the gap to the lower bound
 // is the price of the five-layer limit: a function whose packages span
 // more classes than it has slots receives copies of the rest in a layer
 // of its own, and with eight layers per function the same monorepos
 // store 1.27 (seed 1) and 1.35 (seeds 1 to 4) times the lower bound.
 // Step 4 takes most of the time; from 1,000 to 3,000 functions the CPU
-// time grows 4.0 times, as the functions over the size limit and the
-// layers a package is copied into grow with the monorepo.
+// time grows 4.2 times, as the functions over the size limit and the
+// layers a package is copied into (up to coverFanout of them are looked
+// at) grow with the monorepo.
 //
 // # The knob: MaxExtra
 //
@@ -170,8 +172,8 @@
 // sharing classes and exact copies allow. The default, 0.10, is where the
 // benchmarks on generated monorepos stop gaining: on 300 functions, stored
 // bytes are 3.1 times the lower bound at 0, 1.68 at 0.05 (median extra
-// 4.9%, p95 14%), 1.52 at 0.10 (median 6.6%, p95 21%, churn 3.7%); 0.15
-// to 0.30 give 1.49 on seed 1 (median 7.3 to 8.7%, churn 8 to 13%), but
+// 4.9%, p95 14%), 1.52 at 0.10 (median 6.6%, p95 21%, churn 6.2%); 0.15
+// to 0.30 give 1.49 on seed 1 (median 7.3 to 8.7%, churn 11 to 15%), but
 // over seeds 1 to 4 the median function then receives 11 to 12% extra
 // bytes (0.15: 1.71 times the lower bound; 0.20: 1.69).
 //

@@ -116,7 +116,7 @@ func diff(before, after *planner.Plan, fn string) change {
 }
 
 // churnTrials is the number of single-package changes churn is averaged on.
-const churnTrials = 20
+const churnTrials = 60
 
 // churnStats is what churnTrials single-package changes do to a plan, each
 // planned twice: from scratch, and with the plan before the change as
