@@ -9,6 +9,10 @@ import (
 // attached by the most functions that need it.
 const hoistCandidates = 8
 
+// hoistShare: a package may join a layer more than mergeRatio times its
+// size only when at least 1/hoistShare of the layer's functions need it.
+const hoistShare = 4
+
 // hoist moves a package stored in several layers into one layer that the
 // functions needing it attach anyway, so that the other layers can drop
 // it. Copies pile up where functions have no slot left: a library 40% of
@@ -20,8 +24,11 @@ const hoistCandidates = 8
 // it delivers divided by leftoverCost, and every function attaching the
 // layer can receive it: within its cap and size limit, one version per
 // name. Kept layers never change; groups are never split (tied packages
-// stay where they are); like merges, a layer never takes in a package 20
-// times smaller than itself, so large layers keep stable contents.
+// stay where they are). A layer takes in a package 20 times smaller than
+// itself only when at least a quarter of its functions need it: small
+// libraries most functions need then sit once in the broad layers (they
+// were copied into dozens of layers otherwise), while a large layer's
+// content does not hinge on the few functions that need something small.
 func (ts *targetState) hoist() {
 	var order []int32
 	for u, ls := range ts.layersOf {
@@ -61,15 +68,19 @@ func (ts *targetState) hoistUnit(u int32) {
 			}
 			seen[f] = true
 			for _, m := range fs.layers {
-				if !m.origin.kept && !contains(m.units, u) && len(m.fns) >= 2 && b*mergeRatio >= m.bytes {
+				if !m.origin.kept && !contains(m.units, u) && len(m.fns) >= 2 {
 					attached[m]++
 				}
 			}
 		}
 	}
+	// Every function needing u attaches a holder, so attached[m] is the
+	// number of m's functions that need u.
 	cands := make([]*layerAcc, 0, len(attached))
-	for m := range attached {
-		cands = append(cands, m)
+	for m, n := range attached {
+		if b*mergeRatio >= m.bytes || n*hoistShare >= len(m.fns) {
+			cands = append(cands, m)
+		}
 	}
 	slices.SortFunc(cands, func(x, y *layerAcc) int {
 		return cmp.Or(cmp.Compare(attached[y], attached[x]), cmp.Compare(x.seq, y.seq))

@@ -2,6 +2,7 @@ package planner_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"regexp"
 	"slices"
 	"strings"
@@ -477,5 +478,87 @@ func TestHoist(t *testing.T) {
 	}
 	if len(holders[0].Functions) != 6 {
 		t.Errorf("numpy's layer with lib is attached by %v, want all six functions", holders[0].Functions)
+	}
+}
+
+// holders returns the layers holding a package of the given name.
+func holders(tp *planner.TargetPlan, name string) []planner.Layer {
+	var out []planner.Layer
+	for _, l := range tp.Layers {
+		if slices.ContainsFunc(l.Packages, func(p planner.PackageRef) bool { return p.Name == name }) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// TestHoistShare checks when hoist may put a package into a layer more
+// than twenty times its size: a 1 MB lib that three functions copy into
+// their own layers (two layers per function; each function has a 50 MB
+// package of its own, too large for anyone else) joins numpy's 100 MB layer
+// when at least a quarter of the functions attaching it need lib (three
+// of eight), and not when fewer do (three of sixteen): the layer's
+// content would then hinge on a few of its functions.
+func TestHoistShare(t *testing.T) {
+	for _, tc := range []struct {
+		functions int
+		copies    int
+	}{{8, 1}, {16, 3}} {
+		r := newRepo().size("numpy==2.0", 100*mb).size("lib==1.0", 1*mb)
+		for i := range tc.functions {
+			own := fmt.Sprintf("f%02d-own==1.0", i)
+			r.size(own, 50*mb)
+			if i < 3 {
+				r.fn(fmt.Sprintf("f%02d", i), "numpy==2.0", "lib==1.0", own)
+			} else {
+				r.fn(fmt.Sprintf("f%02d", i), "numpy==2.0", own)
+			}
+		}
+		r.in.Limits.LayersPerFunction = 2
+		_, tp := split(t, r.in)
+		hs := holders(tp, "lib")
+		if len(hs) != tc.copies {
+			t.Errorf("%d functions: lib is stored in %d layers, want %d", tc.functions, len(hs), tc.copies)
+			continue
+		}
+		numpyWithLib := slices.ContainsFunc(hs, func(l planner.Layer) bool {
+			return slices.ContainsFunc(l.Packages, func(p planner.PackageRef) bool { return p.Name == "numpy" })
+		})
+		if numpyWithLib != (tc.copies == 1) {
+			t.Errorf("%d functions: lib in numpy's layer: %v, want %v", tc.functions, numpyWithLib, tc.copies == 1)
+		}
+	}
+}
+
+// TestPruneKeepsLayer checks that prune leaves a layer alone when dropping
+// a copy would change it by less than a twentieth: four functions need a
+// (50 MB), p (0.5 MB) and y (20 MB), others need a alone. With two others,
+// most of a's functions need p, so a's layer carries a copy of p too and
+// the four receive p twice; with four others it does not. Either way y's
+// layer keeps p, hence its content and name: two functions that need
+// neither p nor y do not rebuild it.
+func TestPruneKeepsLayer(t *testing.T) {
+	var names []string
+	for _, others := range []int{2, 4} {
+		r := newRepo().size("a==1.0", 50*mb).size("p==1.0", mb/2).size("y==1.0", 20*mb)
+		for i := range 4 + others {
+			if i < 4 {
+				r.fn(fmt.Sprintf("f%02d", i), "a==1.0", "p==1.0", "y==1.0")
+			} else {
+				r.fn(fmt.Sprintf("f%02d", i), "a==1.0")
+			}
+		}
+		_, tp := split(t, r.in)
+		hs := holders(tp, "y")
+		if len(hs) != 1 {
+			t.Fatalf("%d others: y is in %d layers, want 1", others, len(hs))
+		}
+		if !slices.ContainsFunc(hs[0].Packages, func(p planner.PackageRef) bool { return p.Name == "p" }) {
+			t.Errorf("%d others: y's layer holds %v, want p too", others, hs[0].Packages)
+		}
+		names = append(names, hs[0].Name)
+	}
+	if names[0] != names[1] {
+		t.Errorf("y's layer is %s with two others and %s with four", names[0], names[1])
 	}
 }

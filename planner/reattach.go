@@ -545,7 +545,9 @@ func (ts *targetState) prune() {
 				keep = append(keep, u)
 			}
 		}
-		if len(keep) == len(l.units) {
+		if len(keep) == len(l.units) || (l.bytes-ts.bytesOf(keep))*mergeRatio < l.bytes {
+			// Nothing to drop, or too little: a layer keeps its content
+			// (its name) for less than a twentieth of its size.
 			continue
 		}
 		fns := l.fns
