@@ -27,12 +27,13 @@ type layerOrigin struct {
 
 // layerAcc collects a layer while functions choose theirs.
 type layerAcc struct {
-	units  []int32
-	bytes  int64   // planning bytes
-	fns    []int32 // indices into live, ascending
-	origin layerOrigin
-	name   string
-	seq    int // creation order: a tie-breaker independent of input order
+	units   []int32
+	bytes   int64   // planning bytes
+	fns     []int32 // indices into live, ascending
+	origin  layerOrigin
+	name    string
+	seq     int  // creation order: a tie-breaker independent of input order
+	dropped bool // no function attaches it any more; forgotten
 }
 
 // addLayer records that function f attaches a layer holding units; layers

@@ -63,20 +63,26 @@ func (ts *targetState) replace(f int32, chosen []*layerAcc, left []int32) {
 	ts.refresh(f)
 }
 
-// dropUnused forgets the layers no function attaches.
+// dropUnused forgets the layers no function attaches. Each unit's list of
+// layers is filtered once, however many of its layers go: hoist and
+// merges leave hundreds behind.
 func (ts *targetState) dropUnused() {
 	all := ts.all[:0]
+	var touched []int32
 	for _, l := range ts.all {
 		if len(l.fns) > 0 {
 			all = append(all, l)
 			continue
 		}
 		delete(ts.layers, unitsKey(l.units))
-		for _, u := range l.units {
-			ts.layersOf[u] = slices.DeleteFunc(ts.layersOf[u], func(x *layerAcc) bool { return x == l })
-		}
+		l.dropped = true
+		touched = append(touched, l.units...)
 	}
 	ts.all = all
+	slices.Sort(touched)
+	for _, u := range slices.Compact(touched) {
+		ts.layersOf[u] = slices.DeleteFunc(ts.layersOf[u], func(x *layerAcc) bool { return x.dropped })
+	}
 }
 
 // dissolve removes shared layers with few functions when the bytes their
