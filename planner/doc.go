@@ -139,10 +139,10 @@
 // 3 distributions per function:
 //
 //	functions  ms/op  MB alloc  stored/lower  extra p50/p95  churn mean/worst  with previous plan
-//	100        23     3.1       1.16          9.2% / 17%     12% / 97%         1.0% / 24%
-//	300        115    14        1.49          6.6% / 21%     7.5% / 49%        0.11% / 0.8%
-//	1000       412    46        1.94          9.6% / 27%     9.3% / 88%        0.05% / 0.7%
-//	3000       1787   172       2.54          9.4% / 26%     4.1% / 51%        0.05% / 0.27%
+//	100        25     3.1       1.16          9.2% / 17%     12% / 97%         1.0% / 24%
+//	300        108    14        1.49          6.6% / 21%     7.5% / 49%        0.11% / 0.8%
+//	1000       365    46        1.94          9.6% / 27%     9.3% / 88%        0.05% / 0.7%
+//	3000       1476   176       2.54          9.4% / 26%     4.1% / 51%        0.05% / 0.27%
 //
 // One layer per function stores 41 times the lower bound on 300
 // functions, with no extra bytes; one union layer stores it once but gives
@@ -157,7 +157,7 @@
 // store 1.25 (seed 1) and 1.34 (seeds 1 to 4) times the lower bound
 // (six: 1.44 and 1.60; four: 1.83 and 2.14).
 // Step 4 takes most of the time; from 1,000 to 3,000 functions the CPU
-// time grows 4.3 times, as the functions over the size limit and the
+// time grows 4.0 times, as the functions over the size limit and the
 // layers a package is copied into (up to coverFanout of them are looked
 // at) grow with the monorepo.
 //
