@@ -91,9 +91,10 @@
 //     functions with no slot left, and a popular library otherwise sits in
 //     a dozen of them. Function layers, and shared ones few functions
 //     attach, merge pairwise when the stored bytes saved exceed a
-//     sixteenth of the extra bytes delivered. A package is removed from a layer when every
-//     function attaching it gets it from another of its layers or does not
-//     need it; it is added to a layer (attached by at most 64 functions)
+//     sixteenth of the extra bytes delivered. A package is removed from a
+//     layer when every function attaching it gets it from another of its
+//     layers or does not need it; it is added to a layer (attached by at
+//     most 64 functions)
 //     when that lets two or more layers attached only by its functions drop
 //     their copies. Merges, additions and removals never change a layer
 //     by less than a twentieth of its size, nor do hoists unless a quarter
