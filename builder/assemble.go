@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/layers-dev/layers/builder/archive"
+	"github.com/layers-dev/layers/archive"
 	"github.com/layers-dev/layers/internal/atomicfile"
 )
 

@@ -22,11 +22,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/layers-dev/layers/builder/archive"
+	"github.com/layers-dev/layers/archive"
 	"github.com/layers-dev/layers/builder/cache"
-	"github.com/layers-dev/layers/builder/engine"
 	"github.com/layers-dev/layers/builder/prune"
 	"github.com/layers-dev/layers/config"
+	"github.com/layers-dev/layers/engine"
 	"github.com/layers-dev/layers/resolver"
 )
 

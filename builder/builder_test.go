@@ -10,12 +10,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/layers-dev/layers/builder/archive"
+	"github.com/layers-dev/layers/archive"
 	"github.com/layers-dev/layers/builder/cache"
-	"github.com/layers-dev/layers/builder/engine"
 	"github.com/layers-dev/layers/builder/prune"
 	"github.com/layers-dev/layers/config"
-	"github.com/layers-dev/layers/internal/testfs"
+	"github.com/layers-dev/layers/engine"
+	"github.com/layers-dev/layers/internal/testkit/testfs"
 	"github.com/layers-dev/layers/resolver"
 )
 

@@ -14,8 +14,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/layers-dev/layers/builder/archive"
-	"github.com/layers-dev/layers/builder/engine"
+	"github.com/layers-dev/layers/archive"
+	"github.com/layers-dev/layers/engine"
 	"github.com/layers-dev/layers/resolver"
 )
 

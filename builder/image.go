@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/layers-dev/layers/builder/engine"
 	"github.com/layers-dev/layers/config"
+	"github.com/layers-dev/layers/engine"
 )
 
 // Image is a build image as the engine has it.

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"testing"
 
-	"github.com/layers-dev/layers/internal/dockertest"
+	"github.com/layers-dev/layers/internal/testkit/dockertest"
 )
 
 // reference is the reference set, pinned for python3.11 on

@@ -18,10 +18,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/layers-dev/layers/builder/archive"
+	"github.com/layers-dev/layers/archive"
 	"github.com/layers-dev/layers/builder/cache"
-	"github.com/layers-dev/layers/builder/engine"
 	"github.com/layers-dev/layers/config"
+	"github.com/layers-dev/layers/engine"
 	"github.com/layers-dev/layers/internal/atomicfile"
 	"github.com/layers-dev/layers/internal/diag"
 	"github.com/layers-dev/layers/internal/pep508"

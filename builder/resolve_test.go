@@ -10,7 +10,7 @@ import (
 
 	"github.com/layers-dev/layers/builder"
 	"github.com/layers-dev/layers/config"
-	"github.com/layers-dev/layers/internal/dockertest"
+	"github.com/layers-dev/layers/internal/testkit/dockertest"
 	"github.com/layers-dev/layers/pipeline"
 	"github.com/layers-dev/layers/resolver"
 )

@@ -3,7 +3,7 @@ package builder_test
 import (
 	"testing"
 
-	"github.com/layers-dev/layers/internal/dockertest"
+	"github.com/layers-dev/layers/internal/testkit/dockertest"
 )
 
 // TestBuildFromSdist builds a release that has no wheel at all (docopt

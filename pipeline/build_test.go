@@ -13,12 +13,12 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/layers-dev/layers/archive"
 	"github.com/layers-dev/layers/builder"
-	"github.com/layers-dev/layers/builder/archive"
-	"github.com/layers-dev/layers/builder/engine"
 	"github.com/layers-dev/layers/config"
+	"github.com/layers-dev/layers/engine"
 	"github.com/layers-dev/layers/internal/diag"
-	"github.com/layers-dev/layers/internal/testfs"
+	"github.com/layers-dev/layers/internal/testkit/testfs"
 	"github.com/layers-dev/layers/manifest"
 )
 

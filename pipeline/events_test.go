@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/layers-dev/layers/builder/engine"
 	"github.com/layers-dev/layers/config"
+	"github.com/layers-dev/layers/engine"
 )
 
 // recordedBuild is what a build sent to Events and Progress.

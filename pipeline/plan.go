@@ -10,8 +10,8 @@ import (
 
 	"github.com/layers-dev/layers/builder"
 	"github.com/layers-dev/layers/builder/cache"
-	"github.com/layers-dev/layers/builder/engine"
 	"github.com/layers-dev/layers/config"
+	"github.com/layers-dev/layers/engine"
 	"github.com/layers-dev/layers/manifest"
 	"github.com/layers-dev/layers/planner"
 	"github.com/layers-dev/layers/resolver"

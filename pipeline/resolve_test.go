@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/layers-dev/layers/builder/archive"
-	"github.com/layers-dev/layers/builder/engine"
+	"github.com/layers-dev/layers/archive"
+	"github.com/layers-dev/layers/engine"
 	"github.com/layers-dev/layers/resolver"
 )
 

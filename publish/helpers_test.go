@@ -28,9 +28,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/layers-dev/layers/builder/archive"
+	"github.com/layers-dev/layers/archive"
 	"github.com/layers-dev/layers/config"
-	"github.com/layers-dev/layers/internal/motoserver"
+	"github.com/layers-dev/layers/internal/testkit/motoserver"
 	"github.com/layers-dev/layers/manifest"
 	"github.com/layers-dev/layers/pipeline"
 	"github.com/layers-dev/layers/planner"

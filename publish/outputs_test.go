@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/layers-dev/layers/internal/golden"
+	"github.com/layers-dev/layers/internal/testkit/golden"
 )
 
 func sampleOutputs() *Outputs {

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/layers-dev/layers/config"
-	"github.com/layers-dev/layers/internal/golden"
+	"github.com/layers-dev/layers/internal/testkit/golden"
 	"github.com/layers-dev/layers/manifest"
 	"github.com/layers-dev/layers/planner"
 	"github.com/layers-dev/layers/report"

@@ -9,7 +9,7 @@ import (
 
 	"github.com/layers-dev/layers/config"
 	"github.com/layers-dev/layers/internal/diag"
-	"github.com/layers-dev/layers/internal/testfs"
+	"github.com/layers-dev/layers/internal/testkit/testfs"
 )
 
 // writeTree writes files (slash paths relative to dir) and returns dir.

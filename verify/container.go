@@ -17,8 +17,8 @@ import (
 
 	"github.com/bmatcuk/doublestar/v4"
 
-	"github.com/layers-dev/layers/builder/archive"
-	"github.com/layers-dev/layers/builder/engine"
+	"github.com/layers-dev/layers/archive"
+	"github.com/layers-dev/layers/engine"
 	"github.com/layers-dev/layers/internal/pep508"
 )
 

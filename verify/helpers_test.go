@@ -6,10 +6,10 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/layers-dev/layers/builder/engine"
 	"github.com/layers-dev/layers/config"
-	"github.com/layers-dev/layers/internal/dockertest"
-	"github.com/layers-dev/layers/internal/testfs"
+	"github.com/layers-dev/layers/engine"
+	"github.com/layers-dev/layers/internal/testkit/dockertest"
+	"github.com/layers-dev/layers/internal/testkit/testfs"
 	"github.com/layers-dev/layers/pipeline"
 )
 

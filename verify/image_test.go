@@ -8,10 +8,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/layers-dev/layers/builder/archive"
-	"github.com/layers-dev/layers/builder/engine"
+	"github.com/layers-dev/layers/archive"
 	"github.com/layers-dev/layers/config"
-	"github.com/layers-dev/layers/internal/dockertest"
+	"github.com/layers-dev/layers/engine"
+	"github.com/layers-dev/layers/internal/testkit/dockertest"
 	"github.com/layers-dev/layers/manifest"
 	"github.com/layers-dev/layers/planner"
 	"github.com/layers-dev/layers/verify"

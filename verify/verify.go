@@ -10,9 +10,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/layers-dev/layers/builder/archive"
-	"github.com/layers-dev/layers/builder/engine"
+	"github.com/layers-dev/layers/archive"
 	"github.com/layers-dev/layers/config"
+	"github.com/layers-dev/layers/engine"
 	"github.com/layers-dev/layers/internal/pep508"
 	"github.com/layers-dev/layers/manifest"
 	"github.com/layers-dev/layers/planner"

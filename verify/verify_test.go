@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/layers-dev/layers/builder/archive"
+	"github.com/layers-dev/layers/archive"
 	"github.com/layers-dev/layers/config"
 	"github.com/layers-dev/layers/internal/pep508"
 	"github.com/layers-dev/layers/manifest"

@@ -12,10 +12,10 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/layers-dev/layers/builder/engine"
 	"github.com/layers-dev/layers/builder/lambdaimage"
 	"github.com/layers-dev/layers/config"
-	"github.com/layers-dev/layers/internal/dockertest"
+	"github.com/layers-dev/layers/engine"
+	"github.com/layers-dev/layers/internal/testkit/dockertest"
 	"github.com/layers-dev/layers/manifest"
 	"github.com/layers-dev/layers/pipeline"
 	"github.com/layers-dev/layers/planner"

@@ -31,10 +31,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/layers-dev/layers/archive"
 	"github.com/layers-dev/layers/builder"
-	"github.com/layers-dev/layers/builder/archive"
-	"github.com/layers-dev/layers/builder/engine"
 	"github.com/layers-dev/layers/config"
+	"github.com/layers-dev/layers/engine"
 )
 
 // TaskRoot is LAMBDA_TASK_ROOT, where the Lambda base image's runtime

@@ -11,7 +11,7 @@ import (
 
 	"github.com/bmatcuk/doublestar/v4"
 
-	"github.com/layers-dev/layers/builder/archive"
+	"github.com/layers-dev/layers/archive"
 )
 
 // skipDirs never go into an image: tests, virtual environments, caches,

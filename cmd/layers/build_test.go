@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/layers-dev/layers/internal/dockertest"
-	"github.com/layers-dev/layers/internal/testfs"
+	"github.com/layers-dev/layers/internal/testkit/dockertest"
+	"github.com/layers-dev/layers/internal/testkit/testfs"
 )
 
 func writeFiles(t *testing.T, files map[string]string) string {

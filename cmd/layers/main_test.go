@@ -10,8 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/layers-dev/layers/internal/golden"
-	"github.com/layers-dev/layers/internal/testfs"
+	"github.com/layers-dev/layers/internal/testkit/golden"
+	"github.com/layers-dev/layers/internal/testkit/testfs"
 )
 
 const demo = "../../testdata/demo"

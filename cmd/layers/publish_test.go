@@ -12,10 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/layers-dev/layers/builder/archive"
+	"github.com/layers-dev/layers/archive"
 	"github.com/layers-dev/layers/config"
-	"github.com/layers-dev/layers/internal/motoserver"
-	"github.com/layers-dev/layers/internal/testfs"
+	"github.com/layers-dev/layers/internal/testkit/motoserver"
+	"github.com/layers-dev/layers/internal/testkit/testfs"
 	"github.com/layers-dev/layers/manifest"
 	"github.com/layers-dev/layers/pipeline"
 	"github.com/layers-dev/layers/planner"

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/layers-dev/layers/internal/dockertest"
+	"github.com/layers-dev/layers/internal/testkit/dockertest"
 )
 
 // needStandin returns the stand-in build image, skipping (failing in CI)

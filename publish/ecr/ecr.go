@@ -34,8 +34,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	"github.com/docker/docker/api/types/registry"
 
-	"github.com/layers-dev/layers/builder/engine"
 	"github.com/layers-dev/layers/config"
+	"github.com/layers-dev/layers/engine"
 	"github.com/layers-dev/layers/manifest"
 	"github.com/layers-dev/layers/publish"
 )

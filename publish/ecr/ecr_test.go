@@ -20,12 +20,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecr/types"
 
 	"github.com/layers-dev/layers/builder"
-	"github.com/layers-dev/layers/builder/engine"
 	"github.com/layers-dev/layers/builder/lambdaimage"
 	"github.com/layers-dev/layers/config"
-	"github.com/layers-dev/layers/internal/dockertest"
-	"github.com/layers-dev/layers/internal/motoserver"
-	"github.com/layers-dev/layers/internal/registrytest"
+	"github.com/layers-dev/layers/engine"
+	"github.com/layers-dev/layers/internal/testkit/dockertest"
+	"github.com/layers-dev/layers/internal/testkit/motoserver"
+	"github.com/layers-dev/layers/internal/testkit/registrytest"
 	"github.com/layers-dev/layers/manifest"
 	"github.com/layers-dev/layers/publish/ecr"
 )

@@ -11,8 +11,8 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/layers-dev/layers/builder/archive"
-	"github.com/layers-dev/layers/builder/engine"
+	"github.com/layers-dev/layers/archive"
+	"github.com/layers-dev/layers/engine"
 )
 
 // DefaultImage is the stand-in build image .ci/docker.sh builds: Debian

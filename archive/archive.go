@@ -1,5 +1,4 @@
-// Package archive owns the bytes of every archive the builder writes or
-// reads: deterministic layer zips, deterministic tar streams sent into build
+// Package archive owns the bytes of every archive layers writes or reads: deterministic layer zips, deterministic tar streams sent into build
 // containers, and the safe extraction of the untrusted tar streams that come
 // back out of them.
 //

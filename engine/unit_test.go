@@ -11,10 +11,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/layers-dev/layers/builder/archive"
-	"github.com/layers-dev/layers/builder/engine"
+	"github.com/layers-dev/layers/archive"
 	"github.com/layers-dev/layers/builder/prune"
-	"github.com/layers-dev/layers/internal/dockertest"
+	"github.com/layers-dev/layers/engine"
+	"github.com/layers-dev/layers/internal/testkit/dockertest"
 )
 
 // TestUnitInstall goes the whole way for one real unit, twice, from an

@@ -24,9 +24,9 @@ import (
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/client"
 
-	"github.com/layers-dev/layers/builder/archive"
-	"github.com/layers-dev/layers/builder/engine"
-	"github.com/layers-dev/layers/internal/dockertest"
+	"github.com/layers-dev/layers/archive"
+	"github.com/layers-dev/layers/engine"
+	"github.com/layers-dev/layers/internal/testkit/dockertest"
 )
 
 // testLabel marks one test's containers so it can look for them.

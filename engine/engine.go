@@ -1,6 +1,6 @@
-// Package engine owns the builder's conversation with a container engine:
-// the narrow Engine interface the rest of the builder depends on, and its
-// implementation over the Docker Engine API.
+// Package engine owns every conversation with a container engine: the
+// narrow Engine interface that the builder, verify and the image publisher
+// depend on, and its implementation over the Docker Engine API.
 //
 // Files move in and out of containers only as tar streams
 // (CopyToContainer, CopyFromContainer), never through bind mounts, so a
@@ -19,7 +19,7 @@ import (
 
 	"github.com/docker/docker/client"
 
-	"github.com/layers-dev/layers/builder/archive"
+	"github.com/layers-dev/layers/archive"
 )
 
 // Engine is what the builder needs from a container engine.
