@@ -1,6 +1,7 @@
-// Package archive owns the bytes of every archive layers writes or reads: deterministic layer zips, deterministic tar streams sent into build
-// containers, and the safe extraction of the untrusted tar streams that come
-// back out of them.
+// Package archive owns the bytes of every archive layers writes or reads:
+// deterministic layer zips, deterministic tar streams sent into build
+// containers, and the safe extraction of the untrusted tar streams that
+// come back out of them.
 //
 // Determinism is the point: the same files give the same bytes on any
 // machine, whatever the files' timestamps, owners, permission bits beyond
