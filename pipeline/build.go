@@ -264,7 +264,7 @@ func Build(ctx context.Context, cfg *config.Config, o BuildOptions) (*BuildResul
 		o.rep.step(StageBuildImage, tr.Target, fmt.Sprintf("image %s for %s: %.19s", ref, tr.Target, img.ID))
 		images[tr.Target] = img
 	}
-	rs, err := builder.NewResolver(builder.ResolverOptions{Engine: o.Engine, CacheDir: o.CacheDir, CABundle: ca, Env: env, Tool: o.Tool, Root: cfg.Root})
+	rs, err := builder.NewPipResolver(builder.PipResolverOptions{Engine: o.Engine, CacheDir: o.CacheDir, CABundle: ca, Env: env, Tool: o.Tool, Root: cfg.Root})
 	if err != nil {
 		return nil, err
 	}
@@ -469,7 +469,7 @@ func writeLayer(cfg *config.Config, l planner.Layer, pt planner.Target, byUnit m
 // are served from earlier resolutions only, and a closure that does not
 // resolve stays unresolved, with a progress line saying why.
 func fillClosures(ctx context.Context, cfg *config.Config, res *resolver.Result, images map[config.Target]builder.Image,
-	rs *builder.Resolver, forBuild bool, jobs int, rep *reporter) error {
+	rs *builder.PipResolver, forBuild bool, jobs int, rep *reporter) error {
 	excluded := map[string]bool{}
 	for _, x := range cfg.Exclude {
 		excluded[x] = true
@@ -555,11 +555,14 @@ func fillClosures(ctx context.Context, cfg *config.Config, res *resolver.Result,
 // input error at the closure's first unresolved requirement: most often
 // no version satisfies what the file asks.
 func resolveClosure(ctx context.Context, cfg *config.Config, c resolver.Closure, t config.Target, img builder.Image,
-	rs *builder.Resolver) ([]resolver.Package, bool, error) {
-	req, err := builder.RequestFor(cfg, c, t, img)
-	if err != nil {
-		return nil, false, err
+	rs *builder.PipResolver) ([]resolver.Package, bool, error) {
+	if c.RequestErr != nil {
+		return nil, false, c.RequestErr
 	}
+	if c.Request == nil {
+		return nil, false, fmt.Errorf("function %s: no input to resolve", c.Name)
+	}
+	req := builder.PipRequest{Function: c.Name, Target: t, Image: img, Request: *c.Request}
 	if img.ID == "" {
 		return rs.Cached(req)
 	}

@@ -291,7 +291,7 @@ func planResolve(ctx context.Context, cfg *config.Config, res *resolver.Result, 
 			return ctx.Err()
 		}
 	}
-	ro := builder.ResolverOptions{CacheDir: o.CacheDir, Tool: o.Tool, Root: cfg.Root}
+	ro := builder.PipResolverOptions{CacheDir: o.CacheDir, Tool: o.Tool, Root: cfg.Root}
 	images := map[config.Target]builder.Image{}
 	if o.Engine != nil {
 		ca, err := caBundle(cfg, o.Getenv)
@@ -316,7 +316,7 @@ func planResolve(ctx context.Context, cfg *config.Config, res *resolver.Result, 
 			}
 		}
 	}
-	rs, err := builder.NewResolver(ro)
+	rs, err := builder.NewPipResolver(ro)
 	if err != nil {
 		return err
 	}
