@@ -23,6 +23,7 @@ import (
 	"github.com/layers-dev/layers/config"
 	"github.com/layers-dev/layers/engine"
 	"github.com/layers-dev/layers/internal/atomicfile"
+	"github.com/layers-dev/layers/internal/digest"
 	"github.com/layers-dev/layers/internal/pep508"
 	"github.com/layers-dev/layers/resolver"
 )
@@ -243,7 +244,7 @@ func (r *PipResolver) localSource(rel string) ([]archive.File, error) {
 	if !fi.IsDir() {
 		return []archive.File{{Name: dst, Size: fi.Size(), Open: func() (io.ReadCloser, error) { return os.Open(abs) }}}, nil
 	}
-	files, err := localFiles(r.o.Root, rel)
+	files, err := digest.LocalPackageFiles(r.o.Root, rel)
 	if err != nil {
 		return nil, err
 	}
@@ -325,7 +326,7 @@ func (r *PipResolver) inputsKey(req PipRequest) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		sum, err := filesDigest(files)
+		sum, err := digest.Files(files)
 		if err != nil {
 			return "", err
 		}
@@ -335,7 +336,7 @@ func (r *PipResolver) inputsKey(req PipRequest) (string, error) {
 }
 
 func fullKey(inputs, imageID string) string {
-	return digest(inputs + "\x00" + imageID)
+	return hashString(inputs + "\x00" + imageID)
 }
 
 // resolutionFile is one cached resolution.

@@ -7,12 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
-	"slices"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -25,10 +23,12 @@ import (
 	"github.com/layers-dev/layers/config"
 	"github.com/layers-dev/layers/engine"
 	"github.com/layers-dev/layers/internal/diag"
+	"github.com/layers-dev/layers/internal/digest"
 	"github.com/layers-dev/layers/internal/pep508"
 	"github.com/layers-dev/layers/manifest"
 	"github.com/layers-dev/layers/planner"
 	"github.com/layers-dev/layers/resolver"
+	"github.com/layers-dev/layers/stamp"
 )
 
 // passEnv are the host variables every build container gets: a private
@@ -216,7 +216,7 @@ func Build(ctx context.Context, cfg *config.Config, o BuildOptions) (*BuildResul
 	}
 	// Before resolution fills the closures: publish recomputes this
 	// digest from the input files alone.
-	inputs, err := inputsDigest(cfg, res, o.Tool, epoch)
+	inputs, err := stamp.Inputs(cfg, res, o.Tool, epoch)
 	if err != nil {
 		return nil, err
 	}
@@ -444,7 +444,7 @@ func writeLayer(cfg *config.Config, l planner.Layer, pt planner.Target, byUnit m
 	path := filepath.Join(cfg.Root, filepath.FromSlash(rel))
 	lm := manifest.Layer{Name: l.Name, File: rel, Packages: l.Packages, Functions: l.Functions, ContentKey: key}
 	if prev, ok := previous[l.Name]; ok && prev.ContentKey == key {
-		if sum, b64, size, err := builder.FileDigest(path); err == nil && sum == prev.SHA256 {
+		if sum, b64, size, err := digest.File(path); err == nil && sum == prev.SHA256 {
 			lm.SHA256, lm.CodeSha256, lm.ZippedBytes, lm.UnzippedBytes = sum, b64, size, prev.UnzippedBytes
 			out.LayersReused++
 			return lm, nil
@@ -657,62 +657,6 @@ func caBundle(cfg *config.Config, getenv func(string) string) ([]byte, error) {
 
 func pruneOptions(cfg *config.Config) prune.Options {
 	return prune.Options{Tests: cfg.Prune.Tests, Patterns: cfg.Prune.Patterns, Keep: cfg.Prune.Keep, Strip: cfg.Prune.Strip}
-}
-
-// InputsDigest returns the digest of everything a build's output depends
-// on that publish can see without an engine: the tool version, the zip
-// time, layers.toml, every function's input files and its local packages'
-// sources. Publish compares it with the manifest's to refuse stale output.
-func InputsDigest(ctx context.Context, cfg *config.Config, tool string, getenv func(string) string) (string, error) {
-	epoch, err := archive.SourceDateEpoch(getenv)
-	if err != nil {
-		return "", err
-	}
-	res, err := resolver.Resolve(ctx, cfg, resolver.Options{})
-	if err != nil {
-		return "", err
-	}
-	return inputsDigest(cfg, res, tool, epoch)
-}
-
-func inputsDigest(cfg *config.Config, res *resolver.Result, tool string, epoch time.Time) (string, error) {
-	h := sha256.New()
-	fmt.Fprintf(h, "tool %s\nepoch %d\n", tool, epoch.Unix())
-	files := map[string]bool{}
-	if cfg.Path != "" {
-		files[cfg.Path] = true
-	}
-	locals := map[string]bool{}
-	for _, tr := range res.Targets {
-		fmt.Fprintf(h, "target %s\n", tr.Target)
-		for _, c := range tr.Functions {
-			fmt.Fprintf(h, "function %s %s\n", c.Name, c.Path)
-			for _, in := range c.Inputs {
-				files[filepath.Join(cfg.Root, filepath.FromSlash(in))] = true
-			}
-			for _, p := range c.Packages {
-				if p.Source == resolver.SourceLocal && p.Path != "" {
-					locals[p.Path] = true
-				}
-			}
-		}
-	}
-	for _, f := range slices.Sorted(maps.Keys(files)) {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			return "", fmt.Errorf("inputs digest: %w", err)
-		}
-		sum := sha256.Sum256(data)
-		fmt.Fprintf(h, "file %s %x\n", filepath.ToSlash(f), sum)
-	}
-	for _, p := range slices.Sorted(maps.Keys(locals)) {
-		sum, err := builder.SourceDigest(cfg.Root, p)
-		if err != nil {
-			return "", err
-		}
-		fmt.Fprintf(h, "local %s %s\n", p, sum)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // removeStaleZips deletes the zips of .layers/dist that the new manifest

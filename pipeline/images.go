@@ -11,6 +11,7 @@ import (
 	"github.com/layers-dev/layers/builder/lambdaimage"
 	"github.com/layers-dev/layers/config"
 	"github.com/layers-dev/layers/internal/diag"
+	"github.com/layers-dev/layers/internal/digest"
 	"github.com/layers-dev/layers/internal/tomlpos"
 	"github.com/layers-dev/layers/manifest"
 	"github.com/layers-dev/layers/planner"
@@ -105,12 +106,12 @@ func buildImages(ctx context.Context, cfg *config.Config, tr resolver.TargetResu
 		if err != nil {
 			return err
 		}
-		src, err := lambdaimage.SourceFiles(filepath.Join(cfg.Root, filepath.FromSlash(c.Path)), cfg.For(c.Name).Source)
+		src, err := digest.FunctionFiles(filepath.Join(cfg.Root, filepath.FromSlash(c.Path)), cfg.For(c.Name).Source)
 		if err != nil {
 			return fmt.Errorf("function %s: %w", c.Name, err)
 		}
 		im.Handler = cfg.For(c.Name).Handler
-		if im.SourceSHA256, err = lambdaimage.SourceDigest(src); err != nil {
+		if im.SourceSHA256, err = digest.Files(src); err != nil {
 			return fmt.Errorf("function %s: %w", c.Name, err)
 		}
 		res, err := lambdaimage.Build(ctx, eng, lambdaimage.Spec{Function: c.Name, Target: tr.Target, Base: base,
