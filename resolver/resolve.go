@@ -20,6 +20,18 @@ type Options struct {
 	Getenv func(string) (string, bool)
 }
 
+// Lookup adapts a Getenv of the kind the rest of layers injects (empty
+// for unset) to Options.Getenv; nil stays nil, the process environment.
+func Lookup(getenv func(string) string) func(string) (string, bool) {
+	if getenv == nil {
+		return nil
+	}
+	return func(k string) (string, bool) {
+		v := getenv(k)
+		return v, v != ""
+	}
+}
+
 // Result is every function's closure for every target it is built for.
 type Result struct {
 	Targets []TargetResult `json:"targets"`
