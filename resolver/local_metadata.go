@@ -1,7 +1,6 @@
 package resolver
 
 import (
-	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -72,12 +71,8 @@ func (p *reqParser) folderMetadata(dir string) (localInfo, error) {
 func pyprojectInfo(file string, data []byte) (localInfo, error) {
 	var doc pyprojectMetadata
 	if err := toml.Unmarshal(data, &doc); err != nil {
-		var de *toml.DecodeError
-		if errors.As(err, &de) {
-			row, _ := de.Position()
-			return localInfo{}, diag.Errorf(file, row, "%s", de.Error())
-		}
-		return localInfo{}, diag.Errorf(file, 0, "%v", err)
+		// go-toml's own words, as these messages have always read.
+		return localInfo{}, tomlpos.Error(file, err, func(f tomlpos.Failure) string { return "toml: " + f.Msg })
 	}
 	var name, version any
 	var table []any

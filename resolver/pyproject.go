@@ -2,7 +2,6 @@ package resolver
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -128,7 +127,7 @@ type pyprojectParser struct {
 func parsePyproject(root, rel string, data []byte) (*Pyproject, error) {
 	var doc pyprojectDoc
 	if err := toml.Unmarshal(data, &doc); err != nil {
-		return nil, pyprojectTOMLError(rel, err)
+		return nil, tomlpos.Error(rel, err, pyprojectTOMLWords)
 	}
 	pp := &pyprojectParser{root: root, rel: rel, dir: path.Dir(rel), data: data}
 	p := &Pyproject{Path: rel, Optional: map[string][]Requirement{}, Groups: map[string][]Requirement{}}
@@ -139,23 +138,13 @@ func parsePyproject(root, rel string, data []byte) (*Pyproject, error) {
 	return p, nil
 }
 
-// pyprojectTOMLError turns a go-toml error into a *diag.Error at its line,
-// with the key path instead of Go type names for type mismatches.
-func pyprojectTOMLError(rel string, err error) error {
-	var de *toml.DecodeError
-	if !errors.As(err, &de) {
-		return diag.Wrap(rel, 0, err)
+// pyprojectTOMLWords words a go-toml failure with the key path instead of
+// Go type names for type mismatches.
+func pyprojectTOMLWords(f tomlpos.Failure) string {
+	if f.Got != "" && len(f.Key) > 0 {
+		return fmt.Sprintf("%s has the wrong type (a TOML %s)", strings.Join(f.Key, "."), f.Got)
 	}
-	row, _ := de.Position()
-	msg := strings.TrimPrefix(de.Error(), "toml: ")
-	const mismatch = "cannot decode TOML "
-	if i := strings.Index(msg, mismatch); i >= 0 && len(de.Key()) > 0 {
-		kind, _, _ := strings.Cut(msg[i+len(mismatch):], " into")
-		msg = fmt.Sprintf("%s has the wrong type (a TOML %s)", strings.Join(de.Key(), "."), kind)
-	} else {
-		msg = "invalid TOML: " + msg
-	}
-	return &diag.Error{Path: rel, Line: row, Msg: msg, Err: err}
+	return tomlpos.Invalid(f)
 }
 
 func (pp *pyprojectParser) line(keys ...any) int {
