@@ -27,6 +27,9 @@ type localInfo struct {
 // pyprojectMetadata is what the resolver needs of a local project's
 // pyproject.toml. Values are decoded as any so that one of the wrong type
 // gets a message in TOML terms, or is ignored where it does not matter.
+// It is not pyprojectDoc on purpose: that type checks every dependency
+// table, and a local package's own tables must not fail a build that only
+// needs its name and version.
 type pyprojectMetadata struct {
 	Project *struct {
 		Name    any `toml:"name"`
