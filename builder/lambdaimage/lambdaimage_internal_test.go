@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/layers-dev/layers/archive"
 	"github.com/layers-dev/layers/builder"
 	"github.com/layers-dev/layers/builder/cache"
 	"github.com/layers-dev/layers/config"
@@ -17,15 +16,6 @@ import (
 func writeTree(t *testing.T, files map[string]string) string {
 	t.Helper()
 	return testfs.Tree(t, files)
-}
-
-func names(files []archive.File) []string {
-	var out []string
-	for _, f := range files {
-		out = append(out, f.Name)
-	}
-	slices.Sort(out)
-	return out
 }
 
 func TestDefaultBase(t *testing.T) {
