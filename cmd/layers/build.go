@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/layers-dev/layers/pipeline"
+	"github.com/layers-dev/layers/publish/ecr"
 )
 
 type buildOptions struct {
@@ -34,10 +35,12 @@ A rebuild with nothing changed starts no container.`,
 				return err
 			}
 			stderr := cmd.ErrOrStderr()
+			registry := ecr.ForConfig(cfg, "", "")
+			defer registry.Close()
 			display := newProgressDisplay(stderr)
 			res, err := pipeline.Build(cmd.Context(), cfg, pipeline.BuildOptions{
 				Jobs: o.Jobs, Pull: o.Pull, Fresh: o.Fresh, Tool: version, Events: display.event, Notice: display.line,
-				CacheURL: o.Cache.URL, CacheReadOnly: o.Cache.ReadOnly,
+				CacheURL: o.Cache.URL, CacheReadOnly: o.Cache.ReadOnly, Registry: registry,
 			})
 			display.close()
 			if err != nil {
