@@ -6,6 +6,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -63,10 +64,17 @@ func Discover(cfg *config.Config) ([]Function, *Workspace, error) {
 	var dirs []string
 	switch {
 	case len(cfg.Functions) > 0:
-		for _, g := range cfg.Functions {
+		for i, g := range cfg.Functions {
 			m, err := globDirs(cfg.Root, g)
 			if err != nil {
 				return nil, nil, err
+			}
+			// A glob the user wrote that finds no function is a typo or a
+			// moved folder: going on would plan, build and publish nothing,
+			// and outputs with no functions strip every function's layers.
+			if !slices.ContainsFunc(m, func(d string) bool { return isFunctionDir(cfg, d, path.Base(d)) }) {
+				return nil, nil, diag.Errorf(configPath(cfg), configLine(cfg, "functions", i),
+					"functions: glob %q matches no function folder (one with a requirements.txt or a pyproject.toml)", g)
 			}
 			dirs = append(dirs, m...)
 		}

@@ -101,6 +101,11 @@ func TestDiscoverErrors(t *testing.T) {
 			"layers.toml":                       "runtime = \"python3.12\"\n\n[function.ordres]\nextras = [\"x\"]\n",
 			"functions/orders/requirements.txt": "six==1.16.0\n",
 		}, "layers.toml:3: [function.ordres] matches no function (found: orders)"},
+		{"glob that matches no function", map[string]string{
+			"layers.toml":                       "functions = [\n  \"functions/*\",\n  \"services/*\",\n]\n",
+			"functions/orders/requirements.txt": "six==1.16.0\n",
+			"services/README.md":                "moved\n",
+		}, `layers.toml:3: functions: glob "services/*" matches no function folder`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
