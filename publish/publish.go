@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/layers-dev/layers/config"
+	"github.com/layers-dev/layers/internal/diag"
 	"github.com/layers-dev/layers/internal/digest"
 	"github.com/layers-dev/layers/manifest"
 	"github.com/layers-dev/layers/remote"
@@ -147,6 +148,11 @@ func Publish(ctx context.Context, cfg *config.Config, o Options) (*Result, error
 	if err != nil {
 		return nil, err
 	}
+	if !hasFunctions(m) {
+		// Outputs with no functions would make infrastructure code strip
+		// every function's layers.
+		return nil, diag.Errorf(manifest.File, 0, "the build has no functions: nothing to publish (check `functions` in the config, then run `layers build`)")
+	}
 	jobs, err := prepare(cfg, m)
 	if err != nil {
 		return nil, err
@@ -203,6 +209,15 @@ func Publish(ctx context.Context, cfg *config.Config, o Options) (*Result, error
 	res.Outputs, res.OutputsPath = out, path
 	res.PlanStored = p.storePlan(ctx)
 	return res, nil
+}
+
+func hasFunctions(m *manifest.Manifest) bool {
+	for _, t := range m.Targets {
+		if len(t.Functions) > 0 || len(t.Images) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func withBackoff(a AWSOptions, b retry.BackoffDelayer) AWSOptions {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/layers-dev/layers/internal/diag"
 	"github.com/layers-dev/layers/manifest"
 	"github.com/layers-dev/layers/planner"
 	"github.com/layers-dev/layers/stamp"
@@ -347,6 +349,21 @@ func TestManifestMissingOrStale(t *testing.T) {
 	os.Remove(manifest.Path(r.root))
 	if _, err := Publish(ctx, r.cfg, opts()); !errors.Is(err, manifest.ErrNoManifest) {
 		t.Errorf("no manifest: err = %v, want ErrNoManifest", err)
+	}
+}
+
+// A build with no functions publishes nothing and writes no outputs: fed to
+// Terraform, outputs with no functions strip every function's layers.
+func TestPublishRefusesABuildWithNoFunctions(t *testing.T) {
+	r := newRepo(t, "")
+	t.Setenv("AWS_REGION", "")
+	t.Setenv("AWS_CONFIG_FILE", os.DevNull)
+	_, err := Publish(context.Background(), r.cfg, opts())
+	if err == nil || !diag.IsInput(err) || !strings.Contains(err.Error(), "no functions") {
+		t.Fatalf("err = %v, want an input error about no functions", err)
+	}
+	if _, err := os.Stat(filepath.Join(r.root, r.cfg.Publish.Outputs)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("outputs written: %v", err)
 	}
 }
 
