@@ -13,6 +13,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
 
 	"github.com/layers-dev/layers/config"
 )
@@ -75,6 +76,20 @@ func LoadAWSConfig(ctx context.Context, o AWSOptions) (aws.Config, error) {
 		return aws.Config{}, ErrNoRegion
 	}
 	return cfg, nil
+}
+
+// CheckAccess makes one cheap Lambda call (ListLayers, one item) with
+// cfg, so that a run without working credentials or with a region that does
+// not exist fails once, before any layer, instead of once per layer with
+// the SDK's long message. A refusal (AccessDenied) proves both work: the
+// calls publish needs are allowed or refused layer by layer.
+func CheckAccess(ctx context.Context, lc Lambda, region string) error {
+	_, err := lc.ListLayers(ctx, &lambda.ListLayersInput{MaxItems: aws.Int32(1)})
+	var ae smithy.APIError
+	if err == nil || errors.As(err, &ae) && ae.ErrorCode() == "AccessDeniedException" {
+		return nil
+	}
+	return fmt.Errorf("AWS credentials or region %q do not work (nothing was published): %w", region, err)
 }
 
 // NewRetryer returns the retry policy of layers' AWS calls: the SDK's

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -97,5 +98,23 @@ func TestServiceEndpointVariables(t *testing.T) {
 	}
 	if got := res.Layers[0]; got.Action != ActionPublishS3 || got.Version != 1 {
 		t.Errorf("got %+v", got)
+	}
+}
+
+// Without credentials, publish fails once, before any layer, rather than
+// once per layer with the SDK's long message.
+func TestPublishChecksCredentialsOnce(t *testing.T) {
+	s := moto(t)
+	p := newProxy(t, s)
+	r := newRepo(t, "", testLayer{name: "t-one"}, testLayer{name: "t-two"})
+	t.Setenv("AWS_ACCESS_KEY_ID", "")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
+	_, err := Publish(context.Background(), r.cfg, opts())
+	var pe *PartialError
+	if err == nil || errors.As(err, &pe) || !strings.Contains(err.Error(), "AWS credentials or region") {
+		t.Fatalf("err = %v, want one error about credentials", err)
+	}
+	for o, n := range p.snapshot() {
+		t.Errorf("%d %s calls without credentials", n, o)
 	}
 }

@@ -172,6 +172,9 @@ func Publish(ctx context.Context, cfg *config.Config, o Options) (*Result, error
 		cfg: cfg, o: o, progress: progress,
 		lambda: newLambda(awsCfg), s3: newS3(awsCfg), policy: NewRetryer(o.backoff),
 	}
+	if err := CheckAccess(ctx, p.lambda, awsCfg.Region); err != nil {
+		return nil, err
+	}
 	res := &Result{DryRun: o.DryRun, Layers: make([]LayerResult, len(jobs))}
 	forEach(o.Jobs, len(jobs), func(i int) {
 		res.Layers[i] = p.layer(ctx, jobs[i])

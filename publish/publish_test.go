@@ -291,7 +291,7 @@ func TestDryRunChangesNothing(t *testing.T) {
 	}
 	for o, n := range p.snapshot() {
 		switch o {
-		case "ListLayerVersions", "HeadObject":
+		case "ListLayers", "ListLayerVersions", "HeadObject":
 		default:
 			t.Errorf("dry run made %d %s calls", n, o)
 		}
