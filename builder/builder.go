@@ -337,15 +337,13 @@ func (b *Builder) runBatch(ctx context.Context, batch []*job) error {
 	if err != nil {
 		return err
 	}
-	tmpRoot := filepath.Join(b.o.Cache.Root(), "tmp")
-	if err := os.MkdirAll(tmpRoot, 0o755); err != nil {
-		return err
-	}
-	out, err := os.MkdirTemp(tmpRoot, "batch-")
+	// In the cache's tmp/, locked: a run killed here leaves a folder the
+	// next run removes.
+	out, release, err := b.o.Cache.TempDir("batch")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(out)
+	defer release()
 	tail := engine.NewTailBuffer(16 << 10)
 	stripped := &stripWatcher{}
 	spec.Stdout = io.MultiWriter(tail, stripped)

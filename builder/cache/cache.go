@@ -36,10 +36,6 @@ import (
 // of a key field changes, so old entries are never read as new ones.
 const format = 1
 
-// staleTemp is the age after which a folder in tmp/ is taken to be left by
-// a killed run and removed by Prune.
-const staleTemp = 24 * time.Hour
-
 // Key is everything that can change a unit's bytes.
 type Key struct {
 	Distribution string `json:"distribution"` // normalised name (PEP 503)
@@ -114,13 +110,17 @@ func DefaultDir(getenv func(string) string) (string, error) {
 	return filepath.Join(d, "layers"), nil
 }
 
-// Open returns the cache rooted at dir, creating its folders.
+// Open returns the cache rooted at dir, creating its folders, and removes
+// the temporary folders killed runs left.
 func Open(dir string) (*Cache, error) {
 	c := &Cache{root: dir, now: time.Now}
 	for _, d := range []string{c.units(), c.tmp()} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, fmt.Errorf("open unit cache: %w", err)
 		}
+	}
+	if err := c.removeStaleTemp(); err != nil {
+		return nil, fmt.Errorf("open unit cache: %w", err)
 	}
 	return c, nil
 }
@@ -159,11 +159,11 @@ func (c *Cache) Put(k Key, fill func(dir string) error) (Entry, error) {
 		return e, nil
 	}
 	d := k.Digest()
-	tmp, err := os.MkdirTemp(c.tmp(), d[:16]+"-")
+	tmp, release, err := c.TempDir(d[:16])
 	if err != nil {
-		return Entry{}, fmt.Errorf("unit cache: %w", err)
+		return Entry{}, err
 	}
-	defer os.RemoveAll(tmp) // a no-op once renamed
+	defer release()
 	files := filepath.Join(tmp, "files")
 	if err := os.Mkdir(files, 0o755); err != nil {
 		return Entry{}, fmt.Errorf("unit cache: %w", err)
@@ -210,12 +210,12 @@ func (c *Cache) replaceBroken(tmp, final string) error {
 // discard removes an entry folder after renaming it into tmp/, so that
 // readers see it either whole or gone.
 func (c *Cache) discard(dir string) error {
-	trash, err := os.MkdirTemp(c.tmp(), "trash-")
+	trash, release, err := c.TempDir("trash")
 	if err != nil {
 		return err
 	}
+	defer release()
 	if err := os.Rename(dir, filepath.Join(trash, "entry")); err != nil {
-		os.Remove(trash)
 		return err
 	}
 	return os.RemoveAll(trash)
@@ -318,17 +318,8 @@ func (c *Cache) Prune(olderThan time.Duration) (Removed, error) {
 	if r.Resolutions, err = c.pruneResolutions(now, olderThan); err != nil {
 		return r, err
 	}
-	tmps, err := os.ReadDir(c.tmp())
-	if err != nil {
+	if err := c.removeStaleTemp(); err != nil {
 		return r, fmt.Errorf("prune unit cache: %w", err)
-	}
-	for _, d := range tmps {
-		p := filepath.Join(c.tmp(), d.Name())
-		if info, err := os.Stat(p); err == nil && now.Sub(info.ModTime()) > staleTemp {
-			if err := os.RemoveAll(p); err != nil {
-				return r, fmt.Errorf("prune unit cache: %w", err)
-			}
-		}
 	}
 	return r, nil
 }

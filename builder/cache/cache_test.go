@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -302,19 +303,23 @@ func TestListAndPrune(t *testing.T) {
 	if _, ok := c.Get(key); !ok {
 		t.Fatal("miss")
 	}
-	// A broken entry and a stale and a fresh temporary folder.
+	// A broken entry, a temporary folder a killed run left a minute ago
+	// and one a running build holds.
 	if err := os.Mkdir(filepath.Join(c.units(), "broken"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for name, age := range map[string]time.Duration{"stale": 25 * time.Hour, "running": time.Hour} {
-		p := filepath.Join(c.tmp(), name)
-		if err := os.Mkdir(p, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Chtimes(p, now.Add(-age), now.Add(-age)); err != nil {
-			t.Fatal(err)
-		}
+	killed := filepath.Join(c.tmp(), "batch-killed")
+	if err := os.Mkdir(killed, 0o755); err != nil {
+		t.Fatal(err)
 	}
+	if err := os.Chtimes(killed, now.Add(-time.Minute), now.Add(-time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	running, release, err := c.TempDir("batch")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
 	r, err := c.Prune(24 * time.Hour)
 	if err != nil {
 		t.Fatal(err)
@@ -330,7 +335,7 @@ func TestListAndPrune(t *testing.T) {
 			t.Errorf("%s was pruned", k)
 		}
 	}
-	if left, _ := os.ReadDir(c.tmp()); len(left) != 1 || left[0].Name() != "running" {
+	if left, _ := os.ReadDir(c.tmp()); len(left) != 1 || left[0].Name() != filepath.Base(running) {
 		t.Errorf("tmp/ holds %v, want only the running folder", left)
 	}
 	if r, err := c.Prune(0); err != nil || r.Units != 2 {
@@ -338,6 +343,37 @@ func TestListAndPrune(t *testing.T) {
 	}
 	if list, _ := c.List(); len(list) != 0 {
 		t.Errorf("%d entries after pruning all", len(list))
+	}
+}
+
+// A run killed with SIGKILL leaves its temporary folders; the next run
+// (which opens the cache) removes them, and leaves those a live run holds.
+func TestOpenRemovesWhatKilledRunsLeft(t *testing.T) {
+	root := t.TempDir()
+	c, err := Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	killed := filepath.Join(c.tmp(), "batch-123", "0", "six")
+	if err := os.MkdirAll(killed, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	held, release, err := c.TempDir("batch")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(root); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(c.tmp(), "batch-123")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a killed run's folder survived the next run: %v", err)
+	}
+	if _, err := os.Stat(held); err != nil {
+		t.Errorf("a live run's folder was removed: %v", err)
+	}
+	release()
+	if _, err := os.Stat(held); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("release left %s: %v", held, err)
 	}
 }
 
