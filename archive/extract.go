@@ -44,10 +44,13 @@ type Stats struct {
 // executables and 0644 for other files; owners and times are not kept.
 //
 // On error dst holds a partial tree that the caller should remove.
-func ExtractTar(r io.Reader, dst string) (Stats, error) {
+func ExtractTar(r io.Reader, dst string, opts ...ExtractOption) (Stats, error) {
 	x, err := newExtractor(dst)
 	if err != nil {
 		return Stats{}, err
+	}
+	for _, o := range opts {
+		o(x)
 	}
 	defer x.root.Close()
 	tr := tar.NewReader(r)
@@ -88,6 +91,7 @@ type extractor struct {
 	kinds map[string]kind // relative path -> what was extracted there
 	links []string        // symbolic links, checked once every target exists
 	stats Stats
+	check func(rel string, bytes int64) error
 }
 
 func newExtractor(dst string) (*extractor, error) {
@@ -117,6 +121,11 @@ func (x *extractor) entry(h *tar.Header, r io.Reader) error {
 	}
 	if k, ok := x.kinds[rel]; ok && (k != kindDir || h.Typeflag != tar.TypeDir) {
 		return &UnsafeEntryError{h.Name, "duplicate entry"}
+	}
+	if x.check != nil {
+		if err := x.check(rel, x.entryBytes(h)); err != nil {
+			return err
+		}
 	}
 	switch h.Typeflag {
 	case tar.TypeDir:

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -349,13 +350,17 @@ func (b *Builder) runBatch(ctx context.Context, batch []*job) error {
 	spec.Stdout = io.MultiWriter(tail, stripped)
 	spec.Stderr = tail
 	spec.Out = []engine.CopyOut{{Path: "/out", Extract: func(r io.Reader) error {
-		_, err := archive.ExtractTar(r, out)
+		_, err := archive.ExtractTar(r, out, archive.WithEntryCheck(unitCheck(batch)))
 		return err
 	}}}
 	start := time.Now()
 	if err := b.o.Engine.Run(ctx, spec); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		var ue *UnitError
+		if errors.As(err, &ue) {
+			return ue // refused by unitCheck: it names the unit already
 		}
 		return b.failure(batch, err, tail.String())
 	}
@@ -379,6 +384,32 @@ func (b *Builder) runBatch(ctx context.Context, batch []*job) error {
 		b.progress(Event{Unit: j.spec.String(), Bytes: e.Bytes, Saved: saved.Bytes + j.out.Stripped, Took: took})
 	}
 	return nil
+}
+
+// MaxUnitBytes bounds what one unit may install: the largest size Lambda
+// could ever use, its limit for a container image (lambdaimage.MaxImageBytes,
+// which imports this package). A package that writes more (a build backend
+// that left a huge sparse file) is refused while the tar streams out of the
+// container, before the cache stores anything.
+const MaxUnitBytes int64 = 10_000_000_000
+
+// unitCheck returns the archive.WithEntryCheck of a batch's output, whose
+// paths are <n>/..., n being the unit's place in the batch: it bounds each
+// unit's bytes.
+func unitCheck(batch []*job) func(rel string, bytes int64) error {
+	sizes := make([]int64, len(batch))
+	return func(rel string, bytes int64) error {
+		first, inside, _ := strings.Cut(rel, "/")
+		n, err := strconv.Atoi(first)
+		if err != nil || n < 0 || n >= len(batch) {
+			return fmt.Errorf("unexpected path %q in the build output", rel)
+		}
+		sizes[n] += bytes
+		if sizes[n] > MaxUnitBytes {
+			return &UnitError{Unit: batch[n].spec.String(), Err: fmt.Errorf("installs more than %d bytes (at %q), more than Lambda could ever use", MaxUnitBytes, inside)}
+		}
+		return nil
+	}
 }
 
 // failure turns a failed container into a *UnitError naming the package

@@ -129,3 +129,10 @@ func TestTaskFilesAndKey(t *testing.T) {
 		t.Errorf("a function file shadowing a package file: %v", err)
 	}
 }
+
+// A unit may not install more than an image could hold.
+func TestMaxUnitBytesIsTheImageLimit(t *testing.T) {
+	if builder.MaxUnitBytes != MaxImageBytes {
+		t.Errorf("builder.MaxUnitBytes = %d, want MaxImageBytes %d", builder.MaxUnitBytes, MaxImageBytes)
+	}
+}
