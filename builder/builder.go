@@ -395,7 +395,7 @@ const MaxUnitBytes int64 = 10_000_000_000
 
 // unitCheck returns the archive.WithEntryCheck of a batch's output, whose
 // paths are <n>/..., n being the unit's place in the batch: it bounds each
-// unit's bytes.
+// unit's bytes and refuses file names a zip should not carry.
 func unitCheck(batch []*job) func(rel string, bytes int64) error {
 	sizes := make([]int64, len(batch))
 	return func(rel string, bytes int64) error {
@@ -404,6 +404,9 @@ func unitCheck(batch []*job) func(rel string, bytes int64) error {
 		if err != nil || n < 0 || n >= len(batch) {
 			return fmt.Errorf("unexpected path %q in the build output", rel)
 		}
+		if i := strings.IndexFunc(inside, isControl); i >= 0 {
+			return &UnitError{Unit: batch[n].spec.String(), Err: fmt.Errorf("installs a file whose name has a control character (%U): %q", inside[i], inside)}
+		}
 		sizes[n] += bytes
 		if sizes[n] > MaxUnitBytes {
 			return &UnitError{Unit: batch[n].spec.String(), Err: fmt.Errorf("installs more than %d bytes (at %q), more than Lambda could ever use", MaxUnitBytes, inside)}
@@ -411,6 +414,10 @@ func unitCheck(batch []*job) func(rel string, bytes int64) error {
 		return nil
 	}
 }
+
+// isControl reports an ASCII control character: newlines, tabs and the like
+// in a file name break listings, logs and the tools that read a zip.
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 
 // failure turns a failed container into a *UnitError naming the package
 // whose install failed, from the marker the script prints.

@@ -98,3 +98,17 @@ func TestUnitCheckRefusesHugeUnits(t *testing.T) {
 		t.Errorf("counted %d bytes for a file and 20 links to it, want %d", total, 21*1000)
 	}
 }
+
+// File names with control characters are refused, naming the package.
+func TestUnitCheckRefusesControlCharacters(t *testing.T) {
+	for _, name := range []string{"a\nb.py", "a\rb.py", "a\tb.py", "a\x01b.py", "dir\n/x.py", "a\x7fb.py"} {
+		_, err := archive.ExtractTar(batchTar(t, entry{name: "out/0/ok.py", size: 1}, entry{name: "out/1/pkg/" + name, size: 1}), t.TempDir(), archive.WithEntryCheck(unitCheck(testBatch())))
+		var ue *UnitError
+		if !errors.As(err, &ue) || !strings.HasPrefix(ue.Unit, "evil==1.0") || !strings.Contains(err.Error(), "control character") {
+			t.Errorf("%q: err = %v, want a UnitError naming evil", name, err)
+		}
+	}
+	if _, err := archive.ExtractTar(batchTar(t, entry{name: "out/0/ok é.py", size: 1}), t.TempDir(), archive.WithEntryCheck(unitCheck(testBatch()))); err != nil {
+		t.Errorf("a name with a space and an accent: %v", err)
+	}
+}
