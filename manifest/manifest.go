@@ -43,6 +43,21 @@ type Manifest struct {
 	// SourceDateEpoch is the time on every zip entry, in Unix seconds.
 	SourceDateEpoch int64    `json:"source_date_epoch"`
 	Targets         []Target `json:"targets"`
+	// Stamp is what InputsSHA256 digests besides Tool and SourceDateEpoch,
+	// so that a stale manifest can say what changed; nil in manifests
+	// older versions wrote.
+	Stamp *Stamp `json:"stamp,omitempty"`
+}
+
+// Stamp is the inputs of a build, part by part.
+type Stamp struct {
+	// Functions are "target name path", one per function and target.
+	Functions []string `json:"functions"`
+	// Files are the SHA-256 (hex) of the config file and every function's
+	// input files, by path relative to the repository root.
+	Files map[string]string `json:"files"`
+	// LocalPackages are the source digests of the local packages, by path.
+	LocalPackages map[string]string `json:"local_packages"`
 }
 
 // Target is one runtime and architecture of a Manifest.

@@ -147,7 +147,7 @@ func Build(ctx context.Context, cfg *config.Config, o BuildOptions) (*BuildResul
 	}
 	// Before resolution fills the closures: publish recomputes the stamp
 	// from the input files alone.
-	inputs, err := stamp.Inputs(cfg, res, o.Tool, r.epoch)
+	inputs, parts, err := stamp.Compute(cfg, res, o.Tool, r.epoch)
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +172,7 @@ func Build(ctx context.Context, cfg *config.Config, o BuildOptions) (*BuildResul
 		return nil, err
 	}
 
-	m := &manifest.Manifest{Format: manifest.Format, Tool: o.Tool, InputsSHA256: inputs, SourceDateEpoch: r.epoch.Unix(), Targets: []manifest.Target{}}
+	m := &manifest.Manifest{Format: manifest.Format, Tool: o.Tool, InputsSHA256: inputs, SourceDateEpoch: r.epoch.Unix(), Targets: []manifest.Target{}, Stamp: parts}
 	old, _ := manifest.Read(cfg.Root)
 	r.previous = old.LayersByName()
 	if !o.Fresh {

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/layers-dev/layers/archive"
@@ -24,8 +25,18 @@ import (
 	"github.com/layers-dev/layers/resolver"
 )
 
-// ErrStaleManifest is returned when the inputs changed since the build.
-var ErrStaleManifest = errors.New("the build manifest is stale (layers.toml or a function's inputs changed since it was built): run `layers build`")
+// ErrStaleManifest is returned (wrapped, with what changed when the
+// manifest says enough to tell) when the inputs changed since the build.
+var ErrStaleManifest = errors.New("the build manifest is stale: run `layers build`")
+
+// staleError is ErrStaleManifest saying what changed.
+type staleError struct{ changed []string }
+
+func (e *staleError) Error() string {
+	return fmt.Sprintf("the build manifest is stale (since it was built, %s): run `layers build`", strings.Join(e.changed, "; "))
+}
+
+func (e *staleError) Is(target error) bool { return target == ErrStaleManifest }
 
 // ReadFresh reads the manifest of cfg's repository and refuses it, with
 // ErrStaleManifest, when the inputs changed since it was written: the
@@ -38,12 +49,16 @@ func ReadFresh(ctx context.Context, cfg *config.Config, tool string, getenv func
 	if tool == "" {
 		tool = "dev" // as pipeline.Build defaults it
 	}
-	sum, err := Current(ctx, cfg, tool, getenv)
+	epoch, err := archive.SourceDateEpoch(getenv)
+	if err != nil {
+		return nil, fmt.Errorf("check the build manifest: %w", err)
+	}
+	sum, parts, err := current(ctx, cfg, tool, epoch)
 	if err != nil {
 		return nil, fmt.Errorf("check the build manifest: %w", err)
 	}
 	if sum != m.InputsSHA256 {
-		return nil, ErrStaleManifest
+		return nil, &staleError{changed(m, parts, tool, epoch.Unix())}
 	}
 	// Inputs do not cover an image function's own code, which its image
 	// holds: an image built from older code is stale too.
@@ -76,19 +91,32 @@ func Current(ctx context.Context, cfg *config.Config, tool string, getenv func(s
 	if err != nil {
 		return "", err
 	}
-	res, err := resolver.Resolve(ctx, cfg, resolver.Options{})
-	if err != nil {
-		return "", err
-	}
-	return Inputs(cfg, res, tool, epoch)
+	sum, _, err := current(ctx, cfg, tool, epoch)
+	return sum, err
 }
 
-// Inputs returns the stamp of a build: the digest of everything its output
-// depends on that can be seen without an engine: the tool version, the zip
-// time, layers.toml, every function's input files and its local packages'
-// sources. res must be as resolver.Resolve returned it, before any
-// resolution in the build image filled its closures.
+func current(ctx context.Context, cfg *config.Config, tool string, epoch time.Time) (string, *manifest.Stamp, error) {
+	res, err := resolver.Resolve(ctx, cfg, resolver.Options{})
+	if err != nil {
+		return "", nil, err
+	}
+	return Compute(cfg, res, tool, epoch)
+}
+
+// Inputs returns the stamp of a build: Compute's digest.
 func Inputs(cfg *config.Config, res *resolver.Result, tool string, epoch time.Time) (string, error) {
+	sum, _, err := Compute(cfg, res, tool, epoch)
+	return sum, err
+}
+
+// Compute returns the stamp of a build, the digest of everything its
+// output depends on that can be seen without an engine (the tool version,
+// the zip time, layers.toml, every function's input files and its local
+// packages' sources), and those parts for the manifest. res must be as
+// resolver.Resolve returned it, before any resolution in the build image
+// filled its closures.
+func Compute(cfg *config.Config, res *resolver.Result, tool string, epoch time.Time) (string, *manifest.Stamp, error) {
+	parts := &manifest.Stamp{Functions: []string{}, Files: map[string]string{}, LocalPackages: map[string]string{}}
 	h := sha256.New()
 	fmt.Fprintf(h, "tool %s\nepoch %d\n", tool, epoch.Unix())
 	files := map[string]bool{}
@@ -100,6 +128,7 @@ func Inputs(cfg *config.Config, res *resolver.Result, tool string, epoch time.Ti
 		fmt.Fprintf(h, "target %s\n", tr.Target)
 		for _, c := range tr.Functions {
 			fmt.Fprintf(h, "function %s %s\n", c.Name, c.Path)
+			parts.Functions = append(parts.Functions, fmt.Sprintf("%s %s %s", tr.Target, c.Name, c.Path))
 			for _, in := range c.Inputs {
 				files[filepath.Join(cfg.Root, filepath.FromSlash(in))] = true
 			}
@@ -110,20 +139,93 @@ func Inputs(cfg *config.Config, res *resolver.Result, tool string, epoch time.Ti
 			}
 		}
 	}
+	// The digest keeps the form older versions wrote, so that their
+	// manifests stay comparable; the parts name files as users know them.
 	for _, f := range slices.Sorted(maps.Keys(files)) {
 		data, err := os.ReadFile(f)
 		if err != nil {
-			return "", fmt.Errorf("inputs digest: %w", err)
+			return "", nil, fmt.Errorf("inputs digest: %w", err)
 		}
 		sum := sha256.Sum256(data)
 		fmt.Fprintf(h, "file %s %x\n", filepath.ToSlash(f), sum)
+		parts.Files[relative(cfg.Root, f)] = hex.EncodeToString(sum[:])
 	}
 	for _, p := range slices.Sorted(maps.Keys(locals)) {
 		sum, err := digest.LocalPackage(cfg.Root, p)
 		if err != nil {
-			return "", err
+			return "", nil, err
 		}
 		fmt.Fprintf(h, "local %s %s\n", p, sum)
+		parts.LocalPackages[p] = sum
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return hex.EncodeToString(h.Sum(nil)), parts, nil
+}
+
+// relative returns path relative to root, with forward slashes, or as it
+// is when outside root.
+func relative(root, path string) string {
+	if rel, err := filepath.Rel(root, path); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return filepath.ToSlash(rel)
+	}
+	return filepath.ToSlash(path)
+}
+
+// maxChanges bounds what a stale error lists.
+const maxChanges = 3
+
+// changed says what differs between the build m records and the
+// repository now: the tool, the zip time, and (when m has its stamp's
+// parts) which functions, files and local packages.
+func changed(m *manifest.Manifest, now *manifest.Stamp, tool string, epoch int64) []string {
+	var out []string
+	if m.Tool != tool {
+		out = append(out, fmt.Sprintf("the layers version changed (built by %s, this is %s)", m.Tool, tool))
+	}
+	if m.SourceDateEpoch != epoch {
+		out = append(out, fmt.Sprintf("SOURCE_DATE_EPOCH changed (the build used %d, now %d)", m.SourceDateEpoch, epoch))
+	}
+	if m.Stamp == nil {
+		if len(out) == 0 {
+			out = append(out, "layers.toml or a function's inputs changed")
+		}
+		return out
+	}
+	var inputs []string
+	if !slices.Equal(m.Stamp.Functions, now.Functions) {
+		inputs = append(inputs, "the functions or their targets changed")
+	}
+	for _, f := range slices.Sorted(maps.Keys(now.Files)) {
+		switch was, ok := m.Stamp.Files[f]; {
+		case !ok:
+			inputs = append(inputs, f+" is new")
+		case was != now.Files[f]:
+			inputs = append(inputs, f+" changed")
+		}
+	}
+	for _, f := range slices.Sorted(maps.Keys(m.Stamp.Files)) {
+		if _, ok := now.Files[f]; !ok {
+			inputs = append(inputs, f+" is no longer an input")
+		}
+	}
+	for _, p := range slices.Sorted(maps.Keys(now.LocalPackages)) {
+		switch was, ok := m.Stamp.LocalPackages[p]; {
+		case !ok:
+			inputs = append(inputs, "local package "+p+" is new")
+		case was != now.LocalPackages[p]:
+			inputs = append(inputs, "the source of local package "+p+" changed")
+		}
+	}
+	for _, p := range slices.Sorted(maps.Keys(m.Stamp.LocalPackages)) {
+		if _, ok := now.LocalPackages[p]; !ok {
+			inputs = append(inputs, "local package "+p+" is no longer used")
+		}
+	}
+	if len(inputs) > maxChanges {
+		inputs = append(inputs[:maxChanges], fmt.Sprintf("%d more", len(inputs)-maxChanges))
+	}
+	out = append(out, inputs...)
+	if len(out) == 0 {
+		out = append(out, "the repository moved") // file paths are absolute in the digest
+	}
+	return out
 }
