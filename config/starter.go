@@ -103,7 +103,7 @@ func Starter(in StarterInput) []byte {
 	w("# How packages are split into layers.")
 	set(false, "[layers]", "")
 	set(false, `prefix = ""`, `starts every layer name: letters, digits, "-", "_"`)
-	set(false, "max_extra = 0.2", "share 0..1 of unneeded bytes in a function's layers; unset: the planner's")
+	set(false, "max_extra = 0.10", "share 0..1 of unneeded bytes in a function's layers; unset: the planner's")
 	set(false, "local_in_code = false", "true: the repository's own packages ship with the code")
 	set(false, fmt.Sprintf("plan_file = %q", DefaultPlanFile), "the last build's plan, kept for stable layers; commit it for CI")
 	w("# Distributions that always share one layer, by group name.")

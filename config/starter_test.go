@@ -7,12 +7,14 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/pelletier/go-toml/v2"
 
 	"github.com/layers-dev/layers/internal/diag"
+	"github.com/layers-dev/layers/planner"
 )
 
 var starterCases = []struct {
@@ -218,5 +220,18 @@ func TestTomlString(t *testing.T) {
 		if err := toml.Unmarshal([]byte("V = "+tomlString(s)), &v); err != nil || v.V != s {
 			t.Errorf("tomlString(%q) = %s reads back as %q, %v", s, tomlString(s), v.V, err)
 		}
+	}
+}
+
+// The starter's commented keys show their defaults; max_extra's lives in
+// the planner.
+func TestStarterMaxExtraIsTheDefault(t *testing.T) {
+	text := string(Starter(StarterInput{}))
+	m := regexp.MustCompile(`(?m)^# max_extra = ([0-9.]+)`).FindStringSubmatch(text)
+	if m == nil {
+		t.Fatalf("no max_extra line in:\n%s", text)
+	}
+	if got, err := strconv.ParseFloat(m[1], 64); err != nil || got != planner.DefaultMaxExtra {
+		t.Errorf("starter says max_extra = %s, the default is %v", m[1], planner.DefaultMaxExtra)
 	}
 }
