@@ -255,6 +255,25 @@ func TestManifestJSON(t *testing.T) {
 	}
 }
 
+// A build with no units says so rather than boast a 100% hit rate.
+func TestSummaryUnitCounts(t *testing.T) {
+	cases := []struct {
+		built, cached int
+		want          string
+	}{
+		{0, 0, "units: none, "},
+		{0, 6, "units: 0 built, 6 from cache (100% hits), "},
+		{1, 3, "units: 1 built, 3 from cache (75% hits), "},
+	}
+	for _, c := range cases {
+		var sb strings.Builder
+		r := &BuildResult{Manifest: &manifest.Manifest{}, UnitsBuilt: c.built, UnitsCached: c.cached}
+		if err := r.WriteSummary(&sb); err != nil || !strings.Contains(sb.String(), c.want) {
+			t.Errorf("%d built, %d cached: summary %q, %v; want %q", c.built, c.cached, sb.String(), err, c.want)
+		}
+	}
+}
+
 func TestHumanBytes(t *testing.T) {
 	for n, want := range map[int64]string{0: "0 B", 999: "999 B", 1500: "2 kB", 2_500_000: "2.5 MB", 3_000_000_000: "3.0 GB"} {
 		if got := humanBytes(n); got != want {

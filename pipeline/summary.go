@@ -61,15 +61,17 @@ func (r *BuildResult) WriteSummary(w io.Writer) error {
 		fmt.Fprintf(w, "remote cache %s: %d units from it, %s downloaded; %d objects uploaded, %s\n", r.Remote, r.UnitsRemote,
 			humanBytes(s.Downloaded), s.Uploads, humanBytes(s.Uploaded))
 	}
-	_, err := fmt.Fprintf(w, "units: %d built, %d from cache (%.0f%% hits), %s pruned; layers: %d written, %d unchanged%s; %s in %s\n",
-		r.UnitsBuilt, r.UnitsCached, hitRate(r.UnitsCached, r.UnitsBuilt), humanBytes(r.SavedBytes),
+	_, err := fmt.Fprintf(w, "units: %s, %s pruned; layers: %d written, %d unchanged%s; %s in %s\n",
+		unitCounts(r.UnitsBuilt, r.UnitsCached), humanBytes(r.SavedBytes),
 		r.LayersWritten, r.LayersReused, images, r.ManifestPath, r.Took.Round(time.Millisecond))
 	return err
 }
 
-func hitRate(hits, misses int) float64 {
-	if hits+misses == 0 {
-		return 100
+// unitCounts says how many units were built and how many came from the
+// cache; a build with no units has no hit rate.
+func unitCounts(built, cached int) string {
+	if built+cached == 0 {
+		return "none"
 	}
-	return 100 * float64(hits) / float64(hits+misses)
+	return fmt.Sprintf("%d built, %d from cache (%.0f%% hits)", built, cached, 100*float64(cached)/float64(built+cached))
 }
