@@ -588,12 +588,12 @@ func (r *Result) WriteSummary(w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	verb := "published"
+	verb, upload := "published", "uploaded"
 	if r.DryRun {
-		verb = "to publish (dry run)"
+		verb, upload = "to publish (dry run)", "would upload"
 	}
-	_, err := fmt.Fprintf(w, "%d layers: %d %s, %d reused, %d failed; %s uploaded\n",
-		len(r.Layers), counts["new"], verb, counts["reused"], counts["failed"], humanBytes(uploaded))
+	_, err := fmt.Fprintf(w, "%d layers: %d %s, %d reused, %d failed; %s %s\n",
+		len(r.Layers), counts["new"], verb, counts["reused"], counts["failed"], upload, humanBytes(uploaded))
 	if err == nil && r.OutputsPath != "" {
 		_, err = fmt.Fprintf(w, "outputs: %s\n", r.OutputsPath)
 	}

@@ -289,6 +289,10 @@ func TestDryRunChangesNothing(t *testing.T) {
 	if want := []string{"t-big: upload to S3 then publish", "t-small: publish"}; !slices.Equal(got, want) {
 		t.Errorf("dry run says %q, want %q", got, want)
 	}
+	var summary strings.Builder
+	if err := res.WriteSummary(&summary); err != nil || !strings.Contains(summary.String(), "; would upload ") || strings.Contains(summary.String(), "uploaded") {
+		t.Errorf("dry-run summary %q, %v: want \"would upload\", never \"uploaded\"", summary.String(), err)
+	}
 	for o, n := range p.snapshot() {
 		switch o {
 		case "ListLayers", "ListLayerVersions", "HeadObject":
