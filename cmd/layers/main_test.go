@@ -293,3 +293,18 @@ func TestMissingRoot(t *testing.T) {
 		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
 }
+
+// A run stopped by SIGINT or SIGTERM (its context cancelled) says
+// "interrupted", not "context canceled".
+func TestInterruptedSaysSo(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var stdout, stderr strings.Builder
+	code := run(ctx, []string{"plan", "--dir", "../../testdata/demo", "--offline"}, &stdout, &stderr)
+	if code == 0 {
+		t.Skip("plan finished before it saw the cancellation")
+	}
+	if code != 1 || strings.Contains(stderr.String(), "context canceled") || !strings.Contains(stderr.String(), "interrupted") {
+		t.Errorf("exit %d, stderr %q; want exit 1 and \"interrupted\"", code, stderr.String())
+	}
+}

@@ -49,6 +49,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitBadInput
 	case errors.Is(err, errUsage):
 		return exitBadInput
+	case ctx.Err() != nil && errors.Is(err, context.Canceled):
+		// SIGINT or SIGTERM: "context canceled" tells a user nothing.
+		fmt.Fprintln(stderr, "layers: interrupted")
+		return exitFailure
 	default:
 		fmt.Fprintln(stderr, "layers:", err)
 		return exitFailure
