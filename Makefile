@@ -46,7 +46,7 @@ demo: build
 # dist/ then holds layers_OS_ARCH and SHA256SUMS, as a release does.
 # VERSION is the v-tag on HEAD (1.2.3, or 1.2.3-4-gabc1234 past it), else dev.
 PLATFORMS   := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64
-VERSION     ?= $(shell v=$$(git describe --tags --match 'v[0-9]*' 2>/dev/null) && echo $${v\#v} || echo dev)
+VERSION     ?= $(or $(shell git describe --tags --match 'v[0-9]*' 2>/dev/null | sed 's/^v//'),dev)
 COMMIT      ?= $(shell git rev-parse --short HEAD)$(shell git diff --quiet HEAD -- 2>/dev/null || echo -dirty)
 COMMIT_TIME ?= $(shell git log -1 --format=%ct)
 DIST        ?= dist
