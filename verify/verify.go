@@ -42,16 +42,6 @@ type Options struct {
 	Progress func(string)
 }
 
-// DefaultImage returns the Lambda runtime image of a target: what the
-// function runs on in AWS.
-func DefaultImage(t config.Target) string {
-	img := "public.ecr.aws/lambda/python:" + t.PythonVersion()
-	if t.Architecture == "arm64" {
-		img += "-arm64"
-	}
-	return img
-}
-
 // Run verifies the functions of the build at cfg.Root and writes the
 // results to ResultFile (merged with the other functions' earlier results
 // when Function names one). A function that fails makes the error a
@@ -342,7 +332,7 @@ func (v *verifier) runtimeImage(ctx context.Context, target config.Target) (stri
 	io.once.Do(func() {
 		ref := v.cfg.Verify.Image
 		if ref == "" {
-			ref = DefaultImage(target)
+			ref = target.LambdaImage()
 		}
 		io.ref, io.err = resolveImage(ctx, v.o.Engine, ref, target.Platform(), v.o.Pull)
 	})
