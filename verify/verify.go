@@ -334,26 +334,13 @@ func (v *verifier) runtimeImage(ctx context.Context, target config.Target) (stri
 		if ref == "" {
 			ref = target.LambdaImage()
 		}
-		io.ref, io.err = resolveImage(ctx, v.o.Engine, ref, target.Platform(), v.o.Pull)
+		if _, err := engine.EnsureImage(ctx, v.o.Engine, ref, target.Platform(), v.o.Pull); err != nil {
+			io.err = fmt.Errorf("runtime image %s: %w", ref, err)
+			return
+		}
+		io.ref = ref
 	})
 	return io.ref, io.err
-}
-
-// resolveImage returns ref's image ID for platform, pulling it when the
-// engine lacks it or pull is set.
-func resolveImage(ctx context.Context, e engine.Engine, ref, platform string, pull bool) (string, error) {
-	if !pull {
-		if _, err := e.ImageID(ctx, ref, platform); err == nil {
-			return ref, nil
-		}
-	}
-	if err := e.Pull(ctx, ref, platform); err != nil {
-		return "", fmt.Errorf("runtime image %s: %w", ref, err)
-	}
-	if _, err := e.ImageID(ctx, ref, platform); err != nil {
-		return "", fmt.Errorf("runtime image %s: %w", ref, err)
-	}
-	return ref, nil
 }
 
 // image verifies a function packaged as a container image: its handler's
