@@ -13,6 +13,7 @@ import (
 	"github.com/layers-dev/layers/archive"
 	"github.com/layers-dev/layers/config"
 	"github.com/layers-dev/layers/engine"
+	"github.com/layers-dev/layers/internal/parallel"
 	"github.com/layers-dev/layers/internal/pep508"
 	"github.com/layers-dev/layers/manifest"
 	"github.com/layers-dev/layers/planner"
@@ -98,22 +99,16 @@ func Run(ctx context.Context, cfg *config.Config, o Options) (*Result, error) {
 		o.Engine = d
 	}
 	v := &verifier{cfg: cfg, o: o, m: m, excluded: excluded, images: map[config.Target]*imageOnce{}}
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, o.Jobs)
-	for _, j := range jobs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			j.res, j.err = v.function(ctx, j.t, j.f)
-			if j.err == nil {
-				o.Progress(progressLine(&j.res, o.Strict))
-			}
-		}()
-	}
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
+	// Every function's outcome is kept: a failure does not stop the others.
+	err = parallel.ForEach(ctx, o.Jobs, len(jobs), func(ctx context.Context, i int) error {
+		j := jobs[i]
+		j.res, j.err = v.function(ctx, j.t, j.f)
+		if j.err == nil {
+			o.Progress(progressLine(&j.res, o.Strict))
+		}
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	res := &Result{Format: ResultFormat, InputsSHA256: m.InputsSHA256, Offline: o.Offline, Functions: []FunctionResult{}}
