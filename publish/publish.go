@@ -19,6 +19,7 @@ import (
 	"github.com/layers-dev/layers/builder"
 	"github.com/layers-dev/layers/builder/lambdaimage"
 	"github.com/layers-dev/layers/config"
+	"github.com/layers-dev/layers/internal/bytesize"
 	"github.com/layers-dev/layers/internal/parallel"
 	"github.com/layers-dev/layers/manifest"
 	"github.com/layers-dev/layers/pipeline"
@@ -629,17 +630,13 @@ func (r *Result) WriteSummary(w io.Writer) error {
 	return err
 }
 
+// humanBytes is a size in the summary: "0" for nothing uploaded, in MiB at
+// most (a layer is far below a GiB).
 func humanBytes(n int64) string {
-	switch {
-	case n == 0:
+	if n == 0 {
 		return "0"
-	case n < 1<<10:
-		return fmt.Sprintf("%d B", n)
-	case n < 1<<20:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	default:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
 	}
+	return bytesize.BinaryUpTo(n, bytesize.MiB)
 }
 
 // shortImageRef keeps the table narrow: a URI's digest, shortened, or its
