@@ -19,6 +19,7 @@ import (
 	"github.com/layers-dev/layers/builder"
 	"github.com/layers-dev/layers/builder/lambdaimage"
 	"github.com/layers-dev/layers/config"
+	"github.com/layers-dev/layers/internal/buildinfo"
 	"github.com/layers-dev/layers/internal/bytesize"
 	"github.com/layers-dev/layers/internal/parallel"
 	"github.com/layers-dev/layers/manifest"
@@ -207,9 +208,7 @@ func readFresh(ctx context.Context, cfg *config.Config, tool string, getenv func
 	if err != nil {
 		return nil, err
 	}
-	if tool == "" {
-		tool = "dev" // as pipeline.Build defaults it
-	}
+	tool = buildinfo.Tool(tool) // as pipeline.Build defaults it
 	digest, err := pipeline.InputsDigest(ctx, cfg, tool, getenv)
 	if err != nil {
 		return nil, fmt.Errorf("check the build manifest: %w", err)

@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/layers-dev/layers/internal/buildinfo"
 	"github.com/layers-dev/layers/pipeline"
 )
 
@@ -35,7 +36,7 @@ A rebuild with nothing changed starts no container.`,
 			stderr := cmd.ErrOrStderr()
 			display := newProgressDisplay(stderr)
 			res, err := pipeline.Build(cmd.Context(), cfg, pipeline.BuildOptions{
-				Jobs: o.Jobs, Pull: o.Pull, Fresh: o.Fresh, Tool: version, Events: display.event,
+				Jobs: o.Jobs, Pull: o.Pull, Fresh: o.Fresh, Tool: buildinfo.Version, Events: display.event,
 			})
 			display.close()
 			if err != nil {
