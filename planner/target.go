@@ -349,21 +349,7 @@ func (ts *targetState) tieGroups() {
 
 // needBytes is the size of the units of us the function still needs.
 func (ts *targetState) needBytes(fs *fnState, us []int32) int64 {
-	var n int64
-	i, j := 0, 0
-	for i < len(fs.rest) && j < len(us) {
-		switch {
-		case fs.rest[i] < us[j]:
-			i++
-		case fs.rest[i] > us[j]:
-			j++
-		default:
-			n += ts.units[us[j]].bytes
-			i++
-			j++
-		}
-	}
-	return n
+	return ts.sharedBytes(fs.rest, us)
 }
 
 // plan records that a function is about to receive units; the ones outside
