@@ -66,18 +66,21 @@ func TestParseErrors(t *testing.T) {
 		{"prune pattern absolute", "[prune]\npatterns = [\"**/*.md\",\n\"/etc/x\"]", `layers.toml:3: prune.patterns: "/etc/x": globs are relative to the unit's folder and cannot start with /`},
 		{"prune keep malformed", "[prune]\nkeep = [\"a/[b\"]", `layers.toml:2: prune.keep: "a/[b": invalid glob`},
 		{"prune strip string", "[prune]\nstrip = \"yes\"", `layers.toml:2: prune.strip: want a boolean, got string`},
+		{"cache url not s3", "[cache]\nurl = \"gs://bucket/x\"", `layers.toml:2: cache.url: invalid remote cache URL "gs://bucket/x" (want s3://BUCKET/PREFIX)`},
+		{"cache url bad bucket", "[cache]\n\nurl = \"s3://Bad_Bucket/x\"", `layers.toml:3: cache.url: invalid remote cache URL "s3://Bad_Bucket/x" (want s3://BUCKET/PREFIX)`},
+		{"cache write string", "[cache]\nwrite = \"no\"", `layers.toml:2: cache.write: want a boolean, got string`},
 
 		// Unknown keys.
-		{"unknown table", "runtime = \"python3.12\"\n\n[limit]\nreserved_layers = 1", `layers.toml:3: unknown key "limit" (known: architectures, build, exclude, function, functions, image, layers, limits, prune, publish, runtime, verify)`},
+		{"unknown table", "runtime = \"python3.12\"\n\n[limit]\nreserved_layers = 1", `layers.toml:3: unknown key "limit" (known: architectures, build, cache, exclude, function, functions, image, layers, limits, prune, publish, runtime, verify)`},
 		{"unknown dotted key", `limits.layers = 3`, `layers.toml:1: unknown key "layers" in [limits] (known: function_unzipped_bytes, layers_per_function, reserved_layers)`},
 		{"unknown key in layers", "[layers]\nprefix = \"a\"\nmax = 1", `layers.toml:3: unknown key "max" in [layers] (known: groups, local_in_code, max_extra, plan_file, prefix)`},
 		{"unknown subtable of a function", "[function.api.extra]\nx = 1", `layers.toml:1: unknown key "extra" in [function.api] (known: architectures, extras, groups, handler, image, package, requirements, runtime, source)`},
 		{"unknown key in quoted function", "[function.\"a b\"]\nruntim = \"python3.12\"", `layers.toml:2: unknown key "runtim" in [function."a b"] (known: architectures, extras, groups, handler, image, package, requirements, runtime, source)`},
-		{"key case", "architectures = [\"arm64\"]\nRuntime = \"python3.12\"", `layers.toml:2: unknown key "Runtime" (known: architectures, build, exclude, function, functions, image, layers, limits, prune, publish, runtime, verify)`},
-		{"key case in table", "[Limits]\nreserved_layers = 1", `layers.toml:1: unknown key "Limits" (known: architectures, build, exclude, function, functions, image, layers, limits, prune, publish, runtime, verify)`},
+		{"key case", "architectures = [\"arm64\"]\nRuntime = \"python3.12\"", `layers.toml:2: unknown key "Runtime" (known: architectures, build, cache, exclude, function, functions, image, layers, limits, prune, publish, runtime, verify)`},
+		{"key case in table", "[Limits]\nreserved_layers = 1", `layers.toml:1: unknown key "Limits" (known: architectures, build, cache, exclude, function, functions, image, layers, limits, prune, publish, runtime, verify)`},
 		{"key case in function", "[function.api]\nRuntime = \"python3.12\"", `layers.toml:2: unknown key "Runtime" in [function.api] (known: architectures, extras, groups, handler, image, package, requirements, runtime, source)`},
-		{"fields TOML does not see", "Path = \"x\"", `layers.toml:1: unknown key "Path" (known: architectures, build, exclude, function, functions, image, layers, limits, prune, publish, runtime, verify)`},
-		{"first of several unknown keys", "a = 1\nb = 2", `layers.toml:1: unknown key "a" (known: architectures, build, exclude, function, functions, image, layers, limits, prune, publish, runtime, verify)`},
+		{"fields TOML does not see", "Path = \"x\"", `layers.toml:1: unknown key "Path" (known: architectures, build, cache, exclude, function, functions, image, layers, limits, prune, publish, runtime, verify)`},
+		{"first of several unknown keys", "a = 1\nb = 2", `layers.toml:1: unknown key "a" (known: architectures, build, cache, exclude, function, functions, image, layers, limits, prune, publish, runtime, verify)`},
 
 		// Values.
 		{"empty runtime", `runtime = ""`, `layers.toml:1: runtime: unsupported runtime "" (supported: python3.9, python3.10, python3.11, python3.12, python3.13, python3.14)`},
@@ -121,7 +124,7 @@ func TestParseErrors(t *testing.T) {
 
 		// The first problem in the document wins, whatever its kind.
 		{"value before unknown key", "runtime = \"python2\"\nfoo = 1", `layers.toml:1: runtime: unsupported runtime "python2" (supported: python3.9, python3.10, python3.11, python3.12, python3.13, python3.14)`},
-		{"unknown key before value", "foo = 1\nruntime = \"python2\"", `layers.toml:1: unknown key "foo" (known: architectures, build, exclude, function, functions, image, layers, limits, prune, publish, runtime, verify)`},
+		{"unknown key before value", "foo = 1\nruntime = \"python2\"", `layers.toml:1: unknown key "foo" (known: architectures, build, cache, exclude, function, functions, image, layers, limits, prune, publish, runtime, verify)`},
 		{"section order", "[layers]\nprefix = \"a b\"\n[limits]\nlayers_per_function = 9", `layers.toml:2: layers.prefix: "a b" may only hold letters, digits, "-" and "_", at most 64 of them`},
 	}
 	for _, tc := range cases {
