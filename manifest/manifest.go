@@ -2,7 +2,9 @@
 // `layers build` produced (layer zips, container images, each function's
 // packaging) and what `layers publish`, `layers verify` and `layers report`
 // read. It holds the file's types, its location under the repository root
-// and its reading and writing; it knows nothing of how a build is made.
+// and its reading and writing, the plan file, and the lock that keeps two
+// runs from writing .layers/ at once; it knows nothing of how a build is
+// made.
 package manifest
 
 import (
@@ -190,6 +192,11 @@ func ReadPlan(path string) *planner.Plan {
 	if err != nil {
 		return nil
 	}
+	return ParsePlan(data)
+}
+
+// ParsePlan decodes a plan as WritePlan writes it, or returns nil.
+func ParsePlan(data []byte) *planner.Plan {
 	var p planner.Plan
 	if json.Unmarshal(data, &p) != nil {
 		return nil

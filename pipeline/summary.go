@@ -48,6 +48,11 @@ func (r *BuildResult) WriteSummary(w io.Writer) error {
 	if r.ImagesBuilt+r.ImagesReused > 0 {
 		images = fmt.Sprintf("; images: %d built, %d unchanged", r.ImagesBuilt, r.ImagesReused)
 	}
+	if r.Remote != "" {
+		s := r.RemoteStats
+		fmt.Fprintf(w, "remote cache %s: %d units from it, %s downloaded; %d objects uploaded, %s\n", r.Remote, r.UnitsRemote,
+			humanBytes(s.Downloaded), s.Uploads, humanBytes(s.Uploaded))
+	}
 	_, err := fmt.Fprintf(w, "units: %d built, %d from cache (%.0f%% hits), %s pruned; layers: %d written, %d unchanged%s; %s in %s\n",
 		r.UnitsBuilt, r.UnitsCached, hitRate(r.UnitsCached, r.UnitsBuilt), humanBytes(r.SavedBytes),
 		r.LayersWritten, r.LayersReused, images, r.ManifestPath, r.Took.Round(time.Millisecond))

@@ -15,6 +15,7 @@ type buildOptions struct {
 	JSON   bool
 	Verify bool
 	Fresh  bool
+	Cache  cacheOptions
 }
 
 func newBuildCmd(g *globalOptions) *cobra.Command {
@@ -36,7 +37,8 @@ A rebuild with nothing changed starts no container.`,
 			stderr := cmd.ErrOrStderr()
 			display := newProgressDisplay(stderr)
 			res, err := pipeline.Build(cmd.Context(), cfg, pipeline.BuildOptions{
-				Jobs: o.Jobs, Pull: o.Pull, Fresh: o.Fresh, Tool: buildinfo.Version, Events: display.event,
+				Jobs: o.Jobs, Pull: o.Pull, Fresh: o.Fresh, Tool: buildinfo.Version, Events: display.event, Notice: display.line,
+				CacheURL: o.Cache.URL, CacheReadOnly: o.Cache.ReadOnly,
 			})
 			display.close()
 			if err != nil {
@@ -63,5 +65,6 @@ A rebuild with nothing changed starts no container.`,
 	cmd.Flags().BoolVar(&o.JSON, "json", false, "print the build manifest on stdout")
 	cmd.Flags().BoolVar(&o.Fresh, "fresh", false, "plan from scratch instead of keeping the last build's layers that are still valid")
 	cmd.Flags().BoolVar(&o.Verify, "verify", false, "run layers verify after a successful build (its results on stderr)")
+	addCacheFlags(cmd, &o.Cache)
 	return cmd
 }
