@@ -57,6 +57,10 @@ func TestDecimal(t *testing.T) {
 		{1_500_000, "1.5 MB"},
 		{250_000_000, "250.0 MB"},
 		{2_100_000_000, "2.1 GB"},
+		// The pipeline's progress lines, as its TestHumanBytes has them.
+		{1500, "2 kB"},
+		{2_500_000, "2.5 MB"},
+		{3_000_000_000, "3.0 GB"},
 	} {
 		if got := bytesize.Decimal(c.n); got != c.want {
 			t.Errorf("Decimal(%d) = %q, want %q", c.n, got, c.want)
