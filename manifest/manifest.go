@@ -124,6 +124,10 @@ type Image struct {
 	// ImageBytes is the image's uncompressed size, base included, which
 	// Lambda bounds at 10 GB.
 	ImageBytes int64 `json:"image_bytes,omitempty"`
+	// Registry is the image's URI (repository@digest) when the build
+	// found it in the registry images are pushed to and built nothing:
+	// ImageID and ImageBytes are then empty, as the engine has no image.
+	Registry string `json:"registry,omitempty"`
 }
 
 // Path returns where the manifest of the repository at root lives.

@@ -54,6 +54,11 @@ type BuildOptions struct {
 	// progress display; nil discards them. It is called one event at a
 	// time, before Progress gets the event's line.
 	Events func(Event)
+	// Registry, when not nil, is asked for an image function's image
+	// before it is built, when the run has a remote cache tier: a fresh
+	// runner need not build what an earlier run pushed. publish/ecr's
+	// Publisher has it.
+	Registry ImageRegistry
 	// Notice receives the lines that belong to no stage and that the user
 	// should see with or without progress: where the plan came from, and
 	// warnings (a remote cache that failed, another run holding the
@@ -73,9 +78,11 @@ type BuildResult struct {
 	LayersWritten int
 	LayersReused  int
 	// ImagesBuilt and ImagesReused count the container images built and
-	// found unchanged in the engine.
-	ImagesBuilt  int
-	ImagesReused int
+	// found unchanged in the engine; ImagesInRegistry those found in the
+	// registry instead.
+	ImagesBuilt      int
+	ImagesReused     int
+	ImagesInRegistry int
 	// Plan is the plan the layers were built from, every target's.
 	Plan *planner.Plan
 	// PlanFrom says which plan the build started from ("" for none).

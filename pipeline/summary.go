@@ -40,6 +40,11 @@ func (r *BuildResult) WriteSummary(w io.Writer) error {
 	}
 	for _, t := range r.Manifest.Targets {
 		for _, img := range t.Images {
+			if img.Registry != "" {
+				fmt.Fprintf(w, "container image %s (%s/%s): in the registry, %s, not built here; why: %s\n", img.Function, t.Runtime, t.Architecture,
+					img.Registry, img.Reason)
+				continue
+			}
 			fmt.Fprintf(w, "container image %s (%s/%s): %s, %s with its base; why: %s\n", img.Function, t.Runtime, t.Architecture,
 				img.Tag, humanBytes(img.ImageBytes), img.Reason)
 		}
@@ -47,6 +52,9 @@ func (r *BuildResult) WriteSummary(w io.Writer) error {
 	images := ""
 	if r.ImagesBuilt+r.ImagesReused > 0 {
 		images = fmt.Sprintf("; images: %d built, %d unchanged", r.ImagesBuilt, r.ImagesReused)
+	}
+	if r.ImagesInRegistry > 0 {
+		images += fmt.Sprintf("; images: %d in the registry", r.ImagesInRegistry)
 	}
 	if r.Remote != "" {
 		s := r.RemoteStats

@@ -7,6 +7,7 @@ import (
 
 	"github.com/layers-dev/layers/internal/buildinfo"
 	"github.com/layers-dev/layers/pipeline"
+	"github.com/layers-dev/layers/publish/ecr"
 )
 
 type buildOptions struct {
@@ -35,10 +36,12 @@ A rebuild with nothing changed starts no container.`,
 				return err
 			}
 			stderr := cmd.ErrOrStderr()
+			registry := ecr.ForConfig(cfg, "", "")
+			defer registry.Close()
 			display := newProgressDisplay(stderr)
 			res, err := pipeline.Build(cmd.Context(), cfg, pipeline.BuildOptions{
 				Jobs: o.Jobs, Pull: o.Pull, Fresh: o.Fresh, Tool: buildinfo.Version, Events: display.event, Notice: display.line,
-				CacheURL: o.Cache.URL, CacheReadOnly: o.Cache.ReadOnly,
+				CacheURL: o.Cache.URL, CacheReadOnly: o.Cache.ReadOnly, Registry: registry,
 			})
 			display.close()
 			if err != nil {
