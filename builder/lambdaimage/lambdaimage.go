@@ -66,16 +66,10 @@ type Engine interface {
 
 var _ Engine = (*engine.Docker)(nil)
 
-// DefaultBase returns AWS's Lambda base image for the target:
-// public.ecr.aws/lambda/python:3.X, with -arm64 for arm64.
-func DefaultBase(t config.Target) string {
-	v := strings.TrimPrefix(t.Runtime, "python")
-	ref := "public.ecr.aws/lambda/python:" + v
-	if t.Architecture == "arm64" {
-		ref += "-arm64"
-	}
-	return ref
-}
+// DefaultBase returns t.LambdaImage(), AWS's Lambda base image for the
+// target. It stays while the pipeline still calls it; new code calls
+// config.Target.LambdaImage.
+func DefaultBase(t config.Target) string { return t.LambdaImage() }
 
 // Spec is one function's image.
 type Spec struct {

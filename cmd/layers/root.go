@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/layers-dev/layers/config"
+	"github.com/layers-dev/layers/internal/buildinfo"
 	"github.com/layers-dev/layers/internal/diag"
 )
 
@@ -64,7 +65,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 pyproject.toml, uv.lock, poetry.lock, pylock.toml), works out each one's
 dependency closure for its runtime and architecture, and splits shared
 packages into shared layers within Lambda's limits.`,
-		Version:       version,
+		Version:       buildinfo.Version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
