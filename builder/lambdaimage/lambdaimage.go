@@ -66,11 +66,6 @@ type Engine interface {
 
 var _ Engine = (*engine.Docker)(nil)
 
-// DefaultBase returns t.LambdaImage(), AWS's Lambda base image for the
-// target. It stays while the pipeline still calls it; new code calls
-// config.Target.LambdaImage.
-func DefaultBase(t config.Target) string { return t.LambdaImage() }
-
 // Spec is one function's image.
 type Spec struct {
 	Function string

@@ -72,7 +72,7 @@ packages into shared layers within Lambda's limits.`,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	// Not cobra's "layers version X": scripts and bug reports want the commit too.
-	root.SetVersionTemplate(versionLine(version, commit))
+	root.SetVersionTemplate(buildinfo.Line())
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		fmt.Fprintf(stderr, "layers: %v\n%s", err, c.UsageString())
 		return errUsage
