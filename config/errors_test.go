@@ -66,16 +66,20 @@ func TestParseErrors(t *testing.T) {
 		{"prune pattern absolute", "[prune]\npatterns = [\"**/*.md\",\n\"/etc/x\"]", `layers.toml:3: prune.patterns: "/etc/x": globs are relative to the unit's folder and cannot start with /`},
 		{"prune keep malformed", "[prune]\nkeep = [\"a/[b\"]", `layers.toml:2: prune.keep: "a/[b": invalid glob`},
 		{"prune strip string", "[prune]\nstrip = \"yes\"", `layers.toml:2: prune.strip: want a boolean, got string`},
+		{"prune bytecode unknown", "[prune]\ntests = true\nbytecode = \"none\"", `layers.toml:3: prune.bytecode: want "compile" (ship byte code compiled for the runtime) or "strip" (none), got "none"`},
+		{"prune bytecode bool", "[prune]\nbytecode = false", `layers.toml:2: prune.bytecode: want a string, got boolean`},
+		{"prune bytecode empty", "[prune]\nbytecode = \"\"", `layers.toml:2: prune.bytecode: want "compile" (ship byte code compiled for the runtime) or "strip" (none), got ""`},
+		{"function bytecode", "[function.api]\nruntime = \"python3.11\"\nbytecode = \"Strip\"", `layers.toml:3: function.api.bytecode: want "compile" (ship byte code compiled for the runtime) or "strip" (none), got "Strip"`},
 
 		// Unknown keys.
 		{"unknown table", "runtime = \"python3.12\"\n\n[limit]\nreserved_layers = 1", `layers.toml:3: unknown key "limit" (known: architectures, build, exclude, function, functions, image, layers, limits, prune, publish, runtime, verify)`},
 		{"unknown dotted key", `limits.layers = 3`, `layers.toml:1: unknown key "layers" in [limits] (known: function_unzipped_bytes, layers_per_function, reserved_layers)`},
 		{"unknown key in layers", "[layers]\nprefix = \"a\"\nmax = 1", `layers.toml:3: unknown key "max" in [layers] (known: groups, local_in_code, max_extra, plan_file, prefix)`},
-		{"unknown subtable of a function", "[function.api.extra]\nx = 1", `layers.toml:1: unknown key "extra" in [function.api] (known: architectures, extras, groups, handler, image, package, requirements, runtime, source)`},
-		{"unknown key in quoted function", "[function.\"a b\"]\nruntim = \"python3.12\"", `layers.toml:2: unknown key "runtim" in [function."a b"] (known: architectures, extras, groups, handler, image, package, requirements, runtime, source)`},
+		{"unknown subtable of a function", "[function.api.extra]\nx = 1", `layers.toml:1: unknown key "extra" in [function.api] (known: architectures, bytecode, extras, groups, handler, image, package, requirements, runtime, source)`},
+		{"unknown key in quoted function", "[function.\"a b\"]\nruntim = \"python3.12\"", `layers.toml:2: unknown key "runtim" in [function."a b"] (known: architectures, bytecode, extras, groups, handler, image, package, requirements, runtime, source)`},
 		{"key case", "architectures = [\"arm64\"]\nRuntime = \"python3.12\"", `layers.toml:2: unknown key "Runtime" (known: architectures, build, exclude, function, functions, image, layers, limits, prune, publish, runtime, verify)`},
 		{"key case in table", "[Limits]\nreserved_layers = 1", `layers.toml:1: unknown key "Limits" (known: architectures, build, exclude, function, functions, image, layers, limits, prune, publish, runtime, verify)`},
-		{"key case in function", "[function.api]\nRuntime = \"python3.12\"", `layers.toml:2: unknown key "Runtime" in [function.api] (known: architectures, extras, groups, handler, image, package, requirements, runtime, source)`},
+		{"key case in function", "[function.api]\nRuntime = \"python3.12\"", `layers.toml:2: unknown key "Runtime" in [function.api] (known: architectures, bytecode, extras, groups, handler, image, package, requirements, runtime, source)`},
 		{"fields TOML does not see", "Path = \"x\"", `layers.toml:1: unknown key "Path" (known: architectures, build, exclude, function, functions, image, layers, limits, prune, publish, runtime, verify)`},
 		{"first of several unknown keys", "a = 1\nb = 2", `layers.toml:1: unknown key "a" (known: architectures, build, exclude, function, functions, image, layers, limits, prune, publish, runtime, verify)`},
 

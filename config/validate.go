@@ -46,6 +46,9 @@ func (c *Config) validate() []problem {
 		}
 		v.globs(f.Source, "the function folder", at("source")...)
 		v.image(f.Image, at("image")...)
+		if f.Bytecode != "" {
+			v.bytecode(f.Bytecode, at("bytecode")...)
+		}
 		c.Function[name] = f
 	}
 
@@ -81,6 +84,7 @@ func (c *Config) validate() []problem {
 	}
 	v.pruneGlobs(c.Prune.Patterns, "patterns")
 	v.pruneGlobs(c.Prune.Keep, "keep")
+	v.bytecode(c.Prune.Bytecode, "prune", "bytecode")
 	v.publish(&c.Publish)
 	v.imageSection(&c.Image)
 	v.image(c.Verify.Image, "verify", "image")
@@ -160,6 +164,13 @@ func (v *validator) pruneGlobs(globs []string, field string) {
 			v.errorf([]any{"prune", field, i}, "%s: %s", tomlString(g), reason)
 			return
 		}
+	}
+}
+
+// bytecode checks a byte-code mode.
+func (v *validator) bytecode(mode string, key ...any) {
+	if mode != BytecodeCompile && mode != BytecodeStrip {
+		v.errorf(key, "want %q (ship byte code compiled for the runtime) or %q (none), got %s", BytecodeCompile, BytecodeStrip, tomlString(mode))
 	}
 }
 

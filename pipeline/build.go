@@ -181,7 +181,10 @@ type BuildResult struct {
 	UnitsBuilt   int
 	UnitsCached  int
 	// SavedBytes is what pruning removed from the units built this time.
-	SavedBytes    int64
+	SavedBytes int64
+	// NotCompiled counts the files of the units built this time that did
+	// not compile to byte code (and ship without it).
+	NotCompiled   int
 	LayersWritten int
 	LayersReused  int
 	// ImagesBuilt and ImagesReused count the container images built and
@@ -286,8 +289,9 @@ func Build(ctx context.Context, cfg *config.Config, o BuildOptions) (*BuildResul
 			}
 			out.UnitsBuilt++
 			out.SavedBytes += e.Saved
-			o.rep.unit(fmt.Sprintf("unit %s: built, %s (pruned %s; container %s)", e.Unit, humanBytes(e.Bytes), humanBytes(e.Saved),
-				e.Took.Round(100*time.Millisecond)))
+			out.NotCompiled += e.NotCompiled
+			o.rep.unit(fmt.Sprintf("unit %s: built, %s (pruned %s%s; container %s)", e.Unit, humanBytes(e.Bytes), humanBytes(e.Saved),
+				byteCodeDetail(e), e.Took.Round(100*time.Millisecond)))
 		},
 	})
 	if err != nil {
@@ -375,6 +379,7 @@ func buildTarget(ctx context.Context, cfg *config.Config, tr resolver.TargetResu
 	tm := &manifest.Target{Runtime: tr.Runtime, Architecture: tr.Arch, Image: manifest.BuildImage(img),
 		Layers: []manifest.Layer{}, Functions: []manifest.Function{}, Images: []manifest.Image{}}
 	fp := map[string]planner.FunctionPlan{}
+	layerCode := layerByteCode(plan, pt, byUnit)
 	nlayers := 0
 	for _, p := range plan.Targets {
 		nlayers += len(p.Layers)
@@ -407,7 +412,8 @@ func buildTarget(ctx context.Context, cfg *config.Config, tr resolver.TargetResu
 			continue
 		}
 		mf := manifest.Function{Name: c.Name, Path: c.Path, PackageType: f.PackageType,
-			Layers: append([]string{}, f.Layers...), UnzippedBytes: f.UnzippedBytes}
+			Layers: append([]string{}, f.Layers...), UnzippedBytes: f.UnzippedBytes,
+			ByteCodeBytes: functionByteCode(f, c, pt, layerCode, byUnit)}
 		for _, p := range c.Packages {
 			if f.PackageType == planner.PackageLayers && !(p.Source == resolver.SourceLocal && cfg.Layers.LocalInCode) {
 				mf.Packages = append(mf.Packages, planner.PackageRef{Name: p.Name, Version: p.Version, Source: string(p.Source), Local: p.Source == resolver.SourceLocal})
@@ -446,6 +452,9 @@ func writeLayer(cfg *config.Config, l planner.Layer, pt planner.Target, byUnit m
 	if prev, ok := previous[l.Name]; ok && prev.ContentKey == key {
 		if sum, b64, size, err := builder.FileDigest(path); err == nil && sum == prev.SHA256 {
 			lm.SHA256, lm.CodeSha256, lm.ZippedBytes, lm.UnzippedBytes = sum, b64, size, prev.UnzippedBytes
+			for _, u := range units {
+				lm.ByteCodeBytes += u.ByteCode
+			}
 			out.LayersReused++
 			return lm, nil
 		}
@@ -456,6 +465,9 @@ func writeLayer(cfg *config.Config, l planner.Layer, pt planner.Target, byUnit m
 	lf, err := builder.WriteLayer(path, units, epoch)
 	if err != nil {
 		return manifest.Layer{}, err
+	}
+	for _, u := range units {
+		lm.ByteCodeBytes += u.ByteCode
 	}
 	lm.SHA256, lm.CodeSha256, lm.ZippedBytes, lm.UnzippedBytes = lf.SHA256, lf.CodeSHA256, lf.ZippedBytes, lf.UnzippedBytes
 	out.LayersWritten++
@@ -653,7 +665,7 @@ func caBundle(cfg *config.Config, getenv func(string) string) ([]byte, error) {
 }
 
 func pruneOptions(cfg *config.Config) prune.Options {
-	return prune.Options{Tests: cfg.Prune.Tests, Patterns: cfg.Prune.Patterns, Keep: cfg.Prune.Keep, Strip: cfg.Prune.Strip}
+	return prune.Options{Tests: cfg.Prune.Tests, Patterns: cfg.Prune.Patterns, Keep: cfg.Prune.Keep, Strip: cfg.Prune.Strip, Bytecode: cfg.Prune.Bytecode}
 }
 
 // InputsDigest returns the digest of everything a build's output depends
@@ -762,6 +774,9 @@ func (r *BuildResult) WriteSummary(w io.Writer) error {
 			fmt.Fprintf(w, "container image %s (%s/%s): %s, %s with its base; why: %s\n", img.Function, t.Runtime, t.Architecture,
 				img.Tag, humanBytes(img.ImageBytes), img.Reason)
 		}
+	}
+	if err := r.writeByteCode(w); err != nil {
+		return err
 	}
 	images := ""
 	if r.ImagesBuilt+r.ImagesReused > 0 {
