@@ -217,3 +217,9 @@ func WritePlan(path string, p *planner.Plan) error {
 	}
 	return nil
 }
+
+// ByteCodePushesOver reports whether a function of unzipped bytes, over
+// limit, would fit without its byteCode bytes of byte code.
+func ByteCodePushesOver(unzipped *int64, byteCode, limit int64) bool {
+	return unzipped != nil && byteCode > 0 && *unzipped > limit && *unzipped-byteCode <= limit
+}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/layers-dev/layers/builder"
 	"github.com/layers-dev/layers/config"
+	"github.com/layers-dev/layers/manifest"
 	"github.com/layers-dev/layers/planner"
 	"github.com/layers-dev/layers/resolver"
 )
@@ -89,12 +90,6 @@ func functionByteCode(f planner.FunctionPlan, c resolver.Closure, pt planner.Tar
 	return n
 }
 
-// ByteCodePushesOver reports whether a function over the size limit would
-// fit without its byte code.
-func ByteCodePushesOver(unzipped *int64, byteCode, limit int64) bool {
-	return unzipped != nil && byteCode > 0 && *unzipped > limit && *unzipped-byteCode <= limit
-}
-
 // byteCodeNote says which functions the byte code pushes over the limit,
 // for the end of `layers plan` and `layers build`; "" for none.
 func byteCodeNote(names []string, over []int64, limit int64) string {
@@ -139,7 +134,7 @@ func (r *BuildResult) writeByteCode(w io.Writer) error {
 	var over []int64
 	for _, t := range r.Manifest.Targets {
 		for _, f := range t.Functions {
-			if f.PackageType == planner.PackageImage && ByteCodePushesOver(f.UnzippedBytes, f.ByteCodeBytes, limit) {
+			if f.PackageType == planner.PackageImage && manifest.ByteCodePushesOver(f.UnzippedBytes, f.ByteCodeBytes, limit) {
 				names, over = append(names, f.Name+" ("+t.Runtime+"/"+t.Architecture+")"), append(over, *f.UnzippedBytes-limit)
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/layers-dev/layers/manifest"
 	"github.com/layers-dev/layers/planner"
 )
 
@@ -103,7 +104,7 @@ func (d *PlanDocument) writeTarget(b *strings.Builder, t TargetDocument) {
 		byteCode := "-"
 		if f.ByteCodeBytes != nil {
 			byteCode = size(f.ByteCodeBytes, f.Estimated)
-			if f.PackageType == planner.PackageImage && ByteCodePushesOver(f.UnzippedBytes, *f.ByteCodeBytes, d.limit) {
+			if f.PackageType == planner.PackageImage && manifest.ByteCodePushesOver(f.UnzippedBytes, *f.ByteCodeBytes, d.limit) {
 				overNames, overBytes = append(overNames, f.Name), append(overBytes, *f.UnzippedBytes-d.limit)
 			}
 		}

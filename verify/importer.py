@@ -3,7 +3,9 @@
 # Lambda runtime does, then imports every module of SPEC in a forked child of
 # its own (a failing, crashing or hanging import hides no other), and times a
 # cold import of all of them in one more child, as a handler would import
-# them. It prints one JSON document on stdout; the Go side parses the
+# them: with the byte code the layers ship (-B: nothing new is written), and
+# once more without it, the pycache prefix pointing at an empty folder, so
+# that every module is compiled in memory as it is without byte code. It prints one JSON document on stdout; the Go side parses the
 # `-X importtime` lines it carries. Standard library only, Python 3.8+.
 import importlib
 import json
@@ -13,6 +15,7 @@ import sys
 import traceback
 
 TAIL_LINES = 8
+EMPTY_PREFIX = "/tmp/layers-verify-no-bytecode"
 
 
 def set_path(paths):
@@ -68,7 +71,12 @@ def import_one(module, attr):
         return failure(e)
 
 
-def import_all(modules):
+def import_all(modules, no_bytecode=False):
+    if no_bytecode:
+        # What PYTHONPYCACHEPREFIX does at start-up: pycs are looked up
+        # under this empty folder only, so none of the shipped ones is read.
+        os.makedirs(EMPTY_PREFIX, exist_ok=True)
+        sys.pycache_prefix = EMPTY_PREFIX
     for m in modules:
         try:
             importlib.import_module(m["module"])
@@ -155,19 +163,25 @@ def main():
         res["module"] = m["module"]
         res["importtime"] = timings
         results.append(res)
-    cold = []
+    cold, cold_source = [], []
     ok = [m for m, r in zip(modules, results) if r.get("ok")]
     if ok:
         for run in range(runs):
             n += 1
             _, err = in_child(n, timeout, lambda: import_all(ok))
             cold.append(err)
+        if spec.get("without_bytecode"):
+            for run in range(runs):
+                n += 1
+                _, err = in_child(n, timeout, lambda: import_all(ok, no_bytecode=True))
+                cold_source.append(err)
     out = {
         "python": sys.version.split()[0],
         "machine": os.uname().machine,
         "sys_path": sys.path,
         "results": results,
         "cold": cold,
+        "cold_source": cold_source,
     }
     sys.stdout.write(json.dumps(out))
     sys.stdout.flush()
