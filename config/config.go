@@ -218,7 +218,9 @@ type Function struct {
 	// Image overrides Build.Image. Functions of one runtime and
 	// architecture share units, so they must agree on the image.
 	Image string `toml:"image"`
-	// Bytecode overrides Prune.Bytecode for this function's packages.
+	// Bytecode overrides Prune.Bytecode for the packages in this
+	// function's image; only a function with Package PackageImage may set
+	// it (layers are made of units shared by functions).
 	Bytecode string `toml:"bytecode"`
 }
 

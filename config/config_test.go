@@ -60,8 +60,9 @@ func TestParseFull(t *testing.T) {
 				Package:       "image",
 				Handler:       "orders.api/app.handler",
 				Source:        []string{"src/**/*.py", "templates/*"},
+				Bytecode:      "strip",
 			},
-			"billing.v2": {Package: "layers", Handler: "main.lambda_handler", Bytecode: "compile"},
+			"billing.v2": {Package: "layers", Handler: "main.lambda_handler"},
 		},
 		Limits: Limits{LayersPerFunction: 4, ReservedLayers: 1, FunctionUnzippedBytes: 200000000},
 		Layers: Layers{
@@ -74,7 +75,7 @@ func TestParseFull(t *testing.T) {
 			LocalInCode: true,
 			PlanFile:    "deploy/layers-plan.json",
 		},
-		Prune: Prune{Bytecode: "strip"},
+		Prune: Prune{Bytecode: "compile"},
 		Publish: Publish{
 			Region: "eu-west-1", Profile: "ci", S3Bucket: "acme-artifacts", S3Prefix: "layers/",
 			InlineMaxBytes: 10_000_000, ShareWith: []string{"123456789012", "o-abcdef1234"},

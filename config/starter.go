@@ -93,7 +93,7 @@ func Starter(in StarterInput) []byte {
 	set(false, `handler = "app.handler"`, "module.function that Lambda calls")
 	set(false, "source = []", "globs of the function's own files")
 	set(false, `image = "my-registry/build-python:tag"`, "default: the [build] image")
-	set(false, fmt.Sprintf("bytecode = %q", BytecodeStrip), "default: the [prune] bytecode")
+	set(false, fmt.Sprintf("bytecode = %q", BytecodeCompile), "an image's own choice; default: the [prune] bytecode")
 	w("")
 	w("# Lambda's limits, which the split into layers keeps to.")
 	set(false, "[limits]", "")

@@ -48,6 +48,15 @@ func (c *Config) validate() []problem {
 		v.image(f.Image, at("image")...)
 		if f.Bytecode != "" {
 			v.bytecode(f.Bytecode, at("bytecode")...)
+			// Layers are made of units that several functions share,
+			// built in one mode: only an image's packages are its own.
+			switch {
+			case f.Bytecode == c.Prune.Bytecode || f.Bytecode == BytecodeStrip && f.Package == PackageImage:
+			case f.Package != PackageImage:
+				v.errorf(at("bytecode"), "only a function with package = %q can choose its own byte code: functions in layers share their packages' units with other functions; set [prune] bytecode for all of them", PackageImage)
+			default:
+				v.errorf(at("bytecode"), "%q needs [prune] bytecode = %q: an image leaves out the byte code of units compiled for all functions, and with %q there is none", BytecodeCompile, BytecodeCompile, BytecodeStrip)
+			}
 		}
 		c.Function[name] = f
 	}

@@ -413,7 +413,7 @@ func buildTarget(ctx context.Context, cfg *config.Config, tr resolver.TargetResu
 		}
 		mf := manifest.Function{Name: c.Name, Path: c.Path, PackageType: f.PackageType,
 			Layers: append([]string{}, f.Layers...), UnzippedBytes: f.UnzippedBytes,
-			ByteCodeBytes: functionByteCode(f, c, pt, layerCode, byUnit)}
+			ByteCodeBytes: functionByteCode(cfg, f, c, pt, layerCode, byUnit)}
 		for _, p := range c.Packages {
 			if f.PackageType == planner.PackageLayers && !(p.Source == resolver.SourceLocal && cfg.Layers.LocalInCode) {
 				mf.Packages = append(mf.Packages, planner.PackageRef{Name: p.Name, Version: p.Version, Source: string(p.Source), Local: p.Source == resolver.SourceLocal})

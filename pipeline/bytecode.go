@@ -74,11 +74,14 @@ func layerByteCode(plan *planner.Plan, pt planner.Target, byUnit map[planner.Uni
 }
 
 // functionByteCode returns the byte code a function ships: that of its
-// layers, or of its closure's units for an image.
-func functionByteCode(f planner.FunctionPlan, c resolver.Closure, pt planner.Target, layers map[string]int64,
+// layers, or of its closure's units for an image that keeps it.
+func functionByteCode(cfg *config.Config, f planner.FunctionPlan, c resolver.Closure, pt planner.Target, layers map[string]int64,
 	byUnit map[planner.Unit]builder.Unit) int64 {
 	var n int64
 	if f.PackageType == planner.PackageImage {
+		if cfg.For(c.Name).Bytecode == config.BytecodeStrip {
+			return 0
+		}
 		for _, p := range c.Packages {
 			n += byUnit[planner.Unit{Target: pt, Name: p.Name, Version: p.Version, Source: string(p.Source)}].ByteCode
 		}

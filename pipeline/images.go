@@ -114,7 +114,7 @@ func buildImages(ctx context.Context, cfg *config.Config, tr resolver.TargetResu
 			return fmt.Errorf("function %s: %w", c.Name, err)
 		}
 		res, err := lambdaimage.Build(ctx, eng, lambdaimage.Spec{Function: c.Name, Target: tr.Target, Base: base,
-			Handler: im.Handler, Units: units, Source: src})
+			Handler: im.Handler, Units: units, Source: src, StripByteCode: cfg.For(c.Name).Bytecode == config.BytecodeStrip})
 		if err != nil {
 			return err
 		}
