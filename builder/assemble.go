@@ -85,23 +85,6 @@ func layerFiles(units []Unit) ([]archive.File, int64, error) {
 	return all, bytes, nil
 }
 
-// FileDigest returns the hex and base64 sha256 of the file at path, for
-// checking a zip left by an earlier build.
-func FileDigest(path string) (hexSum, b64 string, size int64, err error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", "", 0, err
-	}
-	defer f.Close()
-	h := sha256.New()
-	size, err = io.Copy(h, f)
-	if err != nil {
-		return "", "", 0, err
-	}
-	sum := h.Sum(nil)
-	return hex.EncodeToString(sum), base64.StdEncoding.EncodeToString(sum), size, nil
-}
-
 type countWriter struct{ n int64 }
 
 func (c *countWriter) Write(p []byte) (int, error) {

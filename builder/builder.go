@@ -27,6 +27,7 @@ import (
 	"github.com/layers-dev/layers/builder/prune"
 	"github.com/layers-dev/layers/config"
 	"github.com/layers-dev/layers/engine"
+	"github.com/layers-dev/layers/internal/digest"
 	"github.com/layers-dev/layers/resolver"
 )
 
@@ -158,20 +159,20 @@ func (b *Builder) Key(spec UnitSpec) (cache.Key, error) {
 	version := spec.Package.Version
 	switch spec.Package.Source {
 	case resolver.SourceLocal:
-		files, err := localFiles(b.o.Root, spec.Package.Path)
+		files, err := digest.LocalPackageFiles(b.o.Root, spec.Package.Path)
 		if err != nil {
 			return cache.Key{}, err
 		}
-		sum, err := filesDigest(files)
+		sum, err := digest.Files(files)
 		if err != nil {
 			return cache.Key{}, err
 		}
 		version += "+src." + sum[:16]
 	case resolver.SourceURL:
-		version += "+url." + digest(redactURL(spec.Package.URL))[:16]
+		version += "+url." + hashString(redactURL(spec.Package.URL))[:16]
 	default:
 		if spec.Package.URL != "" {
-			version += "+index." + digest(redactURL(spec.Package.URL))[:16]
+			version += "+index." + hashString(redactURL(spec.Package.URL))[:16]
 		}
 	}
 	return cache.Key{

@@ -15,6 +15,7 @@ import (
 	"github.com/layers-dev/layers/builder/prune"
 	"github.com/layers-dev/layers/config"
 	"github.com/layers-dev/layers/engine"
+	"github.com/layers-dev/layers/internal/digest"
 	"github.com/layers-dev/layers/internal/testkit/testfs"
 	"github.com/layers-dev/layers/resolver"
 )
@@ -317,8 +318,8 @@ func TestWriteLayer(t *testing.T) {
 	if lf.UnzippedBytes != 4 || lf.ZippedBytes == 0 || len(lf.SHA256) != 64 || len(lf.CodeSHA256) != 44 {
 		t.Errorf("%+v", lf)
 	}
-	if sum, b64, size, err := FileDigest(out); err != nil || sum != lf.SHA256 || b64 != lf.CodeSHA256 || size != lf.ZippedBytes {
-		t.Errorf("FileDigest %s %s %d %v", sum, b64, size, err)
+	if sum, b64, size, err := digest.File(out); err != nil || sum != lf.SHA256 || b64 != lf.CodeSHA256 || size != lf.ZippedBytes {
+		t.Errorf("digest.File %s %s %d %v", sum, b64, size, err)
 	}
 	again, _ := WriteLayer(out, []Unit{a, b}, archive.DefaultTime)
 	if again.SHA256 != lf.SHA256 {

@@ -4,19 +4,15 @@ import (
 	"crypto/sha256"
 	_ "embed"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"io"
-	"io/fs"
-	"os"
 	"path"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 
 	"github.com/layers-dev/layers/archive"
 	"github.com/layers-dev/layers/engine"
+	"github.com/layers-dev/layers/internal/digest"
 	"github.com/layers-dev/layers/resolver"
 )
 
@@ -93,7 +89,7 @@ func (b *Builder) runSpec(batch []*job) (engine.RunSpec, error) {
 				args = append(args, "-r", path.Join(inDir, name))
 				break
 			}
-			src, err := localFiles(b.o.Root, p.Path)
+			src, err := digest.LocalPackageFiles(b.o.Root, p.Path)
 			if err != nil {
 				return engine.RunSpec{}, fmt.Errorf("%s: %w", j.spec, err)
 			}
@@ -161,85 +157,9 @@ func mergeEnv(base, over []string) []string {
 	return append(out, over...)
 }
 
-// skipSource are folders of a local package's source tree that never
-// belong to its build: version control, virtual environments, caches and
-// earlier build outputs.
-var skipSource = map[string]bool{
-	".git": true, ".hg": true, ".venv": true, "venv": true, "__pycache__": true, "node_modules": true,
-	".mypy_cache": true, ".pytest_cache": true, ".ruff_cache": true, ".tox": true, "build": true, "dist": true, ".layers": true,
-}
-
-// localFiles returns the files of a local package's source folder, rel
-// being relative to root, for copying into the container and for the
-// unit's cache key.
-func localFiles(root, rel string) ([]archive.File, error) {
-	if rel == "" {
-		return nil, errors.New("local package without a path")
-	}
-	dir := filepath.Join(root, filepath.FromSlash(rel))
-	fsys := os.DirFS(dir)
-	var files []archive.File
-	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if p == "." {
-			return nil
-		}
-		if d.IsDir() {
-			if skipSource[d.Name()] || strings.HasSuffix(d.Name(), ".egg-info") {
-				return fs.SkipDir
-			}
-			return nil
-		}
-		if !d.Type().IsRegular() || strings.HasSuffix(p, ".pyc") {
-			return nil
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		files = append(files, archive.File{Name: p, Exec: info.Mode()&0o111 != 0, Size: info.Size(),
-			Open: func() (io.ReadCloser, error) { return fsys.Open(p) }})
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("read local package %s: %w", rel, err)
-	}
-	return files, nil
-}
-
-// filesDigest is a hex sha256 over the names, modes and contents of files.
-func filesDigest(files []archive.File) (string, error) {
-	h := sha256.New()
-	for _, f := range files {
-		fmt.Fprintf(h, "%s\x00%t\x00%d\x00", f.Name, f.Exec, f.Size)
-		rc, err := f.Open()
-		if err != nil {
-			return "", err
-		}
-		_, err = io.Copy(h, rc)
-		rc.Close()
-		if err != nil {
-			return "", err
-		}
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-func digest(s string) string {
+func hashString(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])
-}
-
-// SourceDigest returns the digest of a local package's source folder, rel
-// being relative to root: what its unit's cache key records.
-func SourceDigest(root, rel string) (string, error) {
-	files, err := localFiles(root, rel)
-	if err != nil {
-		return "", err
-	}
-	return filesDigest(files)
 }
 
 // markerWatcher collects the stripMarker and compileMarker lines of a

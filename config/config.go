@@ -103,6 +103,20 @@ type Config struct {
 	Image Image `toml:"image"`
 	// Verify says where `layers verify` imports the built layers.
 	Verify Verify `toml:"verify"`
+	// Cache says where the remote tier of the caches is.
+	Cache Cache `toml:"cache"`
+}
+
+// Cache are the [cache] settings: the remote tier that CI runners and
+// laptops share, behind the local unit cache ($LAYERS_CACHE).
+type Cache struct {
+	// URL is s3://BUCKET/PREFIX; "" means no remote tier.
+	// LAYERS_CACHE_URL and --cache-url override it.
+	URL string `toml:"url"`
+	// Write uploads what a run builds, and the plan publish published.
+	// false reads without writing: pull requests from forks must not
+	// poison the cache (LAYERS_CACHE_READ_ONLY, --cache-read-only).
+	Write bool `toml:"write"`
 }
 
 // Publish are the [publish] settings.
@@ -268,6 +282,7 @@ func Default(root string) *Config {
 		},
 		Layers: Layers{PlanFile: DefaultPlanFile},
 		Prune:  Prune{Bytecode: BytecodeCompile},
+		Cache:  Cache{Write: true},
 		Publish: Publish{
 			InlineMaxBytes: DefaultInlineMaxBytes,
 			Outputs:        DefaultOutputs,

@@ -25,6 +25,7 @@ func TestDefault(t *testing.T) {
 		Layers:        Layers{PlanFile: ".layers/plan.json"},
 		Prune:         Prune{Bytecode: "compile"},
 		Publish:       Publish{InlineMaxBytes: 50_000_000, Outputs: ".layers/outputs.json"},
+		Cache:         Cache{Write: true},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Default = %+v\nwant %+v", c, want)
@@ -86,6 +87,7 @@ func TestParseFull(t *testing.T) {
 			ScanOnPush: true, TagImmutability: true, Registry: "127.0.0.1:5000",
 		},
 		Verify: Verify{Image: "registry.example.invalid/lambda/python:3.11"},
+		Cache:  Cache{URL: "s3://acme-cache/layers", Write: false},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Parse(full.toml) =\n%+v\nwant\n%+v", c, want)

@@ -72,18 +72,21 @@ func TestParseErrors(t *testing.T) {
 		{"function bytecode", "[function.api]\nruntime = \"python3.11\"\npackage = \"image\"\nbytecode = \"Strip\"", `layers.toml:4: function.api.bytecode: want "compile" (ship byte code compiled for the runtime) or "strip" (none), got "Strip"`},
 		{"image bytecode compile", "[prune]\nbytecode = \"strip\"\n[function.api]\npackage = \"image\"\nbytecode = \"compile\"", `layers.toml:5: function.api.bytecode: "compile" needs [prune] bytecode = "compile": an image leaves out the byte code of units compiled for all functions, and with "strip" there is none`},
 		{"function bytecode in layers", "[function.api]\nbytecode = \"strip\"", `layers.toml:2: function.api.bytecode: only a function with package = "image" can choose its own byte code: functions in layers share their packages' units with other functions; set [prune] bytecode for all of them`},
+		{"cache url not s3", "[cache]\nurl = \"gs://bucket/x\"", `layers.toml:2: cache.url: invalid remote cache URL "gs://bucket/x" (want s3://BUCKET/PREFIX)`},
+		{"cache url bad bucket", "[cache]\n\nurl = \"s3://Bad_Bucket/x\"", `layers.toml:3: cache.url: invalid remote cache URL "s3://Bad_Bucket/x" (want s3://BUCKET/PREFIX)`},
+		{"cache write string", "[cache]\nwrite = \"no\"", `layers.toml:2: cache.write: want a boolean, got string`},
 
 		// Unknown keys.
-		{"unknown table", "runtime = \"python3.12\"\n\n[limit]\nreserved_layers = 1", `layers.toml:3: unknown key "limit" (known: architectures, build, exclude, function, functions, image, layers, limits, prune, publish, runtime, verify)`},
+		{"unknown table", "runtime = \"python3.12\"\n\n[limit]\nreserved_layers = 1", `layers.toml:3: unknown key "limit" (known: architectures, build, cache, exclude, function, functions, image, layers, limits, prune, publish, runtime, verify)`},
 		{"unknown dotted key", `limits.layers = 3`, `layers.toml:1: unknown key "layers" in [limits] (known: function_unzipped_bytes, layers_per_function, reserved_layers)`},
 		{"unknown key in layers", "[layers]\nprefix = \"a\"\nmax = 1", `layers.toml:3: unknown key "max" in [layers] (known: groups, local_in_code, max_extra, plan_file, prefix)`},
 		{"unknown subtable of a function", "[function.api.extra]\nx = 1", `layers.toml:1: unknown key "extra" in [function.api] (known: architectures, bytecode, extras, groups, handler, image, package, requirements, runtime, source)`},
 		{"unknown key in quoted function", "[function.\"a b\"]\nruntim = \"python3.12\"", `layers.toml:2: unknown key "runtim" in [function."a b"] (known: architectures, bytecode, extras, groups, handler, image, package, requirements, runtime, source)`},
-		{"key case", "architectures = [\"arm64\"]\nRuntime = \"python3.12\"", `layers.toml:2: unknown key "Runtime" (known: architectures, build, exclude, function, functions, image, layers, limits, prune, publish, runtime, verify)`},
-		{"key case in table", "[Limits]\nreserved_layers = 1", `layers.toml:1: unknown key "Limits" (known: architectures, build, exclude, function, functions, image, layers, limits, prune, publish, runtime, verify)`},
+		{"key case", "architectures = [\"arm64\"]\nRuntime = \"python3.12\"", `layers.toml:2: unknown key "Runtime" (known: architectures, build, cache, exclude, function, functions, image, layers, limits, prune, publish, runtime, verify)`},
+		{"key case in table", "[Limits]\nreserved_layers = 1", `layers.toml:1: unknown key "Limits" (known: architectures, build, cache, exclude, function, functions, image, layers, limits, prune, publish, runtime, verify)`},
 		{"key case in function", "[function.api]\nRuntime = \"python3.12\"", `layers.toml:2: unknown key "Runtime" in [function.api] (known: architectures, bytecode, extras, groups, handler, image, package, requirements, runtime, source)`},
-		{"fields TOML does not see", "Path = \"x\"", `layers.toml:1: unknown key "Path" (known: architectures, build, exclude, function, functions, image, layers, limits, prune, publish, runtime, verify)`},
-		{"first of several unknown keys", "a = 1\nb = 2", `layers.toml:1: unknown key "a" (known: architectures, build, exclude, function, functions, image, layers, limits, prune, publish, runtime, verify)`},
+		{"fields TOML does not see", "Path = \"x\"", `layers.toml:1: unknown key "Path" (known: architectures, build, cache, exclude, function, functions, image, layers, limits, prune, publish, runtime, verify)`},
+		{"first of several unknown keys", "a = 1\nb = 2", `layers.toml:1: unknown key "a" (known: architectures, build, cache, exclude, function, functions, image, layers, limits, prune, publish, runtime, verify)`},
 
 		// Values.
 		{"empty runtime", `runtime = ""`, `layers.toml:1: runtime: unsupported runtime "" (supported: python3.9, python3.10, python3.11, python3.12, python3.13, python3.14)`},
@@ -127,7 +130,7 @@ func TestParseErrors(t *testing.T) {
 
 		// The first problem in the document wins, whatever its kind.
 		{"value before unknown key", "runtime = \"python2\"\nfoo = 1", `layers.toml:1: runtime: unsupported runtime "python2" (supported: python3.9, python3.10, python3.11, python3.12, python3.13, python3.14)`},
-		{"unknown key before value", "foo = 1\nruntime = \"python2\"", `layers.toml:1: unknown key "foo" (known: architectures, build, exclude, function, functions, image, layers, limits, prune, publish, runtime, verify)`},
+		{"unknown key before value", "foo = 1\nruntime = \"python2\"", `layers.toml:1: unknown key "foo" (known: architectures, build, cache, exclude, function, functions, image, layers, limits, prune, publish, runtime, verify)`},
 		{"section order", "[layers]\nprefix = \"a b\"\n[limits]\nlayers_per_function = 9", `layers.toml:2: layers.prefix: "a b" may only hold letters, digits, "-" and "_", at most 64 of them`},
 	}
 	for _, tc := range cases {

@@ -26,17 +26,14 @@ func Parse(path string, data []byte) (*Config, error) {
 	err := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields().Decode(c)
 	var problems []problem
 	var missing *toml.StrictMissingError
-	var bad *toml.DecodeError
 	switch {
 	case errors.As(err, &missing): // before DecodeError: it wraps some
 		for _, e := range missing.Errors {
 			line, _ := e.Position()
 			problems = append(problems, problem{line: line, msg: unknownKeyMsg(e.Key())})
 		}
-	case errors.As(err, &bad):
-		return nil, decodeError(path, bad)
 	case err != nil:
-		return nil, diag.Wrap(path, 0, err)
+		return nil, tomlpos.Error(path, err, decodeMsg)
 	}
 	// go-toml matches keys to fields ignoring case; TOML keys are not.
 	var doc map[string]any
@@ -81,38 +78,17 @@ func first(path string, data []byte, problems []problem) *diag.Error {
 	return diag.Errorf(path, p.line, "%s", p.msg)
 }
 
-// decodeError turns a syntax or type error from go-toml into a diag error.
-func decodeError(path string, e *toml.DecodeError) *diag.Error {
-	line, _ := e.Position()
-	msg := strings.TrimPrefix(e.Error(), "toml: ")
-	key := keyString(e.Key()...)
-	switch {
-	case key == "":
-		msg = "invalid TOML: " + msg
-	case strings.HasPrefix(msg, "cannot decode TOML "):
-		msg = key + ": " + typeMismatch(msg)
-	default:
-		msg = key + ": " + msg
+// decodeMsg words a syntax or type error from go-toml by its key: a type
+// mismatch reads "want a string, got integer", not in Go type names.
+func decodeMsg(f tomlpos.Failure) string {
+	key := keyString(f.Key...)
+	if key == "" {
+		return tomlpos.Invalid(f)
 	}
-	return &diag.Error{Path: path, Line: line, Msg: msg, Err: e}
-}
-
-// typeMismatch rewrites go-toml's "cannot decode TOML integer into struct
-// field config.Config.Runtime of type string" as "want a string, got
-// integer", keeping the message when it has another shape.
-func typeMismatch(msg string) string {
-	got, target, ok := strings.Cut(strings.TrimPrefix(msg, "cannot decode TOML "), " into ")
-	if !ok {
-		return msg
+	if want, ok := tomlTypes[f.Want]; ok {
+		return key + ": want " + want + ", got " + f.Got
 	}
-	if i := strings.LastIndex(target, " of type "); i >= 0 {
-		target = target[i+len(" of type "):]
-	}
-	want, ok := tomlTypes[target]
-	if !ok {
-		return msg
-	}
-	return "want " + want + ", got " + got
+	return key + ": " + f.Msg
 }
 
 // tomlTypes names the Go types of the schema the way a TOML user would.

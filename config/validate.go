@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"maps"
+	"net/url"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -95,6 +96,7 @@ func (c *Config) validate() []problem {
 	v.pruneGlobs(c.Prune.Keep, "keep")
 	v.bytecode(c.Prune.Bytecode, "prune", "bytecode")
 	v.publish(&c.Publish)
+	v.cache(&c.Cache)
 	v.imageSection(&c.Image)
 	v.image(c.Verify.Image, "verify", "image")
 	return v.problems
@@ -298,6 +300,17 @@ var (
 
 // maxLicenseInfo is the longest LicenseInfo Lambda takes.
 const maxLicenseInfo = 512
+
+func (v *validator) cache(c *Cache) {
+	if c.URL == "" {
+		return
+	}
+	u, err := url.Parse(c.URL)
+	if err != nil || u.Scheme != "s3" || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" ||
+		!s3Bucket.MatchString(u.Host) || strings.Contains(u.Host, "..") || slices.Contains(strings.Split(u.Path, "/"), "..") {
+		v.errorf([]any{"cache", "url"}, "invalid remote cache URL %s (want s3://BUCKET/PREFIX)", tomlString(c.URL))
+	}
+}
 
 func (v *validator) publish(p *Publish) {
 	at := func(key string) []any { return []any{"publish", key} }

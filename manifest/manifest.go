@@ -119,7 +119,7 @@ type Image struct {
 	// its first 16 characters, and publish tags the pushed image with it.
 	ContentKey string `json:"content_key,omitempty"`
 	// SourceSHA256 digests the function's source files as the image got
-	// them (lambdaimage.SourceDigest): publish refuses an image whose
+	// them (digest.Function): publish refuses an image whose
 	// source changed since the build.
 	SourceSHA256 string `json:"source_sha256,omitempty"`
 	// UnzippedBytes is what the image adds under /var/task: the

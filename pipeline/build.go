@@ -4,18 +4,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"io"
-	"maps"
 	"os"
 	"path/filepath"
-	"regexp"
-	"runtime"
-	"slices"
 	"strings"
-	"sync"
-	"text/tabwriter"
 	"time"
 
 	"github.com/layers-dev/layers/archive"
@@ -24,20 +16,12 @@ import (
 	"github.com/layers-dev/layers/builder/prune"
 	"github.com/layers-dev/layers/config"
 	"github.com/layers-dev/layers/engine"
-	"github.com/layers-dev/layers/internal/diag"
-	"github.com/layers-dev/layers/internal/pep508"
+	"github.com/layers-dev/layers/internal/digest"
 	"github.com/layers-dev/layers/manifest"
 	"github.com/layers-dev/layers/planner"
 	"github.com/layers-dev/layers/resolver"
+	"github.com/layers-dev/layers/stamp"
 )
-
-// passEnv are the host variables every build container gets: a private
-// index and its credentials, pip's network settings, proxies. Host paths
-// (PIP_CERT, PIP_FIND_LINKS) mean nothing in a container and stay out.
-var passEnv = []string{
-	"PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_TRUSTED_HOST", "PIP_DEFAULT_TIMEOUT", "PIP_RETRIES",
-	"HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
-}
 
 // BuildOptions configure Build.
 type BuildOptions struct {
@@ -65,112 +49,6 @@ type BuildOptions struct {
 	// progress display; nil discards them. It is called one event at a
 	// time, before Progress gets the event's line.
 	Events func(Event)
-
-	rep *reporter // set by Build: what buildTarget and buildImages report to
-}
-
-// Stage is a part of a build that progress events count steps of.
-type Stage string
-
-const (
-	StageBuildImage Stage = "build image" // a target's build image found or pulled
-	StageResolve    Stage = "resolve"     // unpinned closures resolved with pip
-	StageUnits      Stage = "units"       // units installed, or found in the cache
-	StageLayers     Stage = "layers"      // layer zips written, or kept unchanged
-	StageImages     Stage = "images"      // container images built, or found unchanged
-)
-
-// Event is the progress of one stage of one target: Done of its Total
-// steps have finished. A stage starts with an event without a Line and
-// Done 0 (or Done unchanged when Total grows: a container image can need
-// units the layers did not); each finished step then sends the Line
-// Progress gets, and a finished stage has Done equal to Total.
-type Event struct {
-	Stage  Stage
-	Target config.Target
-	Done   int
-	Total  int
-	Line   string // "" for a stage's start
-}
-
-// stageOf keys the reporter's counters.
-type stageOf struct {
-	stage  Stage
-	target config.Target
-}
-
-// reporter turns a build's steps into Events and Progress lines, one call
-// at a time: the builder and the resolutions report from several
-// goroutines.
-type reporter struct {
-	mu       sync.Mutex
-	progress func(string)
-	events   func(Event)
-	done     map[stageOf]int
-	total    map[stageOf]int
-	// units is the target whose units the builder is installing: its
-	// events do not name one, and targets are built one after another.
-	units config.Target
-}
-
-// start adds n steps to a stage of t.
-func (r *reporter) start(s Stage, t config.Target, n int) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if s == StageUnits {
-		r.units = t
-	}
-	k := r.key(s, t)
-	r.total[k] += n
-	r.emit(Event{Stage: s, Target: t, Done: r.done[k], Total: r.total[k]})
-}
-
-// step counts one finished step of a stage of t, described by line.
-func (r *reporter) step(s Stage, t config.Target, line string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.stepLocked(s, t, line)
-}
-
-func (r *reporter) stepLocked(s Stage, t config.Target, line string) {
-	k := r.key(s, t)
-	r.done[k]++
-	r.emit(Event{Stage: s, Target: t, Done: r.done[k], Total: r.total[k], Line: line})
-}
-
-// unit counts one finished unit of the target being installed.
-func (r *reporter) unit(line string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.stepLocked(StageUnits, r.units, line)
-}
-
-// finish marks a stage of t finished: the builder reports a unit that
-// several specs share once.
-func (r *reporter) finish(s Stage, t config.Target) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	k := r.key(s, t)
-	if r.done[k] < r.total[k] {
-		r.done[k] = r.total[k]
-		r.emit(Event{Stage: s, Target: t, Done: r.done[k], Total: r.total[k]})
-	}
-}
-
-func (r *reporter) key(s Stage, t config.Target) stageOf {
-	if r.done == nil {
-		r.done, r.total = map[stageOf]int{}, map[stageOf]int{}
-	}
-	return stageOf{s, t}
-}
-
-func (r *reporter) emit(e Event) {
-	if r.events != nil {
-		r.events(e)
-	}
-	if e.Line != "" && r.progress != nil {
-		r.progress(e.Line)
-	}
 }
 
 // BuildResult is a finished build.
@@ -196,119 +74,82 @@ type BuildResult struct {
 	Took time.Duration
 }
 
+// buildRun is one build's state, handed from stage to stage: what the
+// options and the repository settle at the start, and what the stages
+// produce. Each stage reads what the earlier ones left here and never
+// calls them.
+type buildRun struct {
+	cfg     *config.Config
+	o       BuildOptions // defaults filled in
+	engine  engine.Engine
+	pip     *builder.PipResolver
+	builder *builder.Builder
+	epoch   time.Time // every zip entry's time
+	// images are the build images, by target.
+	images map[config.Target]builder.Image
+	// previous are the last build's layers by name, whose zips are kept
+	// when their content is unchanged; hint is its plan (nil with Fresh).
+	previous map[string]manifest.Layer
+	hint     *planner.Plan
+	rep      *reporter
+	out      *BuildResult
+}
+
 // Build resolves every function, installs the units the cache lacks in the
 // build images, plans the layers on the units' measured sizes and writes
 // each layer zip under .layers/dist and the manifest at .layers/build.json.
 // A failed build writes no manifest.
 func Build(ctx context.Context, cfg *config.Config, o BuildOptions) (*BuildResult, error) {
 	start := time.Now()
-	if o.Getenv == nil {
-		o.Getenv = os.Getenv
+	d := runDefaults{Getenv: o.Getenv, Tool: o.Tool, CacheDir: o.CacheDir}
+	if err := d.fill(); err != nil {
+		return nil, err
 	}
-	o.rep = &reporter{progress: o.Progress, events: o.Events}
-	if o.Tool == "" {
-		o.Tool = "dev"
+	o.Getenv, o.Tool, o.CacheDir = d.Getenv, d.Tool, d.CacheDir
+	r := &buildRun{cfg: cfg, o: o, engine: o.Engine, out: &BuildResult{},
+		rep: &reporter{progress: o.Progress, events: o.Events}, images: map[config.Target]builder.Image{}}
+	var err error
+	if r.epoch, err = archive.SourceDateEpoch(o.Getenv); err != nil {
+		return nil, err
 	}
-	epoch, err := archive.SourceDateEpoch(o.Getenv)
+	res, err := resolver.Resolve(ctx, cfg, resolver.Options{Getenv: d.lookup})
 	if err != nil {
 		return nil, err
 	}
-	res, err := resolver.Resolve(ctx, cfg, resolver.Options{})
+	// Before resolution fills the closures: publish recomputes the stamp
+	// from the input files alone.
+	inputs, err := stamp.Inputs(cfg, res, o.Tool, r.epoch)
 	if err != nil {
 		return nil, err
 	}
-	// Before resolution fills the closures: publish recomputes this
-	// digest from the input files alone.
-	inputs, err := inputsDigest(cfg, res, o.Tool, epoch)
-	if err != nil {
-		return nil, err
-	}
-	ca, err := caBundle(cfg, o.Getenv)
-	if err != nil {
-		return nil, err
-	}
-	if o.Engine == nil {
-		d, err := engine.Dial(ctx)
+	if r.engine == nil {
+		e, err := engine.Dial(ctx)
 		if err != nil {
 			return nil, err
 		}
-		defer d.Close()
-		o.Engine = d
+		defer e.Close()
+		r.engine = e
 	}
-	if _, err := o.Engine.RemoveLeftovers(ctx); err != nil {
+	if err := r.prepare(ctx, res); err != nil {
 		return nil, err
 	}
-	if o.CacheDir == "" {
-		if o.CacheDir, err = cache.DefaultDir(o.Getenv); err != nil {
-			return nil, err
-		}
-	}
-	c, err := cache.Open(o.CacheDir)
-	if err != nil {
-		return nil, err
-	}
-	var env []string
-	for _, k := range passEnv {
-		if v := o.Getenv(k); v != "" {
-			env = append(env, k+"="+v)
-		}
-	}
-	images := map[config.Target]builder.Image{}
-	for _, tr := range res.Targets {
-		ref, err := imageFor(cfg, tr)
-		if err != nil {
-			return nil, err
-		}
-		o.rep.start(StageBuildImage, tr.Target, 1)
-		img, err := builder.ResolveImage(ctx, o.Engine, ref, tr.Target, o.Pull)
-		if err != nil {
-			return nil, err
-		}
-		o.rep.step(StageBuildImage, tr.Target, fmt.Sprintf("image %s for %s: %.19s", ref, tr.Target, img.ID))
-		images[tr.Target] = img
-	}
-	rs, err := builder.NewResolver(builder.ResolverOptions{Engine: o.Engine, CacheDir: o.CacheDir, CABundle: ca, Env: env, Tool: o.Tool, Root: cfg.Root})
-	if err != nil {
-		return nil, err
-	}
-	if err := fillClosures(ctx, cfg, res, images, rs, true, o.Jobs, o.rep); err != nil {
+	if err := fillClosures(ctx, cfg, res, r.images, r.pip, true, o.Jobs, r.rep); err != nil {
 		return nil, err
 	}
 	if err := checkResolved(res); err != nil {
 		return nil, err
 	}
-	out := &BuildResult{}
-	b, err := builder.New(builder.Options{
-		Engine: o.Engine, Cache: c, Jobs: o.Jobs, Prune: pruneOptions(cfg), CABundle: ca, Env: env,
-		Tool: o.Tool, Root: cfg.Root,
-		Progress: func(e builder.Event) {
-			if e.Cached {
-				out.UnitsCached++
-				o.rep.unit(fmt.Sprintf("unit %s: cached, %s", e.Unit, humanBytes(e.Bytes)))
-				return
-			}
-			out.UnitsBuilt++
-			out.SavedBytes += e.Saved
-			out.NotCompiled += e.NotCompiled
-			o.rep.unit(fmt.Sprintf("unit %s: built, %s (pruned %s%s; container %s)", e.Unit, humanBytes(e.Bytes), humanBytes(e.Saved),
-				byteCodeDetail(e), e.Took.Round(100*time.Millisecond)))
-		},
-	})
-	if err != nil {
-		return nil, err
-	}
 
-	m := &manifest.Manifest{Format: manifest.Format, Tool: o.Tool, InputsSHA256: inputs, SourceDateEpoch: epoch.Unix(), Targets: []manifest.Target{}}
+	m := &manifest.Manifest{Format: manifest.Format, Tool: o.Tool, InputsSHA256: inputs, SourceDateEpoch: r.epoch.Unix(), Targets: []manifest.Target{}}
 	old, _ := manifest.Read(cfg.Root)
-	previous := old.LayersByName()
-	var hint *planner.Plan
+	r.previous = old.LayersByName()
 	if !o.Fresh {
-		hint = manifest.ReadPlan(cfg.PlanPath())
+		r.hint = manifest.ReadPlan(cfg.PlanPath())
 	}
 	dist := filepath.Join(cfg.Root, filepath.FromSlash(manifest.DistDir))
 	keep := map[string]bool{}
 	for _, tr := range res.Targets {
-		tm, err := buildTarget(ctx, cfg, tr, images[tr.Target], b, o, epoch, previous, hint, out)
+		tm, err := r.target(ctx, tr)
 		if err != nil {
 			return nil, err
 		}
@@ -320,17 +161,70 @@ func Build(ctx context.Context, cfg *config.Config, o BuildOptions) (*BuildResul
 	if err := manifest.Write(cfg.Root, m); err != nil {
 		return nil, err
 	}
-	if err := manifest.WritePlan(cfg.PlanPath(), out.Plan); err != nil {
+	if err := manifest.WritePlan(cfg.PlanPath(), r.out.Plan); err != nil {
 		return nil, err
 	}
 	removeStaleZips(dist, keep)
-	out.Manifest, out.ManifestPath, out.Took = m, manifest.Path(cfg.Root), time.Since(start)
-	return out, nil
+	r.out.Manifest, r.out.ManifestPath, r.out.Took = m, manifest.Path(cfg.Root), time.Since(start)
+	return r.out, nil
 }
 
-// buildTarget builds one target's units and layers.
-func buildTarget(ctx context.Context, cfg *config.Config, tr resolver.TargetResult, img builder.Image, b *builder.Builder,
-	o BuildOptions, epoch time.Time, previous map[string]manifest.Layer, hint *planner.Plan, out *BuildResult) (*manifest.Target, error) {
+// prepare readies what the installs need: the engine cleaned of a killed
+// run's containers, the unit cache, every target's build image, the pip
+// resolver and the builder.
+func (r *buildRun) prepare(ctx context.Context, res *resolver.Result) error {
+	cfg, o := r.cfg, r.o
+	ca, err := caBundle(cfg, o.Getenv)
+	if err != nil {
+		return err
+	}
+	if _, err := r.engine.RemoveLeftovers(ctx); err != nil {
+		return err
+	}
+	c, err := cache.Open(o.CacheDir)
+	if err != nil {
+		return err
+	}
+	env := containerEnv(o.Getenv)
+	for _, tr := range res.Targets {
+		ref, err := imageFor(cfg, tr)
+		if err != nil {
+			return err
+		}
+		r.rep.start(StageBuildImage, tr.Target, 1)
+		img, err := builder.ResolveImage(ctx, r.engine, ref, tr.Target, o.Pull)
+		if err != nil {
+			return err
+		}
+		r.rep.step(StageBuildImage, tr.Target, fmt.Sprintf("image %s for %s: %.19s", ref, tr.Target, img.ID))
+		r.images[tr.Target] = img
+	}
+	if r.pip, err = builder.NewPipResolver(builder.PipResolverOptions{Engine: r.engine, CacheDir: o.CacheDir, CABundle: ca, Env: env, Tool: o.Tool, Root: cfg.Root}); err != nil {
+		return err
+	}
+	out := r.out
+	r.builder, err = builder.New(builder.Options{
+		Engine: r.engine, Cache: c, Jobs: o.Jobs, Prune: pruneOptions(cfg), CABundle: ca, Env: env,
+		Tool: o.Tool, Root: cfg.Root,
+		Progress: func(e builder.Event) {
+			if e.Cached {
+				out.UnitsCached++
+				r.rep.unit(fmt.Sprintf("unit %s: cached, %s", e.Unit, humanBytes(e.Bytes)))
+				return
+			}
+			out.UnitsBuilt++
+			out.SavedBytes += e.Saved
+			out.NotCompiled += e.NotCompiled
+			r.rep.unit(fmt.Sprintf("unit %s: built, %s (pruned %s%s; container %s)", e.Unit, humanBytes(e.Bytes), humanBytes(e.Saved),
+				byteCodeDetail(e), e.Took.Round(100*time.Millisecond)))
+		},
+	})
+	return err
+}
+
+// target builds one target's units and layers, and its images.
+func (r *buildRun) target(ctx context.Context, tr resolver.TargetResult) (*manifest.Target, error) {
+	cfg, img, out := r.cfg, r.images[tr.Target], r.out
 	// One spec per planner unit; functions are sorted, so the first
 	// function's index options win for a package several need.
 	var specs []builder.UnitSpec
@@ -341,7 +235,7 @@ func buildTarget(ctx context.Context, cfg *config.Config, tr resolver.TargetResu
 			if p.Source == resolver.SourceLocal && cfg.Layers.LocalInCode {
 				continue // shipped with the function code, not in layers
 			}
-			u := planner.Unit{Target: pt, Name: p.Name, Version: p.Version, Source: string(p.Source)}
+			u := unitOf(pt, p)
 			if seen[u] {
 				continue
 			}
@@ -350,17 +244,17 @@ func buildTarget(ctx context.Context, cfg *config.Config, tr resolver.TargetResu
 		}
 	}
 	if len(specs) > 0 {
-		o.rep.start(StageUnits, tr.Target, len(specs))
+		r.rep.start(StageUnits, tr.Target, len(specs))
 	}
-	units, err := b.Units(ctx, specs)
+	units, err := r.builder.Units(ctx, specs)
 	if err != nil {
 		return nil, err
 	}
-	o.rep.finish(StageUnits, tr.Target)
+	r.rep.finish(StageUnits, tr.Target)
 	byUnit := map[planner.Unit]builder.Unit{}
-	in := plannerInput(cfg, tr, hint)
+	in := plannerInput(cfg, tr, r.hint)
 	for _, u := range units {
-		pu := planner.Unit{Target: pt, Name: u.Spec.Package.Name, Version: u.Spec.Package.Version, Source: string(u.Spec.Package.Source)}
+		pu := unitOf(pt, u.Spec.Package)
 		byUnit[pu] = u
 		in.Sizes[pu] = planner.Size{Bytes: u.Bytes, Kind: planner.SizeMeasured}
 	}
@@ -385,12 +279,12 @@ func buildTarget(ctx context.Context, cfg *config.Config, tr resolver.TargetResu
 		nlayers += len(p.Layers)
 	}
 	if nlayers > 0 {
-		o.rep.start(StageLayers, tr.Target, nlayers)
+		r.rep.start(StageLayers, tr.Target, nlayers)
 	}
 	for _, p := range plan.Targets {
 		for _, l := range p.Layers {
 			reused := out.LayersReused
-			lm, err := writeLayer(cfg, l, pt, byUnit, epoch, previous, out)
+			lm, err := r.writeLayer(l, pt, byUnit)
 			if err != nil {
 				return nil, err
 			}
@@ -398,7 +292,7 @@ func buildTarget(ctx context.Context, cfg *config.Config, tr resolver.TargetResu
 			if out.LayersReused > reused {
 				state = "unchanged"
 			}
-			o.rep.step(StageLayers, tr.Target, fmt.Sprintf("layer %s: %s, %d packages, %s zipped, %s unzipped", lm.Name, state, len(lm.Packages),
+			r.rep.step(StageLayers, tr.Target, fmt.Sprintf("layer %s: %s, %d packages, %s zipped, %s unzipped", lm.Name, state, len(lm.Packages),
 				humanBytes(lm.ZippedBytes), humanBytes(lm.UnzippedBytes)))
 			tm.Layers = append(tm.Layers, lm)
 		}
@@ -424,7 +318,7 @@ func buildTarget(ctx context.Context, cfg *config.Config, tr resolver.TargetResu
 			tm.Images = append(tm.Images, manifest.Image{Function: c.Name, Reason: f.Reason, Packages: f.Packages})
 		}
 	}
-	if err := buildImages(ctx, cfg, tr, tm, byUnit, img, b, o, out); err != nil {
+	if err := r.buildImages(ctx, tr, tm, byUnit); err != nil {
 		return nil, err
 	}
 	return tm, nil
@@ -432,11 +326,10 @@ func buildTarget(ctx context.Context, cfg *config.Config, tr resolver.TargetResu
 
 // writeLayer writes one layer's zip, or keeps the one an earlier build
 // wrote when its content key and bytes still match.
-func writeLayer(cfg *config.Config, l planner.Layer, pt planner.Target, byUnit map[planner.Unit]builder.Unit,
-	epoch time.Time, previous map[string]manifest.Layer, out *BuildResult) (manifest.Layer, error) {
+func (r *buildRun) writeLayer(l planner.Layer, pt planner.Target, byUnit map[planner.Unit]builder.Unit) (manifest.Layer, error) {
 	var units []builder.Unit
 	h := sha256.New()
-	fmt.Fprintf(h, "layer %d %d\n", manifest.Format, epoch.Unix())
+	fmt.Fprintf(h, "layer %d %d\n", manifest.Format, r.epoch.Unix())
 	for _, p := range l.Packages {
 		u, ok := byUnit[planner.Unit{Target: pt, Name: p.Name, Version: p.Version, Source: p.Source}]
 		if !ok {
@@ -447,22 +340,22 @@ func writeLayer(cfg *config.Config, l planner.Layer, pt planner.Target, byUnit m
 	}
 	key := hex.EncodeToString(h.Sum(nil))
 	rel := manifest.DistDir + "/" + l.Name + ".zip"
-	path := filepath.Join(cfg.Root, filepath.FromSlash(rel))
+	path := filepath.Join(r.cfg.Root, filepath.FromSlash(rel))
 	lm := manifest.Layer{Name: l.Name, File: rel, Packages: l.Packages, Functions: l.Functions, ContentKey: key}
-	if prev, ok := previous[l.Name]; ok && prev.ContentKey == key {
-		if sum, b64, size, err := builder.FileDigest(path); err == nil && sum == prev.SHA256 {
+	if prev, ok := r.previous[l.Name]; ok && prev.ContentKey == key {
+		if sum, b64, size, err := digest.File(path); err == nil && sum == prev.SHA256 {
 			lm.SHA256, lm.CodeSha256, lm.ZippedBytes, lm.UnzippedBytes = sum, b64, size, prev.UnzippedBytes
 			for _, u := range units {
 				lm.ByteCodeBytes += u.ByteCode
 			}
-			out.LayersReused++
+			r.out.LayersReused++
 			return lm, nil
 		}
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return manifest.Layer{}, err
 	}
-	lf, err := builder.WriteLayer(path, units, epoch)
+	lf, err := builder.WriteLayer(path, units, r.epoch)
 	if err != nil {
 		return manifest.Layer{}, err
 	}
@@ -470,154 +363,8 @@ func writeLayer(cfg *config.Config, l planner.Layer, pt planner.Target, byUnit m
 		lm.ByteCodeBytes += u.ByteCode
 	}
 	lm.SHA256, lm.CodeSha256, lm.ZippedBytes, lm.UnzippedBytes = lf.SHA256, lf.CodeSHA256, lf.ZippedBytes, lf.UnzippedBytes
-	out.LayersWritten++
+	r.out.LayersWritten++
 	return lm, nil
-}
-
-// fillClosures resolves the closures whose inputs are neither pinned nor
-// locked with pip in their target's build image (images), at most jobs at
-// once. For a build every closure must resolve, and the first failing
-// function's error is returned. For a plan, targets without an image ID
-// are served from earlier resolutions only, and a closure that does not
-// resolve stays unresolved, with a progress line saying why.
-func fillClosures(ctx context.Context, cfg *config.Config, res *resolver.Result, images map[config.Target]builder.Image,
-	rs *builder.Resolver, forBuild bool, jobs int, rep *reporter) error {
-	excluded := map[string]bool{}
-	for _, x := range cfg.Exclude {
-		excluded[x] = true
-	}
-	type work struct {
-		c   *resolver.Closure
-		t   config.Target
-		err error
-	}
-	var todo []*work
-	for ti := range res.Targets {
-		tr := &res.Targets[ti]
-		n := 0
-		for ci := range tr.Functions {
-			if len(tr.Functions[ci].Unresolved) > 0 {
-				todo = append(todo, &work{c: &tr.Functions[ci], t: tr.Target})
-				n++
-			}
-		}
-		if n > 0 {
-			rep.start(StageResolve, tr.Target, n)
-		}
-	}
-	if jobs <= 0 {
-		jobs = runtime.NumCPU()
-	}
-	// A build stops the other resolutions at the first failure.
-	parent := ctx
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		wg  sync.WaitGroup
-		mu  sync.Mutex // serialises progress
-		sem = make(chan struct{}, jobs)
-	)
-	for _, w := range todo {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			start := time.Now()
-			pkgs, cached, err := resolveClosure(ctx, cfg, *w.c, w.t, images[w.t], rs)
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err != nil && (forBuild || ctx.Err() != nil):
-				w.err = err
-				cancel()
-			case err != nil:
-				rep.step(StageResolve, w.t, fmt.Sprintf("resolve %s (%s): %v", w.c.Name, w.t, err))
-			case pkgs != nil: // nil: a plan without an engine, and nothing cached
-				w.c.Packages = w.c.Packages[:0]
-				for _, p := range pkgs {
-					if !excluded[p.Name] {
-						w.c.Packages = append(w.c.Packages, p)
-					}
-				}
-				w.c.Unresolved = nil
-				how := "resolved with pip in the build image"
-				if cached {
-					how = "cached resolution"
-				}
-				rep.step(StageResolve, w.t, fmt.Sprintf("resolve %s (%s): %d packages, %s (%s)", w.c.Name, w.t, len(w.c.Packages), how,
-					time.Since(start).Round(100*time.Millisecond)))
-			}
-		}()
-	}
-	wg.Wait()
-	if err := parent.Err(); err != nil {
-		return err
-	}
-	for _, w := range todo {
-		if w.err != nil && !errors.Is(w.err, context.Canceled) {
-			return w.err
-		}
-	}
-	return nil
-}
-
-// resolveClosure resolves one closure: with pip when img has an ID, else
-// from the cache only (nil packages when it has none). A failed pip is an
-// input error at the closure's first unresolved requirement: most often
-// no version satisfies what the file asks.
-func resolveClosure(ctx context.Context, cfg *config.Config, c resolver.Closure, t config.Target, img builder.Image,
-	rs *builder.Resolver) ([]resolver.Package, bool, error) {
-	req, err := builder.RequestFor(cfg, c, t, img)
-	if err != nil {
-		return nil, false, err
-	}
-	if img.ID == "" {
-		return rs.Cached(req)
-	}
-	pkgs, cached, err := rs.Resolve(ctx, req)
-	var re *builder.ResolveError
-	if errors.As(err, &re) {
-		u := culprit(c.Unresolved, re.Tail)
-		msg := fmt.Sprintf("function %s: %s is %s, and pip could not resolve the inputs in the build image: %v", c.Name, u.Requirement, u.Reason, re.Err)
-		if re.Tail != "" {
-			msg += "\npip's last lines:\n    " + strings.ReplaceAll(re.Tail, "\n", "\n    ")
-		}
-		return nil, false, &diag.Error{Path: u.Path, Line: u.Line, Msg: msg, Err: err}
-	}
-	return pkgs, cached, err
-}
-
-// noMatch is pip's message for a requirement no release satisfies.
-var noMatch = regexp.MustCompile(`No matching distribution found for ([A-Za-z0-9][A-Za-z0-9._-]*)`)
-
-// culprit returns the unresolved requirement pip's output names as the
-// one it could not satisfy, else the first.
-func culprit(un []resolver.Unresolved, pipOutput string) resolver.Unresolved {
-	if m := noMatch.FindStringSubmatch(pipOutput); m != nil {
-		name := pep508.NormalizeName(m[1])
-		for _, u := range un {
-			if r, err := pep508.ParseRequirement(u.Requirement); err == nil && r.Name == name {
-				return u
-			}
-		}
-	}
-	return un[0]
-}
-
-// checkResolved rejects functions whose inputs are still neither pinned
-// nor locked.
-func checkResolved(res *resolver.Result) error {
-	for _, tr := range res.Targets {
-		for _, c := range tr.Functions {
-			if len(c.Unresolved) > 0 {
-				u := c.Unresolved[0]
-				return diag.Errorf(u.Path, u.Line, "function %s: %s is %s; `layers build` needs pinned or locked inputs",
-					c.Name, u.Requirement, u.Reason)
-			}
-		}
-	}
-	return nil
 }
 
 // imageFor returns the build image of a target: the one its functions
@@ -642,86 +389,8 @@ func imageFor(cfg *config.Config, tr resolver.TargetResult) (string, error) {
 	return ref, nil
 }
 
-// caBundle reads the CA bundle LAYERS_CA_BUNDLE or [build] ca_bundle names.
-func caBundle(cfg *config.Config, getenv func(string) string) ([]byte, error) {
-	p := getenv("LAYERS_CA_BUNDLE")
-	if p == "" && cfg.Build.CABundle != "" {
-		p = cfg.Build.CABundle
-		if !filepath.IsAbs(p) {
-			p = filepath.Join(cfg.Root, filepath.FromSlash(p))
-		}
-	}
-	if p == "" {
-		return nil, nil
-	}
-	data, err := os.ReadFile(p)
-	if err != nil {
-		return nil, fmt.Errorf("CA bundle: %w", err)
-	}
-	if !strings.Contains(string(data), "-----BEGIN CERTIFICATE-----") {
-		return nil, fmt.Errorf("CA bundle %s holds no PEM certificate", p)
-	}
-	return data, nil
-}
-
 func pruneOptions(cfg *config.Config) prune.Options {
 	return prune.Options{Tests: cfg.Prune.Tests, Patterns: cfg.Prune.Patterns, Keep: cfg.Prune.Keep, Strip: cfg.Prune.Strip, Bytecode: cfg.Prune.Bytecode}
-}
-
-// InputsDigest returns the digest of everything a build's output depends
-// on that publish can see without an engine: the tool version, the zip
-// time, layers.toml, every function's input files and its local packages'
-// sources. Publish compares it with the manifest's to refuse stale output.
-func InputsDigest(ctx context.Context, cfg *config.Config, tool string, getenv func(string) string) (string, error) {
-	epoch, err := archive.SourceDateEpoch(getenv)
-	if err != nil {
-		return "", err
-	}
-	res, err := resolver.Resolve(ctx, cfg, resolver.Options{})
-	if err != nil {
-		return "", err
-	}
-	return inputsDigest(cfg, res, tool, epoch)
-}
-
-func inputsDigest(cfg *config.Config, res *resolver.Result, tool string, epoch time.Time) (string, error) {
-	h := sha256.New()
-	fmt.Fprintf(h, "tool %s\nepoch %d\n", tool, epoch.Unix())
-	files := map[string]bool{}
-	if cfg.Path != "" {
-		files[cfg.Path] = true
-	}
-	locals := map[string]bool{}
-	for _, tr := range res.Targets {
-		fmt.Fprintf(h, "target %s\n", tr.Target)
-		for _, c := range tr.Functions {
-			fmt.Fprintf(h, "function %s %s\n", c.Name, c.Path)
-			for _, in := range c.Inputs {
-				files[filepath.Join(cfg.Root, filepath.FromSlash(in))] = true
-			}
-			for _, p := range c.Packages {
-				if p.Source == resolver.SourceLocal && p.Path != "" {
-					locals[p.Path] = true
-				}
-			}
-		}
-	}
-	for _, f := range slices.Sorted(maps.Keys(files)) {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			return "", fmt.Errorf("inputs digest: %w", err)
-		}
-		sum := sha256.Sum256(data)
-		fmt.Fprintf(h, "file %s %x\n", filepath.ToSlash(f), sum)
-	}
-	for _, p := range slices.Sorted(maps.Keys(locals)) {
-		sum, err := builder.SourceDigest(cfg.Root, p)
-		if err != nil {
-			return "", err
-		}
-		fmt.Fprintf(h, "local %s %s\n", p, sum)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // removeStaleZips deletes the zips of .layers/dist that the new manifest
@@ -736,61 +405,4 @@ func removeStaleZips(dist string, keep map[string]bool) {
 			os.Remove(filepath.Join(dist, e.Name()))
 		}
 	}
-}
-
-// humanBytes formats n for progress lines: 1.2 MB, 340 kB, 12 B.
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1e9:
-		return fmt.Sprintf("%.1f GB", float64(n)/1e9)
-	case n >= 1e6:
-		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
-	case n >= 1e3:
-		return fmt.Sprintf("%.0f kB", float64(n)/1e3)
-	}
-	return fmt.Sprintf("%d B", n)
-}
-
-// WriteSummary writes the table `layers build` ends with: every layer with
-// its sizes, then unit cache hits and the time taken.
-func (r *BuildResult) WriteSummary(w io.Writer) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TARGET\tLAYER\tPACKAGES\tZIPPED\tUNZIPPED\tFUNCTIONS")
-	for _, t := range r.Manifest.Targets {
-		for _, l := range t.Layers {
-			fmt.Fprintf(tw, "%s/%s\t%s\t%d\t%s\t%s\t%d\n", t.Runtime, t.Architecture, l.Name, len(l.Packages),
-				humanBytes(l.ZippedBytes), humanBytes(l.UnzippedBytes), len(l.Functions))
-		}
-		for _, img := range t.Images {
-			fmt.Fprintf(tw, "%s/%s\t(image) %s\t%d\t-\t%s\t1\n", t.Runtime, t.Architecture, img.Function, len(img.Packages),
-				humanBytes(img.UnzippedBytes))
-		}
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	for _, t := range r.Manifest.Targets {
-		for _, img := range t.Images {
-			fmt.Fprintf(w, "container image %s (%s/%s): %s, %s with its base; why: %s\n", img.Function, t.Runtime, t.Architecture,
-				img.Tag, humanBytes(img.ImageBytes), img.Reason)
-		}
-	}
-	if err := r.writeByteCode(w); err != nil {
-		return err
-	}
-	images := ""
-	if r.ImagesBuilt+r.ImagesReused > 0 {
-		images = fmt.Sprintf("; images: %d built, %d unchanged", r.ImagesBuilt, r.ImagesReused)
-	}
-	_, err := fmt.Fprintf(w, "units: %d built, %d from cache (%.0f%% hits), %s pruned; layers: %d written, %d unchanged%s; %s in %s\n",
-		r.UnitsBuilt, r.UnitsCached, hitRate(r.UnitsCached, r.UnitsBuilt), humanBytes(r.SavedBytes),
-		r.LayersWritten, r.LayersReused, images, r.ManifestPath, r.Took.Round(time.Millisecond))
-	return err
-}
-
-func hitRate(hits, misses int) float64 {
-	if hits+misses == 0 {
-		return 100
-	}
-	return 100 * float64(hits) / float64(hits+misses)
 }

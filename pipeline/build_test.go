@@ -18,6 +18,7 @@ import (
 	"github.com/layers-dev/layers/config"
 	"github.com/layers-dev/layers/engine"
 	"github.com/layers-dev/layers/internal/diag"
+	"github.com/layers-dev/layers/internal/digest"
 	"github.com/layers-dev/layers/internal/testkit/testfs"
 	"github.com/layers-dev/layers/manifest"
 )
@@ -128,7 +129,7 @@ func TestBuildManifest(t *testing.T) {
 	for _, tm := range m.Targets {
 		inLayers := map[string]bool{}
 		for _, l := range tm.Layers {
-			sum, b64, size, err := builder.FileDigest(filepath.Join(cfg.Root, l.File))
+			sum, b64, size, err := digest.File(filepath.Join(cfg.Root, l.File))
 			if err != nil || sum != l.SHA256 || b64 != l.CodeSha256 || size != l.ZippedBytes || l.UnzippedBytes == 0 {
 				t.Errorf("layer %s: file %s %s %d %v, manifest %+v", l.Name, sum, b64, size, err, l)
 			}

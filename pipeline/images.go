@@ -11,6 +11,7 @@ import (
 	"github.com/layers-dev/layers/builder/lambdaimage"
 	"github.com/layers-dev/layers/config"
 	"github.com/layers-dev/layers/internal/diag"
+	"github.com/layers-dev/layers/internal/digest"
 	"github.com/layers-dev/layers/internal/tomlpos"
 	"github.com/layers-dev/layers/manifest"
 	"github.com/layers-dev/layers/planner"
@@ -75,12 +76,12 @@ func checkImages(cfg *config.Config, plan *planner.Plan) error {
 // the units the layers were built from (plus, with local_in_code, the
 // local packages' units, which an image needs and layers do not), and
 // fills in tm.Images.
-func buildImages(ctx context.Context, cfg *config.Config, tr resolver.TargetResult, tm *manifest.Target,
-	byUnit map[planner.Unit]builder.Unit, buildImage builder.Image, b *builder.Builder, o BuildOptions, out *BuildResult) error {
+func (r *buildRun) buildImages(ctx context.Context, tr resolver.TargetResult, tm *manifest.Target, byUnit map[planner.Unit]builder.Unit) error {
 	if len(tm.Images) == 0 {
 		return nil
 	}
-	eng, ok := o.Engine.(lambdaimage.Engine)
+	cfg, out := r.cfg, r.out
+	eng, ok := r.engine.(lambdaimage.Engine)
 	if !ok {
 		return fmt.Errorf("%s: the engine cannot build container images (function %s needs one)", tr.Target, tm.Images[0].Function)
 	}
@@ -88,7 +89,7 @@ func buildImages(ctx context.Context, cfg *config.Config, tr resolver.TargetResu
 	if baseRef == "" {
 		baseRef = lambdaimage.DefaultBase(tr.Target)
 	}
-	base, err := builder.ResolveImage(ctx, o.Engine, baseRef, tr.Target, o.Pull)
+	base, err := builder.ResolveImage(ctx, r.engine, baseRef, tr.Target, r.o.Pull)
 	if err != nil {
 		return fmt.Errorf("base image of container images ([image] base): %w", err)
 	}
@@ -96,21 +97,20 @@ func buildImages(ctx context.Context, cfg *config.Config, tr resolver.TargetResu
 	for _, c := range tr.Functions {
 		closures[c.Name] = c
 	}
-	pt := planner.Target{Runtime: tr.Runtime, Architecture: tr.Arch}
-	o.rep.start(StageImages, tr.Target, len(tm.Images))
+	r.rep.start(StageImages, tr.Target, len(tm.Images))
 	for i := range tm.Images {
 		im := &tm.Images[i]
 		c := closures[im.Function]
-		units, err := imageUnits(ctx, c, tr, pt, byUnit, buildImage, b, o.rep)
+		units, err := r.imageUnits(ctx, c, tr, byUnit)
 		if err != nil {
 			return err
 		}
-		src, err := lambdaimage.SourceFiles(filepath.Join(cfg.Root, filepath.FromSlash(c.Path)), cfg.For(c.Name).Source)
+		src, err := digest.FunctionFiles(filepath.Join(cfg.Root, filepath.FromSlash(c.Path)), cfg.For(c.Name).Source)
 		if err != nil {
 			return fmt.Errorf("function %s: %w", c.Name, err)
 		}
 		im.Handler = cfg.For(c.Name).Handler
-		if im.SourceSHA256, err = lambdaimage.SourceDigest(src); err != nil {
+		if im.SourceSHA256, err = digest.Files(src); err != nil {
 			return fmt.Errorf("function %s: %w", c.Name, err)
 		}
 		res, err := lambdaimage.Build(ctx, eng, lambdaimage.Spec{Function: c.Name, Target: tr.Target, Base: base,
@@ -127,7 +127,7 @@ func buildImages(ctx context.Context, cfg *config.Config, tr resolver.TargetResu
 		} else {
 			out.ImagesReused++
 		}
-		o.rep.step(StageImages, tr.Target, fmt.Sprintf("image %s (%s): %s, %s, %s in /var/task, %s with its base", c.Name, tr.Target, res.Tag, state,
+		r.rep.step(StageImages, tr.Target, fmt.Sprintf("image %s (%s): %s, %s, %s in /var/task, %s with its base", c.Name, tr.Target, res.Tag, state,
 			humanBytes(res.ContentBytes), humanBytes(res.ImageBytes)))
 	}
 	return nil
@@ -135,30 +135,30 @@ func buildImages(ctx context.Context, cfg *config.Config, tr resolver.TargetResu
 
 // imageUnits returns the units of a function's whole closure, building
 // those the layers did not need.
-func imageUnits(ctx context.Context, c resolver.Closure, tr resolver.TargetResult, pt planner.Target,
-	byUnit map[planner.Unit]builder.Unit, buildImage builder.Image, b *builder.Builder, rep *reporter) ([]builder.Unit, error) {
+func (r *buildRun) imageUnits(ctx context.Context, c resolver.Closure, tr resolver.TargetResult, byUnit map[planner.Unit]builder.Unit) ([]builder.Unit, error) {
+	pt := planner.Target{Runtime: tr.Runtime, Architecture: tr.Arch}
 	var (
 		units   []builder.Unit
 		missing []builder.UnitSpec
 	)
 	for _, p := range c.Packages {
-		if u, ok := byUnit[planner.Unit{Target: pt, Name: p.Name, Version: p.Version, Source: string(p.Source)}]; ok {
+		if u, ok := byUnit[unitOf(pt, p)]; ok {
 			units = append(units, u)
 			continue
 		}
-		missing = append(missing, builder.UnitSpec{Package: p, Target: tr.Target, Image: buildImage, Index: c.Index})
+		missing = append(missing, builder.UnitSpec{Package: p, Target: tr.Target, Image: r.images[tr.Target], Index: c.Index})
 	}
 	if len(missing) == 0 {
 		return units, nil
 	}
-	rep.start(StageUnits, tr.Target, len(missing))
-	built, err := b.Units(ctx, missing)
+	r.rep.start(StageUnits, tr.Target, len(missing))
+	built, err := r.builder.Units(ctx, missing)
 	if err != nil {
 		return nil, err
 	}
-	rep.finish(StageUnits, tr.Target)
+	r.rep.finish(StageUnits, tr.Target)
 	for _, u := range built {
-		byUnit[planner.Unit{Target: pt, Name: u.Spec.Package.Name, Version: u.Spec.Package.Version, Source: string(u.Spec.Package.Source)}] = u
+		byUnit[unitOf(pt, u.Spec.Package)] = u
 	}
 	return append(units, built...), nil
 }

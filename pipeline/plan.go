@@ -4,12 +4,10 @@ import (
 	"context"
 	"fmt"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/layers-dev/layers/builder"
-	"github.com/layers-dev/layers/builder/cache"
 	"github.com/layers-dev/layers/config"
 	"github.com/layers-dev/layers/engine"
 	"github.com/layers-dev/layers/manifest"
@@ -138,7 +136,7 @@ func Plan(ctx context.Context, cfg *config.Config) (*PlanDocument, error) {
 // PlanWith is Plan with options. It changes nothing in the repository;
 // with Resolve set, resolutions made with the engine are cached.
 func PlanWith(ctx context.Context, cfg *config.Config, o PlanOptions) (*PlanDocument, error) {
-	res, err := resolver.Resolve(ctx, cfg, resolver.Options{})
+	res, err := resolver.Resolve(ctx, cfg, resolver.Options{Getenv: resolver.Lookup(o.Getenv)})
 	if err != nil {
 		return nil, err
 	}
@@ -224,7 +222,7 @@ func plannerInput(cfg *config.Config, tr resolver.TargetResult, previous *planne
 		f := planner.Function{Name: c.Name, Target: t, CodeBytes: c.CodeBytes}
 		for _, p := range c.Packages {
 			f.Closure = append(f.Closure, planner.Dist{Name: p.Name, Version: p.Version, Source: string(p.Source), Local: p.Source == resolver.SourceLocal})
-			u := planner.Unit{Target: t, Name: p.Name, Version: p.Version, Source: string(p.Source)}
+			u := unitOf(t, p)
 			if _, done := in.Sizes[u]; done {
 				continue
 			}
@@ -266,22 +264,14 @@ func unresolved(res *resolver.Result) bool {
 // the build image when an engine answers and has the image, else from the
 // cache. Only a cancelled context or an unknown cache folder fail it.
 func planResolve(ctx context.Context, cfg *config.Config, res *resolver.Result, o PlanOptions) error {
-	if o.Getenv == nil {
-		o.Getenv = os.Getenv
-	}
 	if o.Progress == nil {
 		o.Progress = func(string) {}
 	}
-	if o.Tool == "" {
-		o.Tool = "dev"
+	d := runDefaults{Getenv: o.Getenv, Tool: o.Tool, CacheDir: o.CacheDir}
+	if err := d.fill(); err != nil {
+		return err
 	}
-	if o.CacheDir == "" {
-		d, err := cache.DefaultDir(o.Getenv)
-		if err != nil {
-			return err
-		}
-		o.CacheDir = d
-	}
+	o.Getenv, o.Tool, o.CacheDir = d.Getenv, d.Tool, d.CacheDir
 	if o.Offline {
 		o.Engine = nil
 	} else if o.Engine == nil {
@@ -295,7 +285,7 @@ func planResolve(ctx context.Context, cfg *config.Config, res *resolver.Result, 
 			return ctx.Err()
 		}
 	}
-	ro := builder.ResolverOptions{CacheDir: o.CacheDir, Tool: o.Tool, Root: cfg.Root}
+	ro := builder.PipResolverOptions{CacheDir: o.CacheDir, Tool: o.Tool, Root: cfg.Root}
 	images := map[config.Target]builder.Image{}
 	if o.Engine != nil {
 		ca, err := caBundle(cfg, o.Getenv)
@@ -303,11 +293,7 @@ func planResolve(ctx context.Context, cfg *config.Config, res *resolver.Result, 
 			o.Progress(fmt.Sprintf("resolve: %v; using cached resolutions only", err))
 		} else {
 			ro.Engine, ro.CABundle = o.Engine, ca
-			for _, k := range passEnv {
-				if v := o.Getenv(k); v != "" {
-					ro.Env = append(ro.Env, k+"="+v)
-				}
-			}
+			ro.Env = containerEnv(o.Getenv)
 			for _, tr := range res.Targets {
 				ref, err := imageFor(cfg, tr)
 				if err != nil {
@@ -320,7 +306,7 @@ func planResolve(ctx context.Context, cfg *config.Config, res *resolver.Result, 
 			}
 		}
 	}
-	rs, err := builder.NewResolver(ro)
+	rs, err := builder.NewPipResolver(ro)
 	if err != nil {
 		return err
 	}

@@ -32,8 +32,8 @@ import (
 	"github.com/layers-dev/layers/config"
 	"github.com/layers-dev/layers/internal/testkit/motoserver"
 	"github.com/layers-dev/layers/manifest"
-	"github.com/layers-dev/layers/pipeline"
 	"github.com/layers-dev/layers/planner"
+	"github.com/layers-dev/layers/stamp"
 )
 
 // fastBackoff keeps retries in tests short; the policy is otherwise the
@@ -71,7 +71,7 @@ func newRepo(t testing.TB, toml string, layers ...testLayer) *repo {
 	if err != nil {
 		t.Fatal(err)
 	}
-	digest, err := pipeline.InputsDigest(context.Background(), cfg, testTool, noEnv)
+	digest, err := stamp.Current(context.Background(), cfg, testTool, noEnv)
 	if err != nil {
 		t.Fatal(err)
 	}

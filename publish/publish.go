@@ -17,11 +17,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
-	"github.com/layers-dev/layers/builder"
-	"github.com/layers-dev/layers/builder/lambdaimage"
 	"github.com/layers-dev/layers/config"
+	"github.com/layers-dev/layers/internal/digest"
 	"github.com/layers-dev/layers/manifest"
-	"github.com/layers-dev/layers/pipeline"
+	"github.com/layers-dev/layers/stamp"
 )
 
 // Options are a publish run's settings beyond layers.toml.
@@ -101,9 +100,6 @@ type Result struct {
 	OutputsPath string
 }
 
-// ErrStaleManifest is returned when the inputs changed since the build.
-var ErrStaleManifest = errors.New("the build manifest is stale (layers.toml or a function's inputs changed since it was built): run `layers build`")
-
 // job is one distinct layer of the manifest and the targets it serves.
 type job struct {
 	layer manifest.Layer
@@ -131,7 +127,7 @@ func Publish(ctx context.Context, cfg *config.Config, o Options) (*Result, error
 	if progress == nil {
 		progress = func(string) {}
 	}
-	m, err := readFresh(ctx, cfg, o.Tool, o.Getenv)
+	m, err := stamp.ReadFresh(ctx, cfg, o.Tool, o.Getenv)
 	if err != nil {
 		return nil, err
 	}
@@ -197,51 +193,6 @@ func withBackoff(a AWSOptions, b retry.BackoffDelayer) AWSOptions {
 	return a
 }
 
-// readFresh reads the manifest of cfg's repository and refuses it when
-// the inputs changed since it was written.
-func readFresh(ctx context.Context, cfg *config.Config, tool string, getenv func(string) string) (*manifest.Manifest, error) {
-	m, err := manifest.Read(cfg.Root)
-	if err != nil {
-		return nil, err
-	}
-	if tool == "" {
-		tool = "dev" // as pipeline.Build defaults it
-	}
-	digest, err := pipeline.InputsDigest(ctx, cfg, tool, getenv)
-	if err != nil {
-		return nil, fmt.Errorf("check the build manifest: %w", err)
-	}
-	if digest != m.InputsSHA256 {
-		return nil, ErrStaleManifest
-	}
-	// Inputs do not cover an image function's own code, which its image
-	// holds: an image built from older code is stale too.
-	for _, t := range m.Targets {
-		for _, im := range t.Images {
-			if im.SourceSHA256 == "" {
-				continue
-			}
-			i := slices.IndexFunc(t.Functions, func(f manifest.Function) bool { return f.Name == im.Function })
-			if i < 0 {
-				return nil, fmt.Errorf("%s: image function %s is not among the functions of %s/%s: run `layers build`", manifest.File, im.Function, t.Runtime, t.Architecture)
-			}
-			dir := filepath.Join(cfg.Root, filepath.FromSlash(t.Functions[i].Path))
-			src, err := lambdaimage.SourceFiles(dir, cfg.For(im.Function).Source)
-			if err != nil {
-				return nil, fmt.Errorf("function %s: %w", im.Function, err)
-			}
-			sum, err := lambdaimage.SourceDigest(src)
-			if err != nil {
-				return nil, fmt.Errorf("function %s: %w", im.Function, err)
-			}
-			if sum != im.SourceSHA256 {
-				return nil, fmt.Errorf("function %s: its source changed since its image was built: %w", im.Function, ErrStaleManifest)
-			}
-		}
-	}
-	return m, nil
-}
-
 // prepare returns the distinct layers of m, sorted by name, after checking
 // what can be checked before any call: each zip is the one built, a layer
 // name means one content, and a zip too big to send inline has a bucket.
@@ -276,7 +227,7 @@ func prepare(cfg *config.Config, m *manifest.Manifest) ([]*job, error) {
 	var tooBig []string
 	for _, n := range names {
 		j := byName[n]
-		sum, _, size, err := builder.FileDigest(j.path)
+		sum, _, size, err := digest.File(j.path)
 		if err != nil {
 			return nil, fmt.Errorf("layer %s: %w: run `layers build`", n, err)
 		}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/layers-dev/layers/manifest"
 	"github.com/layers-dev/layers/planner"
+	"github.com/layers-dev/layers/stamp"
 )
 
 func twoLayers() []testLayer {
@@ -322,15 +323,15 @@ func TestManifestMissingOrStale(t *testing.T) {
 	t.Setenv("AWS_CONFIG_FILE", os.DevNull)
 
 	write(t, filepath.Join(r.root, "functions/orders/requirements.txt"), "six==1.17.0\n")
-	if _, err := Publish(ctx, r.cfg, opts()); !errors.Is(err, ErrStaleManifest) || !strings.Contains(err.Error(), "run `layers build`") {
-		t.Errorf("changed requirements: err = %v, want ErrStaleManifest", err)
+	if _, err := Publish(ctx, r.cfg, opts()); !errors.Is(err, stamp.ErrStaleManifest) || !strings.Contains(err.Error(), "run `layers build`") {
+		t.Errorf("changed requirements: err = %v, want stamp.ErrStaleManifest", err)
 	}
 	write(t, filepath.Join(r.root, "functions/orders/requirements.txt"), "six==1.16.0\n")
 
 	o := opts()
 	o.Tool = "other"
-	if _, err := Publish(ctx, r.cfg, o); !errors.Is(err, ErrStaleManifest) {
-		t.Errorf("other layers version: err = %v, want ErrStaleManifest", err)
+	if _, err := Publish(ctx, r.cfg, o); !errors.Is(err, stamp.ErrStaleManifest) {
+		t.Errorf("other layers version: err = %v, want stamp.ErrStaleManifest", err)
 	}
 
 	zip := filepath.Join(r.root, r.m.Targets[0].Layers[0].File)

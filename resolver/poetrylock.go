@@ -102,7 +102,7 @@ func ParsePoetryLock(root, rel string) (*PoetryLock, error) {
 func parsePoetryLock(root, rel string, data []byte) (*PoetryLock, error) {
 	var doc poetryLockDoc
 	if err := toml.Unmarshal(data, &doc); err != nil {
-		return nil, pyprojectTOMLError(rel, err)
+		return nil, tomlpos.Error(rel, err, pyprojectTOMLWords)
 	}
 	l := &PoetryLock{path: rel, data: data, pkgs: make([]poetryLockPackage, len(doc.Package)), ids: make(map[string]int, len(doc.Package))}
 	if v := doc.Metadata.LockVersion; v != "" {

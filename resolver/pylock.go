@@ -108,7 +108,7 @@ func ParsePylock(root, rel string) (Lock, error) {
 func parsePylock(file string, data []byte) (*pylock, error) {
 	var doc pylockFile
 	if err := toml.Unmarshal(data, &doc); err != nil {
-		return nil, lockTOMLDiag(file, err)
+		return nil, tomlpos.Error(file, err, nil)
 	}
 	line := func(keys ...any) int { return tomlpos.Line(data, keys...) }
 	switch {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 
 	"github.com/layers-dev/layers/config"
@@ -17,6 +18,18 @@ import (
 type Options struct {
 	// Getenv expands ${VAR} in requirements files; nil means os.LookupEnv.
 	Getenv func(string) (string, bool)
+}
+
+// Lookup adapts a Getenv of the kind the rest of layers injects (empty
+// for unset) to Options.Getenv; nil stays nil, the process environment.
+func Lookup(getenv func(string) string) func(string) (string, bool) {
+	if getenv == nil {
+		return nil
+	}
+	return func(k string) (string, bool) {
+		v := getenv(k)
+		return v, v != ""
+	}
 }
 
 // Result is every function's closure for every target it is built for.
@@ -47,6 +60,25 @@ type Closure struct {
 	Index IndexOptions `json:"-"`
 	// CodeBytes is the size of the function's own code.
 	CodeBytes int64 `json:"-"`
+	// Request is what a resolver needs to complete the closure; it is set
+	// when Unresolved is, unless RequestErr says why no resolver can.
+	Request    *Request `json:"-"`
+	RequestErr error    `json:"-"`
+}
+
+// Request is a closure's unpinned inputs, ready for a resolver that runs
+// on the target (pip in the build image): the function's top-level
+// requirements that hold on the target, markers applied and dropped,
+// since the resolver's own environment is the build image's.
+type Request struct {
+	Requirements []Requirement
+	// Constraints pin without adding, as pip's -c files do.
+	Constraints []Requirement
+	// Index are the input file's index options.
+	Index IndexOptions
+	// Selection names the extras ("extra:NAME") and dependency groups
+	// ("group:NAME") that chose the requirements.
+	Selection []string
 }
 
 // Unresolved is a requirement that is not pinned by any lock.
@@ -281,6 +313,7 @@ func (r *resolution) closure(fn Function, in *inputs, t config.Target) (Closure,
 			for _, u := range un {
 				c.Unresolved = append(c.Unresolved, Unresolved{Path: u.Path, Line: u.Line, Requirement: u.Raw, Reason: "not pinned"})
 			}
+			c.Request = &Request{Requirements: applying(in.req.Requirements, env), Constraints: applying(in.req.Constraints, env), Index: in.req.Options}
 			return c, nil
 		}
 		pkgs, err = in.req.Packages(env)
@@ -312,6 +345,7 @@ func (r *resolution) closure(fn Function, in *inputs, t config.Target) (Closure,
 			}
 		}
 		if len(c.Unresolved) > 0 {
+			c.Request, c.RequestErr = pyprojectRequest(fn.Name, in, env)
 			return c, nil
 		}
 	}
@@ -335,4 +369,45 @@ func (r *resolution) closure(fn Function, in *inputs, t config.Target) (Closure,
 	}
 	sort.Slice(c.Packages, func(i, j int) bool { return c.Packages[i].Name < c.Packages[j].Name })
 	return c, nil
+}
+
+// pyprojectRequest returns the request of a pyproject.toml that no lock
+// pins: its dependencies with the function's extras and groups, or the
+// error that says why no resolver can complete it.
+func pyprojectRequest(function string, in *inputs, env pep508.Env) (*Request, error) {
+	pp := in.pp
+	if pp.DynamicDependencies {
+		return nil, diag.Errorf(pp.Path, 0, "function %s: the dependencies are dynamic (the build backend computes them) and no lock pins them; lock them (uv lock, poetry lock) or list them in a requirements.txt", function)
+	}
+	req := &Request{}
+	reqs := slices.Clone(pp.Dependencies)
+	for _, x := range in.fc.Extras {
+		reqs = append(reqs, pp.Optional[x]...)
+		req.Selection = append(req.Selection, "extra:"+x)
+	}
+	for _, g := range in.fc.Groups {
+		reqs = append(reqs, pp.Groups[g]...)
+		req.Selection = append(req.Selection, "group:"+g)
+	}
+	for _, r := range reqs {
+		if s, ok := pp.Sources[r.Name]; ok && s.Workspace {
+			return nil, diag.Errorf(r.Path, r.Line, "function %s: %s comes from the uv workspace, which has no uv.lock to pin it; run `uv lock`", function, r.Name)
+		}
+	}
+	req.Requirements = applying(reqs, env.WithExtras(in.fc.Extras...).WithGroups(in.fc.Groups...))
+	return req, nil
+}
+
+// applying returns the requirements whose markers hold in env, without
+// their markers.
+func applying(reqs []Requirement, env pep508.Env) []Requirement {
+	var out []Requirement
+	for _, r := range reqs {
+		if r.Marker != nil && !r.Marker.Evaluate(env) {
+			continue
+		}
+		r.Marker = nil
+		out = append(out, r)
+	}
+	return out
 }

@@ -138,7 +138,7 @@ func ParseUVLock(root, rel string) (*UVLock, error) {
 func parseUVLock(file string, data []byte) (*UVLock, error) {
 	var doc uvLockFile
 	if err := toml.Unmarshal(data, &doc); err != nil {
-		return nil, lockTOMLDiag(file, err)
+		return nil, tomlpos.Error(file, err, nil)
 	}
 	if doc.Version == nil {
 		return nil, diag.Errorf(file, 0, "not a uv.lock: no version")
@@ -433,17 +433,6 @@ func lockArtifactName(s string) string {
 		return u
 	}
 	return s
-}
-
-// lockTOMLDiag turns a go-toml decoding failure into a diag.Error at the
-// line go-toml found it on.
-func lockTOMLDiag(file string, err error) error {
-	var de *toml.DecodeError
-	if errors.As(err, &de) {
-		row, _ := de.Position()
-		return &diag.Error{Path: file, Line: row, Msg: "invalid TOML: " + strings.TrimPrefix(de.Error(), "toml: "), Err: err}
-	}
-	return diag.Wrap(file, 0, err)
 }
 
 // Path returns the lock's path relative to the repository root.

@@ -25,7 +25,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path"
 	"slices"
@@ -37,6 +36,7 @@ import (
 	"github.com/layers-dev/layers/builder/prune"
 	"github.com/layers-dev/layers/config"
 	"github.com/layers-dev/layers/engine"
+	"github.com/layers-dev/layers/internal/digest"
 )
 
 // TaskRoot is LAMBDA_TASK_ROOT, where the Lambda base image's runtime
@@ -90,7 +90,7 @@ type Spec struct {
 	// Units are the function's whole closure.
 	Units []builder.Unit
 	// Source are the function's own files, with names relative to the
-	// function folder (SourceFiles).
+	// function folder (digest.FunctionFiles).
 	Source []archive.File
 	// StripByteCode leaves the units' byte code out of the image
 	// ([function.NAME] bytecode = "strip"); otherwise /var/task holds the
@@ -313,42 +313,10 @@ func contentKey(s Spec) (string, error) {
 	for _, u := range units {
 		fmt.Fprintf(h, "unit %s\n", u)
 	}
-	src, err := SourceDigest(s.Source)
+	src, err := digest.Files(s.Source)
 	if err != nil {
 		return "", err
 	}
 	fmt.Fprintf(h, "source %s\n", src)
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-// SourceDigest digests a function's source files as SourceFiles returns
-// them: names, modes and contents. Publish compares it with the digest the
-// build recorded to refuse an image built from older code.
-func SourceDigest(files []archive.File) (string, error) {
-	h := sha256.New()
-	for _, f := range files {
-		if f.Dir {
-			fmt.Fprintf(h, "dir %s\n", f.Name)
-			continue
-		}
-		sum, err := fileSum(f)
-		if err != nil {
-			return "", err
-		}
-		fmt.Fprintf(h, "file %s %t %d %s\n", f.Name, f.Exec, f.Size, sum)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-func fileSum(f archive.File) (string, error) {
-	rc, err := f.Open()
-	if err != nil {
-		return "", err
-	}
-	defer rc.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, rc); err != nil {
-		return "", fmt.Errorf("read %s: %w", f.Name, err)
-	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }

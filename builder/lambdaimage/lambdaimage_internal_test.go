@@ -1,16 +1,14 @@
 package lambdaimage
 
 import (
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/layers-dev/layers/archive"
 	"github.com/layers-dev/layers/builder"
 	"github.com/layers-dev/layers/builder/cache"
 	"github.com/layers-dev/layers/config"
+	"github.com/layers-dev/layers/internal/digest"
 	"github.com/layers-dev/layers/internal/testkit/testfs"
 	"github.com/layers-dev/layers/resolver"
 )
@@ -18,87 +16,6 @@ import (
 func writeTree(t *testing.T, files map[string]string) string {
 	t.Helper()
 	return testfs.Tree(t, files)
-}
-
-func names(files []archive.File) []string {
-	var out []string
-	for _, f := range files {
-		out = append(out, f.Name)
-	}
-	slices.Sort(out)
-	return out
-}
-
-var functionTree = map[string]string{
-	"app.py":                          "def handler(e, c): return 1\n",
-	"lib/util.py":                     "",
-	"lib/data.json":                   "{}",
-	"requirements.txt":                "six==1.16.0\n",
-	"tests/test_app.py":               "",
-	"lib/tests/test_util.py":          "",
-	".venv/lib/site.py":               "",
-	"venv/bin/python":                 "",
-	"__pycache__/app.cpython-311.pyc": "",
-	"lib/util.pyc":                    "",
-	".pytest_cache/v":                 "",
-	".mypy_cache/x":                   "",
-	"node_modules/x/index.js":         "",
-	".git/HEAD":                       "",
-	".DS_Store":                       "",
-	"pkg.egg-info/PKG-INFO":           "",
-}
-
-func TestSourceFilesDefault(t *testing.T) {
-	dir := writeTree(t, functionTree)
-	files, err := SourceFiles(dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []string{"app.py", "lib/data.json", "lib/util.py", "requirements.txt"}
-	if got := names(files); !slices.Equal(got, want) {
-		t.Errorf("source files = %v, want %v", got, want)
-	}
-}
-
-func TestSourceFilesGlobs(t *testing.T) {
-	dir := writeTree(t, functionTree)
-	for _, c := range []struct {
-		globs []string
-		want  []string
-	}{
-		{[]string{"**/*.py"}, []string{"app.py", "lib/util.py"}},
-		{[]string{"app.py", "lib"}, []string{"app.py", "lib/data.json", "lib/util.py"}},
-		{[]string{"lib/**"}, []string{"lib/data.json", "lib/util.py"}},
-		{[]string{"nothing/*"}, nil},
-	} {
-		files, err := SourceFiles(dir, c.globs)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := names(files); !slices.Equal(got, c.want) {
-			t.Errorf("globs %v: %v, want %v", c.globs, got, c.want)
-		}
-	}
-}
-
-func TestSourceFilesLinks(t *testing.T) {
-	dir := writeTree(t, map[string]string{"app.py": "x", "real/shared.py": "y"})
-	if err := os.Symlink(filepath.Join(dir, "real", "shared.py"), filepath.Join(dir, "shared.py")); err != nil {
-		t.Fatal(err)
-	}
-	files, err := SourceFiles(dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := names(files); !slices.Equal(got, []string{"app.py", "real/shared.py", "shared.py"}) {
-		t.Errorf("files = %v", got)
-	}
-	if err := os.Symlink(filepath.Join(dir, "missing"), filepath.Join(dir, "dangling.py")); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := SourceFiles(dir, nil); err == nil || !strings.Contains(err.Error(), "dangling.py") {
-		t.Errorf("a dangling link: %v, want an error naming it", err)
-	}
 }
 
 func TestDefaultBase(t *testing.T) {
@@ -140,7 +57,7 @@ func unit(t *testing.T, name string, files map[string]string) builder.Unit {
 func TestTaskFilesAndKey(t *testing.T) {
 	six := unit(t, "six", map[string]string{"six.py": "# six", "six-1.0.dist-info/METADATA": "Name: six"})
 	idna := unit(t, "idna", map[string]string{"idna/__init__.py": "# idna"})
-	src, err := SourceFiles(writeTree(t, map[string]string{"app.py": "import six"}), nil)
+	src, err := digest.FunctionFiles(writeTree(t, map[string]string{"app.py": "import six"}), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +107,7 @@ func TestTaskFilesAndKey(t *testing.T) {
 		"units":    func(s *Spec) { s.Units = s.Units[:1] },
 		"bytecode": func(s *Spec) { s.StripByteCode = true },
 		"source": func(s *Spec) {
-			src, err := SourceFiles(writeTree(t, map[string]string{"app.py": "import idna"}), nil)
+			src, err := digest.FunctionFiles(writeTree(t, map[string]string{"app.py": "import idna"}), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -204,7 +121,7 @@ func TestTaskFilesAndKey(t *testing.T) {
 		}
 	}
 
-	clash, err := SourceFiles(writeTree(t, map[string]string{"six.py": "mine"}), nil)
+	clash, err := digest.FunctionFiles(writeTree(t, map[string]string{"six.py": "mine"}), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,7 +145,11 @@ func TestTaskFilesByteCode(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := names(files)
+		var got []string
+		for _, f := range files {
+			got = append(got, f.Name)
+		}
+		slices.Sort(got)
 		want := []string{"var/task", "var/task", "var/task/__pycache__", "var/task/__pycache__/six.cpython-311.pyc",
 			"var/task/six-1.0.dist-info", "var/task/six-1.0.dist-info/METADATA", "var/task/six.py"}
 		if strip {

@@ -17,8 +17,8 @@ import (
 	"github.com/layers-dev/layers/internal/testkit/motoserver"
 	"github.com/layers-dev/layers/internal/testkit/testfs"
 	"github.com/layers-dev/layers/manifest"
-	"github.com/layers-dev/layers/pipeline"
 	"github.com/layers-dev/layers/planner"
+	"github.com/layers-dev/layers/stamp"
 )
 
 // builtRepo writes a repository as `layers build` leaves it: one function,
@@ -34,7 +34,7 @@ func builtRepo(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	digest, err := pipeline.InputsDigest(context.Background(), cfg, version, os.Getenv)
+	digest, err := stamp.Current(context.Background(), cfg, version, os.Getenv)
 	if err != nil {
 		t.Fatal(err)
 	}

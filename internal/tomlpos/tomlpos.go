@@ -3,7 +3,8 @@
 // can still name "file:line".
 //
 // Decoding stays on go-toml/v2's fast path; the document is scanned again
-// here, once, with go-toml's own parser.
+// here, once, with go-toml's own parser. Errors go-toml itself returns are
+// turned into the same "file:line" shape by Error, worded by each caller.
 package tomlpos
 
 import (

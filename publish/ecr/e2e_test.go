@@ -16,6 +16,7 @@ import (
 	"github.com/layers-dev/layers/pipeline"
 	"github.com/layers-dev/layers/publish"
 	"github.com/layers-dev/layers/publish/ecr"
+	"github.com/layers-dev/layers/stamp"
 )
 
 // TestBuildPublishEndToEnd runs `layers build` and `layers publish` as
@@ -102,7 +103,7 @@ func TestBuildPublishEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = publish.Publish(ctx, cfg, publish.Options{Tool: "test", Getenv: getenv, Images: ecr.New(moto.Config(), d, ecr.OptionsFor(cfg, func(string) string { return reg.Host }))})
-	if !errors.Is(err, publish.ErrStaleManifest) || !strings.Contains(err.Error(), "function big") {
+	if !errors.Is(err, stamp.ErrStaleManifest) || !strings.Contains(err.Error(), "function big") {
 		t.Errorf("publish after editing big's code = %v, want a stale manifest naming big", err)
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/layers-dev/layers/builder/lambdaimage"
 	"github.com/layers-dev/layers/config"
 	"github.com/layers-dev/layers/engine"
+	"github.com/layers-dev/layers/internal/digest"
 	"github.com/layers-dev/layers/internal/testkit/dockertest"
 	"github.com/layers-dev/layers/internal/testkit/motoserver"
 	"github.com/layers-dev/layers/internal/testkit/registrytest"
@@ -58,7 +59,7 @@ func image(t *testing.T, d *engine.Docker, marker string) manifest.Image {
 	if err := os.WriteFile(filepath.Join(dir, "app.py"), []byte(app), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	src, err := lambdaimage.SourceFiles(dir, nil)
+	src, err := digest.FunctionFiles(dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

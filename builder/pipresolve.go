@@ -23,7 +23,7 @@ import (
 	"github.com/layers-dev/layers/config"
 	"github.com/layers-dev/layers/engine"
 	"github.com/layers-dev/layers/internal/atomicfile"
-	"github.com/layers-dev/layers/internal/diag"
+	"github.com/layers-dev/layers/internal/digest"
 	"github.com/layers-dev/layers/internal/pep508"
 	"github.com/layers-dev/layers/resolver"
 )
@@ -38,31 +38,22 @@ const (
 	resolveReport = "/out/report.json"
 )
 
-// ResolveRequest is one function's unpinned inputs, to resolve for one
-// target in its build image.
-type ResolveRequest struct {
+// PipRequest is one function's unpinned inputs, to resolve for one target
+// in its build image. The index options reach pip through the environment
+// only; the selection of extras and groups is part of the cache key.
+type PipRequest struct {
 	// Function names the function, for messages.
 	Function string
 	Target   config.Target
 	// Image is the build image; an empty ID asks the cache for the latest
 	// resolution of the same inputs in any image (plan without an engine).
 	Image Image
-	// Requirements are the top-level requirements that hold on the target;
-	// their markers are dropped.
-	Requirements []resolver.Requirement
-	// Constraints pin without adding, as pip's -c files do.
-	Constraints []resolver.Requirement
-	// Index are the input file's index options; they reach pip through
-	// the environment only.
-	Index resolver.IndexOptions
-	// Selection are the extras and dependency groups that chose the
-	// requirements, recorded in the cache key.
-	Selection []string
+	resolver.Request
 }
 
-// ResolverOptions configure a Resolver.
-type ResolverOptions struct {
-	// Engine runs pip; nil makes a Resolver that only reads its cache.
+// PipResolverOptions configure a PipResolver.
+type PipResolverOptions struct {
+	// Engine runs pip; nil makes a PipResolver that only reads its cache.
 	Engine engine.Engine
 	// CacheDir is the cache's folder: resolutions live under
 	// CacheDir/resolutions.
@@ -77,19 +68,19 @@ type ResolverOptions struct {
 	Root string
 }
 
-// Resolver resolves unpinned inputs with pip's own resolver in the build
-// image, for the target's Python and platform tags, and caches the answers
-// by a digest of everything that can change them.
-type Resolver struct {
-	o ResolverOptions
+// PipResolver completes the closures no lock pins with pip's own resolver
+// in the build image, for the target's Python and platform tags, and
+// caches the answers by a digest of everything that can change them.
+type PipResolver struct {
+	o PipResolverOptions
 }
 
-// NewResolver returns a Resolver.
-func NewResolver(o ResolverOptions) (*Resolver, error) {
+// NewPipResolver returns a PipResolver.
+func NewPipResolver(o PipResolverOptions) (*PipResolver, error) {
 	if o.CacheDir == "" || o.Tool == "" {
-		return nil, errors.New("resolver: a cache folder and the tool version are needed")
+		return nil, errors.New("pip resolver: a cache folder and the tool version are needed")
 	}
-	return &Resolver{o: o}, nil
+	return &PipResolver{o: o}, nil
 }
 
 // ResolveError is a resolution pip refused or failed.
@@ -111,73 +102,8 @@ func (e *ResolveError) Error() string {
 
 func (e *ResolveError) Unwrap() error { return e.Err }
 
-// RequestFor returns the resolve request of an unresolved closure: the
-// requirements file it was read from with its includes, or its
-// pyproject's dependencies with the function's extras and groups.
-func RequestFor(cfg *config.Config, c resolver.Closure, t config.Target, img Image) (ResolveRequest, error) {
-	req := ResolveRequest{Function: c.Name, Target: t, Image: img, Index: c.Index}
-	if len(c.Inputs) == 0 {
-		return req, fmt.Errorf("function %s: no input file to resolve", c.Name)
-	}
-	env, err := pep508.TargetEnv(t.Runtime, t.Architecture)
-	if err != nil {
-		return req, fmt.Errorf("function %s: %w", c.Name, err)
-	}
-	in := c.Inputs[0]
-	if path.Base(in) != "pyproject.toml" {
-		f, err := resolver.ParseRequirementsFile(cfg.Root, in, os.LookupEnv)
-		if err != nil {
-			return req, err
-		}
-		req.Requirements = applying(f.Requirements, env)
-		req.Constraints = applying(f.Constraints, env)
-		req.Index = f.Options
-		return req, nil
-	}
-	pp, err := resolver.ParsePyproject(cfg.Root, in)
-	if err != nil {
-		return req, err
-	}
-	if pp.DynamicDependencies {
-		return req, diag.Errorf(in, 0, "function %s: the dependencies are dynamic (the build backend computes them) and no lock pins them; lock them (uv lock, poetry lock) or list them in a requirements.txt", c.Name)
-	}
-	fc := cfg.For(c.Name)
-	reqs := slices.Clone(pp.Dependencies)
-	for _, x := range fc.Extras {
-		reqs = append(reqs, pp.Optional[x]...)
-		req.Selection = append(req.Selection, "extra:"+x)
-	}
-	for _, g := range fc.Groups {
-		reqs = append(reqs, pp.Groups[g]...)
-		req.Selection = append(req.Selection, "group:"+g)
-	}
-	env = env.WithExtras(fc.Extras...).WithGroups(fc.Groups...)
-	for _, r := range reqs {
-		if s, ok := pp.Sources[r.Name]; ok && s.Workspace {
-			return req, diag.Errorf(r.Path, r.Line, "function %s: %s comes from the uv workspace, which has no uv.lock to pin it; run `uv lock`", c.Name, r.Name)
-		}
-	}
-	req.Requirements = applying(reqs, env)
-	return req, nil
-}
-
-// applying returns the requirements whose markers hold in env, without
-// their markers: pip's own environment is the build image's, not the
-// target's.
-func applying(reqs []resolver.Requirement, env pep508.Env) []resolver.Requirement {
-	var out []resolver.Requirement
-	for _, r := range reqs {
-		if r.Marker != nil && !r.Marker.Evaluate(env) {
-			continue
-		}
-		r.Marker = nil
-		out = append(out, r)
-	}
-	return out
-}
-
 // Cached returns the cached resolution of req, if there is one.
-func (r *Resolver) Cached(req ResolveRequest) ([]resolver.Package, bool, error) {
+func (r *PipResolver) Cached(req PipRequest) ([]resolver.Package, bool, error) {
 	inputs, err := r.inputsKey(req)
 	if err != nil {
 		return nil, false, err
@@ -204,7 +130,7 @@ func (r *Resolver) Cached(req ResolveRequest) ([]resolver.Package, bool, error) 
 
 // Resolve returns the closure of req: from the cache when it has it, else
 // from pip in the build image. cached says which.
-func (r *Resolver) Resolve(ctx context.Context, req ResolveRequest) (pkgs []resolver.Package, cached bool, err error) {
+func (r *PipResolver) Resolve(ctx context.Context, req PipRequest) (pkgs []resolver.Package, cached bool, err error) {
 	if req.Image.ID == "" {
 		return nil, false, fmt.Errorf("function %s: resolving needs a build image", req.Function)
 	}
@@ -256,7 +182,7 @@ func (r *Resolver) Resolve(ctx context.Context, req ResolveRequest) (pkgs []reso
 
 // runSpec returns the container run that resolves req and writes pip's
 // report to resolveReport.
-func (r *Resolver) runSpec(req ResolveRequest) (engine.RunSpec, error) {
+func (r *PipResolver) runSpec(req PipRequest) (engine.RunSpec, error) {
 	reqText, locals, err := requirementsText(req.Requirements)
 	if err != nil {
 		return engine.RunSpec{}, fmt.Errorf("function %s: %w", req.Function, err)
@@ -308,7 +234,7 @@ func (r *Resolver) runSpec(req ResolveRequest) (engine.RunSpec, error) {
 
 // localSource returns the files of a local package (a folder or an
 // archive) under resolveSrc at its repository path.
-func (r *Resolver) localSource(rel string) ([]archive.File, error) {
+func (r *PipResolver) localSource(rel string) ([]archive.File, error) {
 	dst := path.Join(strings.TrimPrefix(resolveSrc, "/"), rel)
 	abs := filepath.Join(r.o.Root, filepath.FromSlash(rel))
 	fi, err := os.Stat(abs)
@@ -318,7 +244,7 @@ func (r *Resolver) localSource(rel string) ([]archive.File, error) {
 	if !fi.IsDir() {
 		return []archive.File{{Name: dst, Size: fi.Size(), Open: func() (io.ReadCloser, error) { return os.Open(abs) }}}, nil
 	}
-	files, err := localFiles(r.o.Root, rel)
+	files, err := digest.LocalPackageFiles(r.o.Root, rel)
 	if err != nil {
 		return nil, err
 	}
@@ -374,7 +300,7 @@ func withExtras(name string, extras []string) string {
 // answer: the requirements as pip reads them (credentials redacted), the
 // index options, local packages' sources, the selection, the target and
 // the tool's version.
-func (r *Resolver) inputsKey(req ResolveRequest) (string, error) {
+func (r *PipResolver) inputsKey(req PipRequest) (string, error) {
 	reqText, locals, err := requirementsText(req.Requirements)
 	if err != nil {
 		return "", err
@@ -400,7 +326,7 @@ func (r *Resolver) inputsKey(req ResolveRequest) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		sum, err := filesDigest(files)
+		sum, err := digest.Files(files)
 		if err != nil {
 			return "", err
 		}
@@ -410,7 +336,7 @@ func (r *Resolver) inputsKey(req ResolveRequest) (string, error) {
 }
 
 func fullKey(inputs, imageID string) string {
-	return digest(inputs + "\x00" + imageID)
+	return hashString(inputs + "\x00" + imageID)
 }
 
 // resolutionFile is one cached resolution.
@@ -421,13 +347,13 @@ type resolutionFile struct {
 	Packages []resolver.Package `json:"packages"`
 }
 
-func (r *Resolver) dir() string { return filepath.Join(r.o.CacheDir, cache.ResolutionsDir) }
+func (r *PipResolver) dir() string { return filepath.Join(r.o.CacheDir, cache.ResolutionsDir) }
 
 // store writes a resolution under its full key and as the latest of its
 // inputs in any image, each through a temporary file and a rename so that
 // concurrent builds never read half a file. URLs lose their credentials:
 // withInputURLs puts them back from the inputs.
-func (r *Resolver) store(req ResolveRequest, pkgs []resolver.Package) error {
+func (r *PipResolver) store(req PipRequest, pkgs []resolver.Package) error {
 	inputs, err := r.inputsKey(req)
 	if err != nil {
 		return err
@@ -454,7 +380,7 @@ func (r *Resolver) store(req ResolveRequest, pkgs []resolver.Package) error {
 
 // withInputURLs gives url packages the URL their requirement names, which
 // may carry credentials the report and the cache do not.
-func withInputURLs(pkgs []resolver.Package, req ResolveRequest) []resolver.Package {
+func withInputURLs(pkgs []resolver.Package, req PipRequest) []resolver.Package {
 	urls := map[string]string{}
 	for _, r := range append(slices.Clone(req.Requirements), req.Constraints...) {
 		if r.URL != "" && r.LocalPath == "" && r.Name != "" {

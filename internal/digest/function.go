@@ -1,4 +1,4 @@
-package lambdaimage
+package digest
 
 import (
 	"fmt"
@@ -27,7 +27,7 @@ func skipFile(name string) bool {
 	return strings.HasSuffix(name, ".pyc") || strings.HasSuffix(name, ".pyo") || name == ".DS_Store"
 }
 
-// SourceFiles returns the function's own files in dir, the function
+// FunctionFiles returns the function's own files in dir, the function
 // folder, with names relative to it: those the globs (doublestar,
 // relative to dir) match, or every file when there are none; a glob that
 // matches a folder takes all of it. The default excludes (tests, virtual
@@ -38,7 +38,7 @@ func skipFile(name string) bool {
 //
 // A symbolic link to a file is followed; any other special file, or a
 // link to a folder, is an error naming it.
-func SourceFiles(dir string, globs []string) ([]archive.File, error) {
+func FunctionFiles(dir string, globs []string) ([]archive.File, error) {
 	var files []archive.File
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -101,4 +101,15 @@ func selected(rel string, globs []string) bool {
 		}
 	}
 	return false
+}
+
+// Function returns the digest of an image function's own files, as
+// FunctionFiles selects them: what its image's content key and the build
+// manifest record.
+func Function(dir string, globs []string) (string, error) {
+	files, err := FunctionFiles(dir, globs)
+	if err != nil {
+		return "", err
+	}
+	return Files(files)
 }

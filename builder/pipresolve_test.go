@@ -115,6 +115,15 @@ func closureOf(t *testing.T, cfg *config.Config, fn string) resolver.Closure {
 	return resolver.Closure{}
 }
 
+// pipRequest is the request that resolves c in img.
+func pipRequest(t *testing.T, c resolver.Closure, img builder.Image) builder.PipRequest {
+	t.Helper()
+	if c.Request == nil {
+		t.Fatalf("function %s: no request (%v)", c.Name, c.RequestErr)
+	}
+	return builder.PipRequest{Function: c.Name, Target: target311, Image: img, Request: *c.Request}
+}
+
 func names(pkgs []resolver.Package) []string {
 	var out []string
 	for _, p := range pkgs {
@@ -145,14 +154,11 @@ func TestResolveInBuildImage(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	rs, err := builder.NewResolver(builder.ResolverOptions{Engine: e, CacheDir: t.TempDir(), CABundle: ca, Tool: "test", Root: cfg.Root})
+	rs, err := builder.NewPipResolver(builder.PipResolverOptions{Engine: e, CacheDir: t.TempDir(), CABundle: ca, Tool: "test", Root: cfg.Root})
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, err := builder.RequestFor(cfg, c, target311, img)
-	if err != nil {
-		t.Fatal(err)
-	}
+	req := pipRequest(t, c, img)
 	pkgs, cached, err := rs.Resolve(ctx, req)
 	if err != nil {
 		t.Fatal(err)
@@ -191,13 +197,10 @@ func TestResolveInBuildImage(t *testing.T) {
 	if err := os.WriteFile(file, []byte("requests>=2.31,<3\nsix\nidna<4\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	changed, err := builder.RequestFor(cfg, closureOf(t, cfg, "api"), target311, img)
-	if err != nil {
-		t.Fatal(err)
-	}
+	changed := pipRequest(t, closureOf(t, cfg, "api"), img)
 	otherImage := req
 	otherImage.Image.ID = "sha256:0ther"
-	otherTool, err := builder.NewResolver(builder.ResolverOptions{CacheDir: t.TempDir(), Tool: "other", Root: cfg.Root})
+	otherTool, err := builder.NewPipResolver(builder.PipResolverOptions{CacheDir: t.TempDir(), Tool: "other", Root: cfg.Root})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,66 +288,5 @@ func TestBuildUnpinned(t *testing.T) {
 		if len(f.Unresolved) > 0 {
 			t.Errorf("offline plan: function %s has unresolved %v", f.Name, f.Unresolved)
 		}
-	}
-}
-
-func TestRequestFor(t *testing.T) {
-	tests := []struct {
-		name       string
-		files      map[string]string
-		fn         string
-		reqs, cons []string
-		selection  []string
-		index      string
-		wantErr    string
-		inputErrAt string
-	}{
-		{name: "requirements with includes", fn: "api", files: map[string]string{
-			"functions/api/requirements.txt": "--index-url https://index.example.invalid/simple\n-r ../../common/base.txt\n-c constraints.txt\n" +
-				"pywin32>=306 ; sys_platform == \"win32\"\nrequests[socks]>=2.31\n",
-			"functions/api/constraints.txt": "urllib3<3\n",
-			"common/base.txt":               "six\n",
-		}, reqs: []string{"six", "requests[socks]>=2.31"}, cons: []string{"urllib3<3"}, index: "https://index.example.invalid/simple"},
-		{name: "pyproject with an extra and a group", fn: "api", files: map[string]string{
-			"layers.toml": "[function.api]\nextras = [\"fast\"]\ngroups = [\"lambda\"]\n",
-			"functions/api/pyproject.toml": "[project]\nname = \"api\"\nversion = \"1.0\"\ndependencies = [\"six\", \"colorama ; sys_platform == 'win32'\"]\n" +
-				"[project.optional-dependencies]\nfast = [\"orjson>=3\"]\nslow = [\"simplejson\"]\n[dependency-groups]\nlambda = [\"aws-xray-sdk\"]\n",
-		}, reqs: []string{"six", "orjson>=3", "aws-xray-sdk"}, selection: []string{"extra:fast", "group:lambda"}},
-		{name: "dynamic dependencies", fn: "api", files: map[string]string{
-			"functions/api/pyproject.toml": "[project]\nname = \"api\"\nversion = \"1.0\"\ndynamic = [\"dependencies\"]\n",
-		}, wantErr: "dependencies are dynamic", inputErrAt: "functions/api/pyproject.toml"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			files := copyMap(tt.files)
-			files["functions/"+tt.fn+"/app.py"] = ""
-			cfg := writeRepo(t, "standin:1", files)
-			req, err := builder.RequestFor(cfg, closureOf(t, cfg, tt.fn), target311, builder.Image{ID: "sha256:1"})
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.HasPrefix(err.Error(), tt.inputErrAt+": ") {
-					t.Fatalf("error %v, want %q at %s", err, tt.wantErr, tt.inputErrAt)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			str := func(rs []resolver.Requirement) []string {
-				var out []string
-				for _, r := range rs {
-					out = append(out, r.String())
-				}
-				return out
-			}
-			if got := str(req.Requirements); !slices.Equal(got, tt.reqs) {
-				t.Errorf("requirements %q, want %q", got, tt.reqs)
-			}
-			if got := str(req.Constraints); !slices.Equal(got, tt.cons) {
-				t.Errorf("constraints %q, want %q", got, tt.cons)
-			}
-			if !slices.Equal(req.Selection, tt.selection) || req.Index.IndexURL != tt.index {
-				t.Errorf("selection %q, index %q", req.Selection, req.Index.IndexURL)
-			}
-		})
 	}
 }

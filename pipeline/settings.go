@@ -1,0 +1,83 @@
+package pipeline
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/layers-dev/layers/builder/cache"
+	"github.com/layers-dev/layers/config"
+	"github.com/layers-dev/layers/resolver"
+)
+
+// passEnv are the host variables every build container gets: a private
+// index and its credentials, pip's network settings, proxies. Host paths
+// (PIP_CERT, PIP_FIND_LINKS) mean nothing in a container and stay out.
+var passEnv = []string{
+	"PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_TRUSTED_HOST", "PIP_DEFAULT_TIMEOUT", "PIP_RETRIES",
+	"HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
+}
+
+// containerEnv returns the passEnv variables set on the host, as KEY=value.
+func containerEnv(getenv func(string) string) []string {
+	var env []string
+	for _, k := range passEnv {
+		if v := getenv(k); v != "" {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
+}
+
+// runDefaults are the options build and plan default alike.
+type runDefaults struct {
+	Getenv   func(string) string
+	Tool     string
+	CacheDir string
+	// lookup is Getenv as the resolver reads the environment: nil, the
+	// process's, unless the caller injected its own.
+	lookup func(string) (string, bool)
+}
+
+// fill fills in the defaults: the process environment, the "dev" version
+// and cache.DefaultDir.
+func (d *runDefaults) fill() error {
+	d.lookup = resolver.Lookup(d.Getenv)
+	if d.Getenv == nil {
+		d.Getenv = os.Getenv
+	}
+	if d.Tool == "" {
+		d.Tool = "dev"
+	}
+	if d.CacheDir == "" {
+		dir, err := cache.DefaultDir(d.Getenv)
+		if err != nil {
+			return err
+		}
+		d.CacheDir = dir
+	}
+	return nil
+}
+
+// caBundle reads the CA bundle LAYERS_CA_BUNDLE or [build] ca_bundle names.
+func caBundle(cfg *config.Config, getenv func(string) string) ([]byte, error) {
+	p := getenv("LAYERS_CA_BUNDLE")
+	if p == "" && cfg.Build.CABundle != "" {
+		p = cfg.Build.CABundle
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(cfg.Root, filepath.FromSlash(p))
+		}
+	}
+	if p == "" {
+		return nil, nil
+	}
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return nil, fmt.Errorf("CA bundle: %w", err)
+	}
+	if !strings.Contains(string(data), "-----BEGIN CERTIFICATE-----") {
+		return nil, fmt.Errorf("CA bundle %s holds no PEM certificate", p)
+	}
+	return data, nil
+}

@@ -1,0 +1,65 @@
+package pipeline
+
+import (
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+)
+
+// humanBytes formats n for progress lines: 1.2 MB, 340 kB, 12 B.
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1e9:
+		return fmt.Sprintf("%.1f GB", float64(n)/1e9)
+	case n >= 1e6:
+		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+	case n >= 1e3:
+		return fmt.Sprintf("%.0f kB", float64(n)/1e3)
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+// WriteSummary writes the table `layers build` ends with: every layer with
+// its sizes, then unit cache hits and the time taken.
+func (r *BuildResult) WriteSummary(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TARGET\tLAYER\tPACKAGES\tZIPPED\tUNZIPPED\tFUNCTIONS")
+	for _, t := range r.Manifest.Targets {
+		for _, l := range t.Layers {
+			fmt.Fprintf(tw, "%s/%s\t%s\t%d\t%s\t%s\t%d\n", t.Runtime, t.Architecture, l.Name, len(l.Packages),
+				humanBytes(l.ZippedBytes), humanBytes(l.UnzippedBytes), len(l.Functions))
+		}
+		for _, img := range t.Images {
+			fmt.Fprintf(tw, "%s/%s\t(image) %s\t%d\t-\t%s\t1\n", t.Runtime, t.Architecture, img.Function, len(img.Packages),
+				humanBytes(img.UnzippedBytes))
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, t := range r.Manifest.Targets {
+		for _, img := range t.Images {
+			fmt.Fprintf(w, "container image %s (%s/%s): %s, %s with its base; why: %s\n", img.Function, t.Runtime, t.Architecture,
+				img.Tag, humanBytes(img.ImageBytes), img.Reason)
+		}
+	}
+	if err := r.writeByteCode(w); err != nil {
+		return err
+	}
+	images := ""
+	if r.ImagesBuilt+r.ImagesReused > 0 {
+		images = fmt.Sprintf("; images: %d built, %d unchanged", r.ImagesBuilt, r.ImagesReused)
+	}
+	_, err := fmt.Fprintf(w, "units: %d built, %d from cache (%.0f%% hits), %s pruned; layers: %d written, %d unchanged%s; %s in %s\n",
+		r.UnitsBuilt, r.UnitsCached, hitRate(r.UnitsCached, r.UnitsBuilt), humanBytes(r.SavedBytes),
+		r.LayersWritten, r.LayersReused, images, r.ManifestPath, r.Took.Round(time.Millisecond))
+	return err
+}
+
+func hitRate(hits, misses int) float64 {
+	if hits+misses == 0 {
+		return 100
+	}
+	return 100 * float64(hits) / float64(hits+misses)
+}
