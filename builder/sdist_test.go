@@ -1,7 +1,6 @@
 package builder_test
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/layers-dev/layers/internal/testkit/dockertest"
@@ -14,10 +13,7 @@ func TestBuildFromSdist(t *testing.T) {
 	d := dockertest.Engine(t)
 	image := dockertest.Image(t, d)
 	cfg := writeRepo(t, image, map[string]string{
-		"functions/cli/pyproject.toml": "[project]\nname = \"cli\"\nversion = \"1.0\"\ndependencies = [\"docopt\"]\n\n" +
-			"[tool.setuptools]\npy-modules = [\"app\", \"legacy\"]\n",
-		// A Python 2 leftover: it does not compile, and that is no failure.
-		"functions/cli/legacy.py": "print \"python 2\"\n",
+		"functions/cli/pyproject.toml": "[project]\nname = \"cli\"\nversion = \"1.0\"\ndependencies = [\"docopt\"]\n",
 		"functions/cli/uv.lock": `version = 1
 requires-python = ">=3.11"
 
@@ -42,15 +38,4 @@ sdist = { url = "https://files.example.invalid/packages/docopt-0.6.2.tar.gz", ha
 	importLayers(t, d, image, cfg, res.Manifest, map[string]string{
 		"cli": "import docopt; assert docopt.docopt('usage: x [--v]', argv=['--v'])['--v']",
 	})
-	if res.NotCompiled != 1 {
-		t.Errorf("%d files did not compile, want 1 (legacy.py)", res.NotCompiled)
-	}
-	var summary strings.Builder
-	if err := res.WriteSummary(&summary); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(summary.String(), "byte code: 1 file of the units built did not compile") {
-		t.Errorf("summary does not count the file that did not compile:\n%s", summary.String())
-	}
-	checkByteCode(t, zips(t, cfg, res.Manifest), "legacy.py")
 }
