@@ -5,12 +5,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"io"
 	"path"
 	"strings"
 	"testing"
 
 	"github.com/layers-dev/layers/archive"
+	"github.com/layers-dev/layers/builder"
 	"github.com/layers-dev/layers/builder/prune"
 	"github.com/layers-dev/layers/engine"
 	"github.com/layers-dev/layers/internal/testkit/dockertest"
@@ -103,5 +105,33 @@ func importFromByteCode(t *testing.T, d engine.Engine, image string, layers map[
 	})
 	if err != nil {
 		t.Errorf("import %s with its source gone: %v\n%s", module, err, out.String())
+	}
+}
+
+// TestBuildByteCodeNeedsTheRuntimesPython builds for python3.12 in the
+// 3.11 stand-in: pip can install a pure wheel for another Python, but byte
+// code compiled by 3.11 would not load on 3.12, so the unit fails, saying
+// why; with bytecode = "strip" the same build succeeds.
+func TestBuildByteCodeNeedsTheRuntimesPython(t *testing.T) {
+	d := dockertest.Engine(t)
+	image := dockertest.Image(t, d)
+	for _, mode := range []string{"compile", "strip"} {
+		files := map[string]string{
+			"layers.toml":                    "\n[prune]\nbytecode = \"" + mode + "\"\n",
+			"functions/api/requirements.txt": "six==1.16.0\n",
+			"functions/api/app.py":           "import six\n",
+		}
+		cfg := writeRepo(t, image, files)
+		cfg.Runtime = "python3.12"
+		_, err := build(t, d, cfg, t.TempDir())
+		var ue *builder.UnitError
+		switch {
+		case mode == "strip" && err != nil:
+			t.Errorf("strip: %v", err)
+		case mode == "compile" && !errors.As(err, &ue):
+			t.Errorf("compile: error %v, want a *UnitError", err)
+		case mode == "compile" && !strings.Contains(ue.Tail, "python3 is Python 3.11, the runtime's is Python 3.12"):
+			t.Errorf("compile: %v, want the Python versions named", err)
+		}
 	}
 }
