@@ -13,8 +13,8 @@ build:
 # that build real reference packages (hundreds of MB of wheels, numpy's
 # zips), which -short skips: they are container- and I/O-bound, and the
 # race detector only multiplies their zip time.
-LONG_TESTS := ^(TestBuildReferenceSet|TestFallbackHeavy|TestVerifyReferenceSet|TestStability|TestPreviousDrift)$$
-LONG_PKGS  := ./builder/ ./builder/lambdaimage/ ./verify/ ./planner/
+LONG_TESTS := ^(TestBuildReferenceSet|TestFallbackHeavy|TestVerifyReferenceSet|TestStability|TestPreviousDrift|TestFreshRunner)$$
+LONG_PKGS  := ./builder/ ./builder/lambdaimage/ ./verify/ ./planner/ ./e2e/
 
 test:
 	$(GO) test -race -short -count=1 -timeout 30m $(PKGS)

@@ -28,6 +28,7 @@ import (
 	"github.com/layers-dev/layers/config"
 	"github.com/layers-dev/layers/engine"
 	"github.com/layers-dev/layers/internal/digest"
+	"github.com/layers-dev/layers/remote"
 	"github.com/layers-dev/layers/resolver"
 )
 
@@ -41,6 +42,10 @@ type Options struct {
 	Engine engine.Engine
 	// Cache stores the units.
 	Cache *cache.Cache
+	// Remote, when not nil, is the remote tier behind Cache: units the
+	// local cache lacks are looked up there before they are built, and
+	// units built are uploaded to it.
+	Remote *remote.Tier
 	// Jobs bounds the containers running at once; 0 means runtime.NumCPU().
 	Jobs int
 	// Prune are the [prune] settings; they must have passed Validate.
@@ -64,6 +69,7 @@ type Options struct {
 type Event struct {
 	Unit   string // "six==1.16.0 (python3.11/x86_64)"
 	Cached bool   // served from the cache
+	Remote bool   // served from the remote tier (Cached too)
 	Bytes  int64  // unzipped bytes after pruning
 	Saved  int64  // bytes pruning and strip removed; 0 for cached units
 	// ByteCode is the part of Bytes that is byte code.
@@ -217,9 +223,14 @@ func (b *Builder) Units(ctx context.Context, specs []UnitSpec) ([]Unit, error) {
 		}
 		byDigest[d] = append(byDigest[d], i)
 	}
+	todo, err := b.fromRemote(ctx, todo)
+	if err != nil {
+		return nil, err
+	}
 	if err := b.run(ctx, batches(todo, b.o.Jobs)); err != nil {
 		return nil, err
 	}
+	b.toRemote(ctx, todo)
 	for _, idx := range byDigest {
 		for _, i := range idx[1:] {
 			first := units[idx[0]]

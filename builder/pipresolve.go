@@ -25,6 +25,7 @@ import (
 	"github.com/layers-dev/layers/internal/atomicfile"
 	"github.com/layers-dev/layers/internal/digest"
 	"github.com/layers-dev/layers/internal/pep508"
+	"github.com/layers-dev/layers/remote"
 	"github.com/layers-dev/layers/resolver"
 )
 
@@ -66,6 +67,8 @@ type PipResolverOptions struct {
 	Tool string
 	// Root is the repository root local paths are relative to.
 	Root string
+	// Remote, when not nil, is the remote tier behind the local cache.
+	Remote *remote.Tier
 }
 
 // PipResolver completes the closures no lock pins with pip's own resolver
@@ -102,8 +105,10 @@ func (e *ResolveError) Error() string {
 
 func (e *ResolveError) Unwrap() error { return e.Err }
 
-// Cached returns the cached resolution of req, if there is one.
-func (r *PipResolver) Cached(req PipRequest) ([]resolver.Package, bool, error) {
+// Cached returns the cached resolution of req, if there is one: from the
+// local cache, else from the remote tier, whose answer the local cache
+// then keeps.
+func (r *PipResolver) Cached(ctx context.Context, req PipRequest) ([]resolver.Package, bool, error) {
 	inputs, err := r.inputsKey(req)
 	if err != nil {
 		return nil, false, err
@@ -115,7 +120,13 @@ func (r *PipResolver) Cached(req PipRequest) ([]resolver.Package, bool, error) {
 	path := filepath.Join(r.dir(), name+".json")
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, false, nil // a missing or unreadable entry is a miss
+		// A missing or unreadable entry is a local miss.
+		if data, err = r.o.Remote.Fetch(ctx, remote.ResolutionKey(name+".json")); err != nil {
+			return nil, false, nil
+		}
+		if os.MkdirAll(r.dir(), 0o755) == nil {
+			_ = atomicfile.WriteFile(path, data, 0o644)
+		}
 	}
 	var f resolutionFile
 	if json.Unmarshal(data, &f) != nil || f.Format != resolutionFormat {
@@ -134,7 +145,7 @@ func (r *PipResolver) Resolve(ctx context.Context, req PipRequest) (pkgs []resol
 	if req.Image.ID == "" {
 		return nil, false, fmt.Errorf("function %s: resolving needs a build image", req.Function)
 	}
-	if pkgs, ok, err := r.Cached(req); err != nil || ok {
+	if pkgs, ok, err := r.Cached(ctx, req); err != nil || ok {
 		return pkgs, ok, err
 	}
 	if r.o.Engine == nil {
@@ -174,7 +185,7 @@ func (r *PipResolver) Resolve(ctx context.Context, req PipRequest) (pkgs []resol
 		return nil, false, &ResolveError{Function: req.Function, Target: req.Target, Err: err}
 	}
 	pkgs = withInputURLs(pkgs, req)
-	if err := r.store(req, pkgs); err != nil {
+	if err := r.store(ctx, req, pkgs); err != nil {
 		return nil, false, err
 	}
 	return pkgs, false, nil
@@ -353,7 +364,7 @@ func (r *PipResolver) dir() string { return filepath.Join(r.o.CacheDir, cache.Re
 // inputs in any image, each through a temporary file and a rename so that
 // concurrent builds never read half a file. URLs lose their credentials:
 // withInputURLs puts them back from the inputs.
-func (r *PipResolver) store(req PipRequest, pkgs []resolver.Package) error {
+func (r *PipResolver) store(ctx context.Context, req PipRequest, pkgs []resolver.Package) error {
 	inputs, err := r.inputsKey(req)
 	if err != nil {
 		return err
@@ -374,6 +385,8 @@ func (r *PipResolver) store(req PipRequest, pkgs []resolver.Package) error {
 		if err := atomicfile.WriteFile(filepath.Join(r.dir(), name+".json"), data, 0o644); err != nil {
 			return fmt.Errorf("resolution cache: %w", err)
 		}
+		// The full key names one answer; "any-" is the latest, rewritten.
+		r.o.Remote.Store(ctx, remote.ResolutionKey(name+".json"), data, name != "any-"+inputs)
 	}
 	return nil
 }

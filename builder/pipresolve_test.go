@@ -190,7 +190,7 @@ func TestResolveInBuildImage(t *testing.T) {
 	}
 	offline := req
 	offline.Image = builder.Image{}
-	if _, ok, err := rs.Cached(offline); !ok || err != nil {
+	if _, ok, err := rs.Cached(ctx, offline); !ok || err != nil {
 		t.Errorf("no cached resolution for the same inputs in any image (%v)", err)
 	}
 
@@ -207,19 +207,19 @@ func TestResolveInBuildImage(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, miss := range map[string]func() (bool, error){
-		"changed file": func() (bool, error) { _, ok, err := rs.Cached(changed); return ok, err },
-		"other image":  func() (bool, error) { _, ok, err := rs.Cached(otherImage); return ok, err },
-		"other tool":   func() (bool, error) { _, ok, err := otherTool.Cached(req); return ok, err },
+		"changed file": func() (bool, error) { _, ok, err := rs.Cached(ctx, changed); return ok, err },
+		"other image":  func() (bool, error) { _, ok, err := rs.Cached(ctx, otherImage); return ok, err },
+		"other tool":   func() (bool, error) { _, ok, err := otherTool.Cached(ctx, req); return ok, err },
 		"other extras": func() (bool, error) {
 			r := req
 			r.Selection = []string{"extra:x"}
-			_, ok, err := rs.Cached(r)
+			_, ok, err := rs.Cached(ctx, r)
 			return ok, err
 		},
 		"other targets": func() (bool, error) {
 			r := req
 			r.Target.Runtime = "python3.12"
-			_, ok, err := rs.Cached(r)
+			_, ok, err := rs.Cached(ctx, r)
 			return ok, err
 		},
 	} {

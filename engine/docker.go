@@ -328,7 +328,9 @@ func (d *Docker) RemoveLeftovers(ctx context.Context) (int, error) {
 			continue
 		}
 		err := d.cli.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true, RemoveVolumes: true})
-		if err != nil && !cerrdefs.IsNotFound(err) {
+		// Another run may be removing the same leftover: gone, or going
+		// (the engine's 409 "removal already in progress"), is removed.
+		if err != nil && !cerrdefs.IsNotFound(err) && !cerrdefs.IsConflict(err) {
 			return removed, fmt.Errorf("remove leftover container %.12s: %w", c.ID, err)
 		}
 		removed++

@@ -2,7 +2,9 @@
 // `layers build` produced (layer zips, container images, each function's
 // packaging) and what `layers publish`, `layers verify` and `layers report`
 // read. It holds the file's types, its location under the repository root
-// and its reading and writing; it knows nothing of how a build is made.
+// and its reading and writing, the plan file, and the lock that keeps two
+// runs from writing .layers/ at once; it knows nothing of how a build is
+// made.
 package manifest
 
 import (
@@ -128,6 +130,10 @@ type Image struct {
 	// ImageBytes is the image's uncompressed size, base included, which
 	// Lambda bounds at 10 GB.
 	ImageBytes int64 `json:"image_bytes,omitempty"`
+	// Registry is the image's URI (repository@digest) when the build
+	// found it in the registry images are pushed to and built nothing:
+	// ImageID and ImageBytes are then empty, as the engine has no image.
+	Registry string `json:"registry,omitempty"`
 }
 
 // Path returns where the manifest of the repository at root lives.
@@ -196,6 +202,11 @@ func ReadPlan(path string) *planner.Plan {
 	if err != nil {
 		return nil
 	}
+	return ParsePlan(data)
+}
+
+// ParsePlan decodes a plan as WritePlan writes it, or returns nil.
+func ParsePlan(data []byte) *planner.Plan {
 	var p planner.Plan
 	if json.Unmarshal(data, &p) != nil {
 		return nil

@@ -19,6 +19,7 @@ import (
 	"github.com/layers-dev/layers/internal/digest"
 	"github.com/layers-dev/layers/manifest"
 	"github.com/layers-dev/layers/planner"
+	"github.com/layers-dev/layers/remote"
 	"github.com/layers-dev/layers/resolver"
 	"github.com/layers-dev/layers/stamp"
 )
@@ -33,6 +34,10 @@ type BuildOptions struct {
 	Fresh bool
 	// CacheDir is the unit cache's folder; "" means cache.DefaultDir.
 	CacheDir string
+	// CacheURL and CacheReadOnly override [cache] url and write, and
+	// LAYERS_CACHE_URL and LAYERS_CACHE_READ_ONLY: the remote tier.
+	CacheURL      string
+	CacheReadOnly bool
 	// Jobs bounds the containers running at once; 0 means the CPUs.
 	Jobs int
 	// Pull pulls every build image even when the engine has it.
@@ -49,6 +54,16 @@ type BuildOptions struct {
 	// progress display; nil discards them. It is called one event at a
 	// time, before Progress gets the event's line.
 	Events func(Event)
+	// Registry, when not nil, is asked for an image function's image
+	// before it is built, when the run has a remote cache tier: a fresh
+	// runner need not build what an earlier run pushed. publish/ecr's
+	// Publisher has it.
+	Registry ImageRegistry
+	// Notice receives the lines that belong to no stage and that the user
+	// should see with or without progress: where the plan came from, and
+	// warnings (a remote cache that failed, another run holding the
+	// lock). nil sends them to Progress.
+	Notice func(string)
 }
 
 // BuildResult is a finished build.
@@ -66,12 +81,22 @@ type BuildResult struct {
 	LayersWritten int
 	LayersReused  int
 	// ImagesBuilt and ImagesReused count the container images built and
-	// found unchanged in the engine.
-	ImagesBuilt  int
-	ImagesReused int
+	// found unchanged in the engine; ImagesInRegistry those found in the
+	// registry instead.
+	ImagesBuilt      int
+	ImagesReused     int
+	ImagesInRegistry int
 	// Plan is the plan the layers were built from, every target's.
 	Plan *planner.Plan
-	Took time.Duration
+	// PlanFrom says which plan the build started from ("" for none).
+	PlanFrom string
+	// UnitsRemote counts the cached units the remote tier served.
+	UnitsRemote int
+	// Remote is the remote tier's location and what it did ("" and zero
+	// without one).
+	Remote      string
+	RemoteStats remote.Stats
+	Took        time.Duration
 }
 
 // buildRun is one build's state, handed from stage to stage: what the
@@ -83,6 +108,7 @@ type buildRun struct {
 	o       BuildOptions // defaults filled in
 	engine  engine.Engine
 	pip     *builder.PipResolver
+	remote  *remote.Tier // nil without a remote tier
 	builder *builder.Builder
 	epoch   time.Time // every zip entry's time
 	// images are the build images, by target.
@@ -107,8 +133,14 @@ func Build(ctx context.Context, cfg *config.Config, o BuildOptions) (*BuildResul
 	}
 	o.Getenv, o.Tool, o.CacheDir = d.Getenv, d.Tool, d.CacheDir
 	r := &buildRun{cfg: cfg, o: o, engine: o.Engine, out: &BuildResult{},
-		rep: &reporter{progress: o.Progress, events: o.Events}, images: map[config.Target]builder.Image{}}
-	var err error
+		rep: &reporter{progress: o.Progress, events: o.Events, notice: o.Notice}, images: map[config.Target]builder.Image{}}
+	unlock, err := manifest.Lock(ctx, cfg.Root, func() {
+		r.rep.warning(fmt.Sprintf("waiting for another layers run on %s to finish", manifest.Dir))
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	if r.epoch, err = archive.SourceDateEpoch(o.Getenv); err != nil {
 		return nil, err
 	}
@@ -130,6 +162,9 @@ func Build(ctx context.Context, cfg *config.Config, o BuildOptions) (*BuildResul
 		defer e.Close()
 		r.engine = e
 	}
+	if r.remote, err = remote.Open(ctx, remote.SettingsFor(cfg, o.CacheURL, o.CacheReadOnly, o.Getenv), r.rep.warning); err != nil {
+		return nil, err
+	}
 	if err := r.prepare(ctx, res); err != nil {
 		return nil, err
 	}
@@ -144,7 +179,10 @@ func Build(ctx context.Context, cfg *config.Config, o BuildOptions) (*BuildResul
 	old, _ := manifest.Read(cfg.Root)
 	r.previous = old.LayersByName()
 	if !o.Fresh {
-		r.hint = manifest.ReadPlan(cfg.PlanPath())
+		r.hint, r.out.PlanFrom = previousPlan(ctx, cfg, r.remote, o.Getenv, r.rep.warning)
+		if r.hint != nil {
+			r.rep.line("plan: starting from the plan in " + r.out.PlanFrom)
+		}
 	}
 	dist := filepath.Join(cfg.Root, filepath.FromSlash(manifest.DistDir))
 	keep := map[string]bool{}
@@ -166,6 +204,7 @@ func Build(ctx context.Context, cfg *config.Config, o BuildOptions) (*BuildResul
 	}
 	removeStaleZips(dist, keep)
 	r.out.Manifest, r.out.ManifestPath, r.out.Took = m, manifest.Path(cfg.Root), time.Since(start)
+	r.out.Remote, r.out.RemoteStats = r.remote.Location(), r.remote.Stats()
 	return r.out, nil
 }
 
@@ -199,17 +238,23 @@ func (r *buildRun) prepare(ctx context.Context, res *resolver.Result) error {
 		r.rep.step(StageBuildImage, tr.Target, fmt.Sprintf("image %s for %s: %.19s", ref, tr.Target, img.ID))
 		r.images[tr.Target] = img
 	}
-	if r.pip, err = builder.NewPipResolver(builder.PipResolverOptions{Engine: r.engine, CacheDir: o.CacheDir, CABundle: ca, Env: env, Tool: o.Tool, Root: cfg.Root}); err != nil {
+	if r.pip, err = builder.NewPipResolver(builder.PipResolverOptions{Engine: r.engine, CacheDir: o.CacheDir, CABundle: ca, Env: env, Tool: o.Tool,
+		Root: cfg.Root, Remote: r.remote}); err != nil {
 		return err
 	}
 	out := r.out
 	r.builder, err = builder.New(builder.Options{
-		Engine: r.engine, Cache: c, Jobs: o.Jobs, Prune: pruneOptions(cfg), CABundle: ca, Env: env,
+		Engine: r.engine, Cache: c, Remote: r.remote, Jobs: o.Jobs, Prune: pruneOptions(cfg), CABundle: ca, Env: env,
 		Tool: o.Tool, Root: cfg.Root,
 		Progress: func(e builder.Event) {
 			if e.Cached {
 				out.UnitsCached++
-				r.rep.unit(fmt.Sprintf("unit %s: cached, %s", e.Unit, humanBytes(e.Bytes)))
+				from := "cached"
+				if e.Remote {
+					out.UnitsRemote++
+					from = "from the remote cache"
+				}
+				r.rep.unit(fmt.Sprintf("unit %s: %s, %s", e.Unit, from, humanBytes(e.Bytes)))
 				return
 			}
 			out.UnitsBuilt++

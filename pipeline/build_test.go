@@ -262,3 +262,40 @@ func TestHumanBytes(t *testing.T) {
 		}
 	}
 }
+
+// TestBuildWaitsForAnotherRun holds the repository's lock as a running
+// build or publish would: a second build waits, says so, and finishes
+// once the lock is let go; it never writes while the other run holds it.
+func TestBuildWaitsForAnotherRun(t *testing.T) {
+	cfg := repo(t, smallRepo)
+	ctx := context.Background()
+	unlock, err := manifest.Lock(ctx, cfg.Root, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	notices := make(chan string, 10)
+	done := make(chan error, 1)
+	go func() {
+		_, err := Build(ctx, cfg, BuildOptions{Engine: &pipEngine{}, CacheDir: t.TempDir(), Tool: "test",
+			Getenv: func(string) string { return "" }, Notice: func(s string) { notices <- s }})
+		done <- err
+	}()
+	select {
+	case n := <-notices:
+		if !strings.Contains(n, "waiting for another layers run") {
+			t.Errorf("notice %q", n)
+		}
+	case err := <-done:
+		t.Fatalf("the build ran while another held the lock: %v", err)
+	}
+	if _, err := os.Stat(manifest.Path(cfg.Root)); err == nil {
+		t.Error("the waiting build wrote a manifest")
+	}
+	unlock()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(manifest.Path(cfg.Root)); err != nil {
+		t.Errorf("no manifest after the wait: %v", err)
+	}
+}

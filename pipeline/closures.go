@@ -120,7 +120,7 @@ func resolveClosure(ctx context.Context, cfg *config.Config, c resolver.Closure,
 	}
 	req := builder.PipRequest{Function: c.Name, Target: t, Image: img, Request: *c.Request}
 	if img.ID == "" {
-		return rs.Cached(req)
+		return rs.Cached(ctx, req)
 	}
 	pkgs, cached, err := rs.Resolve(ctx, req)
 	var re *builder.ResolveError

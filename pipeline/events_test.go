@@ -12,8 +12,9 @@ import (
 
 // recordedBuild is what a build sent to Events and Progress.
 type recordedBuild struct {
-	events []Event
-	lines  []string
+	events  []Event
+	lines   []string
+	notices []string
 }
 
 func buildRecording(t *testing.T, cfg *config.Config, e engine.Engine, cacheDir string) (*BuildResult, *recordedBuild) {
@@ -23,6 +24,7 @@ func buildRecording(t *testing.T, cfg *config.Config, e engine.Engine, cacheDir 
 		Getenv:   func(string) string { return "" },
 		Events:   func(e Event) { rec.events = append(rec.events, e) },
 		Progress: func(s string) { rec.lines = append(rec.lines, s) },
+		Notice:   func(s string) { rec.notices = append(rec.notices, s) },
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -101,6 +103,15 @@ func TestBuildEvents(t *testing.T) {
 			}
 			if len(last) != stages {
 				t.Errorf("events for %d stages, want %d: %v", len(last), stages, last)
+			}
+			// The rebuild keeps the layers of the first build's plan, and
+			// says so.
+			var notices []string
+			if run.name == "rebuild" {
+				notices = []string{"plan: starting from the plan in .layers/plan.json"}
+			}
+			if !slices.Equal(rec.notices, notices) {
+				t.Errorf("notices %q, want %q", rec.notices, notices)
 			}
 		})
 	}

@@ -113,13 +113,25 @@ func (r *buildRun) buildImages(ctx context.Context, tr resolver.TargetResult, tm
 		if im.SourceSHA256, err = digest.Files(src); err != nil {
 			return fmt.Errorf("function %s: %w", c.Name, err)
 		}
-		res, err := lambdaimage.Build(ctx, eng, lambdaimage.Spec{Function: c.Name, Target: tr.Target, Base: base,
-			Handler: im.Handler, Units: units, Source: src, StripByteCode: cfg.For(c.Name).Bytecode == config.BytecodeStrip})
+		spec := lambdaimage.Spec{Function: c.Name, Target: tr.Target, Base: base, Handler: im.Handler, Units: units, Source: src,
+			StripByteCode: cfg.For(c.Name).Bytecode == config.BytecodeStrip}
+		res, found, err := lambdaimage.Find(ctx, eng, spec)
 		if err != nil {
 			return err
 		}
-		im.Tag, im.ImageID, im.Platform, im.Base, im.BaseID = res.Tag, res.ID, res.Platform, base.Ref, base.ID
-		im.ContentKey, im.UnzippedBytes, im.ImageBytes = res.ContentKey, res.ContentBytes, res.ImageBytes
+		im.Tag, im.Platform, im.Base, im.BaseID = res.Tag, res.Platform, base.Ref, base.ID
+		im.ContentKey, im.UnzippedBytes = res.ContentKey, res.ContentBytes
+		if !found {
+			if im.Registry = r.inRegistry(ctx, tm, im); im.Registry != "" {
+				out.ImagesInRegistry++
+				r.rep.step(StageImages, tr.Target, fmt.Sprintf("image %s (%s): in the registry, %s, not built here", c.Name, tr.Target, im.Registry))
+				continue
+			}
+			if res, err = lambdaimage.Build(ctx, eng, spec); err != nil {
+				return err
+			}
+		}
+		im.ImageID, im.ImageBytes = res.ID, res.ImageBytes
 		state := "unchanged"
 		if res.Built {
 			out.ImagesBuilt++
@@ -161,4 +173,26 @@ func (r *buildRun) imageUnits(ctx context.Context, c resolver.Closure, tr resolv
 		byUnit[unitOf(pt, u.Spec.Package)] = u
 	}
 	return append(units, built...), nil
+}
+
+// ImageRegistry is the registry image functions' images are pushed to, as
+// build asks it.
+type ImageRegistry interface {
+	// Holds returns the URI (repository@digest) of the image of img on t
+	// (its content key set), or "" when the registry does not hold it.
+	Holds(ctx context.Context, t manifest.Target, img manifest.Image) (string, error)
+}
+
+// inRegistry asks the registry for an image the engine lacks. A registry
+// that cannot answer is a warning: the image is built here.
+func (r *buildRun) inRegistry(ctx context.Context, tm *manifest.Target, im *manifest.Image) string {
+	if r.o.Registry == nil || r.remote == nil {
+		return ""
+	}
+	uri, err := r.o.Registry.Holds(ctx, *tm, *im)
+	if err != nil {
+		r.rep.warning(fmt.Sprintf("image %s: the registry could not say whether it holds the image (%v); building it here", im.Function, err))
+		return ""
+	}
+	return uri
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/layers-dev/layers/engine"
 	"github.com/layers-dev/layers/manifest"
 	"github.com/layers-dev/layers/planner"
+	"github.com/layers-dev/layers/remote"
 	"github.com/layers-dev/layers/resolver"
 )
 
@@ -120,7 +122,15 @@ type PlanOptions struct {
 	// Getenv reads the environment (LAYERS_CACHE, LAYERS_CA_BUNDLE,
 	// PIP_INDEX_URL...); nil means os.Getenv.
 	Getenv func(string) string
-	// Progress receives one line per resolution; nil discards them.
+	// CacheURL and CacheReadOnly select the remote tier, as in
+	// BuildOptions: its resolutions and its published plan.
+	CacheURL      string
+	CacheReadOnly bool
+	// Write writes the plan to [layers] plan_file, for teams that commit
+	// it like a lock file.
+	Write bool
+	// Progress receives one line per resolution, and warnings; nil
+	// discards them.
 	Progress func(string)
 }
 
@@ -133,15 +143,27 @@ func Plan(ctx context.Context, cfg *config.Config) (*PlanDocument, error) {
 	return PlanWith(ctx, cfg, PlanOptions{})
 }
 
-// PlanWith is Plan with options. It changes nothing in the repository;
-// with Resolve set, resolutions made with the engine are cached.
+// PlanWith is Plan with options. It changes nothing in the repository
+// but the plan file with Write; with Resolve set, resolutions made with
+// the engine are cached.
 func PlanWith(ctx context.Context, cfg *config.Config, o PlanOptions) (*PlanDocument, error) {
 	res, err := resolver.Resolve(ctx, cfg, resolver.Options{Getenv: resolver.Lookup(o.Getenv)})
 	if err != nil {
 		return nil, err
 	}
+	if o.Getenv == nil {
+		o.Getenv = os.Getenv
+	}
+	if o.Progress == nil {
+		o.Progress = func(string) {}
+	}
+	warn := func(s string) { o.Progress("warning: " + s) }
+	tier, err := remote.Open(ctx, remote.SettingsFor(cfg, o.CacheURL, o.CacheReadOnly, o.Getenv), warn)
+	if err != nil {
+		return nil, err
+	}
 	if o.Resolve && unresolved(res) {
-		if err := planResolve(ctx, cfg, res, o); err != nil {
+		if err := planResolve(ctx, cfg, res, tier, o); err != nil {
 			return nil, err
 		}
 	}
@@ -149,7 +171,10 @@ func PlanWith(ctx context.Context, cfg *config.Config, o PlanOptions) (*PlanDocu
 		repository: cfg.Image.Repository, handlers: map[string]string{}}
 	var hint *planner.Plan
 	if !o.Fresh {
-		hint = manifest.ReadPlan(cfg.PlanPath())
+		var from string
+		if hint, from = previousPlan(ctx, cfg, tier, o.Getenv, warn); hint != nil {
+			o.Progress("plan: starting from the plan in " + from)
+		}
 	}
 	for _, tr := range res.Targets {
 		in := plannerInput(cfg, tr, hint)
@@ -186,7 +211,23 @@ func PlanWith(ctx context.Context, cfg *config.Config, o PlanOptions) (*PlanDocu
 		}
 		doc.Targets = append(doc.Targets, td)
 	}
+	if o.Write {
+		if err := manifest.WritePlan(cfg.PlanPath(), doc.plan()); err != nil {
+			return nil, err
+		}
+		o.Progress("plan: written to " + cfg.Layers.PlanFile)
+	}
 	return doc, nil
+}
+
+// plan is every target's plan in one, as a build writes it.
+func (d *PlanDocument) plan() *planner.Plan {
+	out := &planner.Plan{Targets: []planner.TargetPlan{}}
+	for _, p := range d.plans {
+		out.Limits, out.MaxExtra = p.Limits, p.MaxExtra
+		out.Targets = append(out.Targets, p.Targets...)
+	}
+	return out
 }
 
 // plannerInput turns one target's closures into the planner's input, with
@@ -263,7 +304,7 @@ func unresolved(res *resolver.Result) bool {
 // planResolve fills what it can of res's unresolved closures: with pip in
 // the build image when an engine answers and has the image, else from the
 // cache. Only a cancelled context or an unknown cache folder fail it.
-func planResolve(ctx context.Context, cfg *config.Config, res *resolver.Result, o PlanOptions) error {
+func planResolve(ctx context.Context, cfg *config.Config, res *resolver.Result, tier *remote.Tier, o PlanOptions) error {
 	if o.Progress == nil {
 		o.Progress = func(string) {}
 	}
@@ -285,7 +326,7 @@ func planResolve(ctx context.Context, cfg *config.Config, res *resolver.Result, 
 			return ctx.Err()
 		}
 	}
-	ro := builder.PipResolverOptions{CacheDir: o.CacheDir, Tool: o.Tool, Root: cfg.Root}
+	ro := builder.PipResolverOptions{CacheDir: o.CacheDir, Tool: o.Tool, Root: cfg.Root, Remote: tier}
 	images := map[config.Target]builder.Image{}
 	if o.Engine != nil {
 		ca, err := caBundle(cfg, o.Getenv)

@@ -43,6 +43,7 @@ type reporter struct {
 	mu       sync.Mutex
 	progress func(string)
 	events   func(Event)
+	notice   func(string) // nil: notices go to progress
 	done     map[stageOf]int
 	total    map[stageOf]int
 	// units is the target whose units the builder is installing: its
@@ -100,6 +101,21 @@ func (r *reporter) key(s Stage, t config.Target) stageOf {
 	}
 	return stageOf{s, t}
 }
+
+// line shows a line that belongs to no stage, progress display or not.
+func (r *reporter) line(s string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch {
+	case r.notice != nil:
+		r.notice(s)
+	case r.progress != nil:
+		r.progress(s)
+	}
+}
+
+// warning shows a warning line.
+func (r *reporter) warning(s string) { r.line("warning: " + s) }
 
 func (r *reporter) emit(e Event) {
 	if r.events != nil {

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -8,6 +9,9 @@ import (
 
 	"github.com/layers-dev/layers/builder/cache"
 	"github.com/layers-dev/layers/config"
+	"github.com/layers-dev/layers/manifest"
+	"github.com/layers-dev/layers/planner"
+	"github.com/layers-dev/layers/remote"
 	"github.com/layers-dev/layers/resolver"
 )
 
@@ -80,4 +84,29 @@ func caBundle(cfg *config.Config, getenv func(string) string) ([]byte, error) {
 		return nil, fmt.Errorf("CA bundle %s holds no PEM certificate", p)
 	}
 	return data, nil
+}
+
+// previousPlan returns the plan a build or a plan starts from, and where
+// it came from: the plan file ([layers] plan_file, by default the last
+// local build's), else the plan last published, from the remote tier.
+// Without either, planning starts from scratch, which is correct but may
+// reshuffle layers: in CI (CI=true) a warning says so.
+func previousPlan(ctx context.Context, cfg *config.Config, tier *remote.Tier, getenv func(string) string, warn func(string)) (*planner.Plan, string) {
+	if p := manifest.ReadPlan(cfg.PlanPath()); p != nil {
+		return p, cfg.Layers.PlanFile
+	}
+	key := remote.PlanKey(cfg.Layers.Prefix)
+	if data, err := tier.Fetch(ctx, key); err == nil {
+		if p := manifest.ParsePlan(data); p != nil {
+			return p, tier.Location() + "/" + key
+		}
+	}
+	if getenv("CI") == "true" {
+		where := "no remote cache is set ([cache] url, LAYERS_CACHE_URL)"
+		if tier != nil {
+			where = "the remote cache holds no published plan"
+		}
+		warn(fmt.Sprintf("no previous plan: %s is missing and %s; planning from scratch, so layers may reshuffle", cfg.Layers.PlanFile, where))
+	}
+	return nil, ""
 }

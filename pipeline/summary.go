@@ -40,6 +40,11 @@ func (r *BuildResult) WriteSummary(w io.Writer) error {
 	}
 	for _, t := range r.Manifest.Targets {
 		for _, img := range t.Images {
+			if img.Registry != "" {
+				fmt.Fprintf(w, "container image %s (%s/%s): in the registry, %s, not built here; why: %s\n", img.Function, t.Runtime, t.Architecture,
+					img.Registry, img.Reason)
+				continue
+			}
 			fmt.Fprintf(w, "container image %s (%s/%s): %s, %s with its base; why: %s\n", img.Function, t.Runtime, t.Architecture,
 				img.Tag, humanBytes(img.ImageBytes), img.Reason)
 		}
@@ -50,6 +55,14 @@ func (r *BuildResult) WriteSummary(w io.Writer) error {
 	images := ""
 	if r.ImagesBuilt+r.ImagesReused > 0 {
 		images = fmt.Sprintf("; images: %d built, %d unchanged", r.ImagesBuilt, r.ImagesReused)
+	}
+	if r.ImagesInRegistry > 0 {
+		images += fmt.Sprintf("; images: %d in the registry", r.ImagesInRegistry)
+	}
+	if r.Remote != "" {
+		s := r.RemoteStats
+		fmt.Fprintf(w, "remote cache %s: %d units from it, %s downloaded; %d objects uploaded, %s\n", r.Remote, r.UnitsRemote,
+			humanBytes(s.Downloaded), s.Uploads, humanBytes(s.Uploaded))
 	}
 	_, err := fmt.Fprintf(w, "units: %d built, %d from cache (%.0f%% hits), %s pruned; layers: %d written, %d unchanged%s; %s in %s\n",
 		r.UnitsBuilt, r.UnitsCached, hitRate(r.UnitsCached, r.UnitsBuilt), humanBytes(r.SavedBytes),

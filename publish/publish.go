@@ -20,6 +20,7 @@ import (
 	"github.com/layers-dev/layers/config"
 	"github.com/layers-dev/layers/internal/digest"
 	"github.com/layers-dev/layers/manifest"
+	"github.com/layers-dev/layers/remote"
 	"github.com/layers-dev/layers/stamp"
 )
 
@@ -46,6 +47,11 @@ type Options struct {
 	Images ImagePublisher
 	// Progress receives one line per step; nil discards them.
 	Progress func(string)
+	// CacheURL and CacheReadOnly select the remote tier (see
+	// remote.SettingsFor) that the published plan is stored in, so that a
+	// fresh runner plans from what is live in AWS.
+	CacheURL      string
+	CacheReadOnly bool
 
 	// backoff replaces the retry backoff in tests.
 	backoff retry.BackoffDelayer
@@ -98,6 +104,9 @@ type Result struct {
 	// or was a dry run.
 	Outputs     *Outputs
 	OutputsPath string
+	// PlanStored is where the published plan was stored for the next
+	// fresh runner ("" when there is no writable remote tier).
+	PlanStored string
 }
 
 // job is one distinct layer of the manifest and the targets it serves.
@@ -127,6 +136,13 @@ func Publish(ctx context.Context, cfg *config.Config, o Options) (*Result, error
 	if progress == nil {
 		progress = func(string) {}
 	}
+	unlock, err := manifest.Lock(ctx, cfg.Root, func() {
+		progress(fmt.Sprintf("waiting for another layers run on %s to finish", manifest.Dir))
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	m, err := stamp.ReadFresh(ctx, cfg, o.Tool, o.Getenv)
 	if err != nil {
 		return nil, err
@@ -185,6 +201,7 @@ func Publish(ctx context.Context, cfg *config.Config, o Options) (*Result, error
 		return res, err
 	}
 	res.Outputs, res.OutputsPath = out, path
+	res.PlanStored = p.storePlan(ctx)
 	return res, nil
 }
 
@@ -591,4 +608,30 @@ func shortImageRef(uri string) string {
 		return uri[i+1:]
 	}
 	return uri
+}
+
+// storePlan stores the plan of what was just published in the remote tier,
+// where builds and plans on a fresh runner start from it. It is best
+// effort, as the tier is, and returns where the plan went.
+func (p *publisher) storePlan(ctx context.Context) string {
+	warn := func(s string) { p.progress("warning: " + s) }
+	tier, err := remote.Open(ctx, remote.SettingsFor(p.cfg, p.o.CacheURL, p.o.CacheReadOnly, p.o.Getenv), warn)
+	if err != nil || !tier.Writes() {
+		if err != nil {
+			warn(err.Error())
+		}
+		return ""
+	}
+	data, err := os.ReadFile(p.cfg.PlanPath())
+	if err != nil || manifest.ParsePlan(data) == nil {
+		warn(fmt.Sprintf("no plan to store for the next fresh runner: %s is missing or unreadable", p.cfg.Layers.PlanFile))
+		return ""
+	}
+	key := remote.PlanKey(p.cfg.Layers.Prefix)
+	tier.Store(ctx, key, data, false)
+	if tier.Stats().Uploads == 0 {
+		return ""
+	}
+	p.progress(fmt.Sprintf("plan: stored in %s/%s for fresh runners", tier.Location(), key))
+	return tier.Location() + "/" + key
 }

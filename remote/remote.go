@@ -35,6 +35,7 @@ import (
 	"time"
 
 	"github.com/layers-dev/layers/archive"
+	"github.com/layers-dev/layers/config"
 )
 
 // ErrNotExist is what a Store returns for a key it does not hold.
@@ -419,4 +420,24 @@ func Open(ctx context.Context, s Settings, warn func(string)) (*Tier, error) {
 		return nil, nil
 	}
 	return New(store, !s.ReadOnly, warn), nil
+}
+
+// SettingsFor returns the remote tier settings of a run: the flags (url,
+// readOnly; zero when not given) over LAYERS_CACHE_URL and
+// LAYERS_CACHE_READ_ONLY, over cfg's [cache]; the AWS region and profile
+// are [publish]'s.
+func SettingsFor(cfg *config.Config, url string, readOnly bool, getenv func(string) string) Settings {
+	s := Settings{URL: url, ReadOnly: readOnly || !cfg.Cache.Write,
+		S3Options: S3Options{Region: cfg.Publish.Region, Profile: cfg.Publish.Profile}}
+	if s.URL == "" {
+		s.URL = getenv("LAYERS_CACHE_URL")
+	}
+	if s.URL == "" {
+		s.URL = cfg.Cache.URL
+	}
+	switch strings.ToLower(getenv("LAYERS_CACHE_READ_ONLY")) {
+	case "1", "true", "yes":
+		s.ReadOnly = true
+	}
+	return s
 }

@@ -385,7 +385,9 @@ func (v *verifier) image(ctx context.Context, t *manifest.Target, f manifest.Fun
 	switch {
 	case img == nil || img.Tag == "":
 		res.Unverified = "its image is not built"
-
+		return res, nil
+	case img.ImageID == "" && img.Registry != "":
+		res.Unverified = "its image was found in the registry (" + img.Registry + ") and not built here: verify it where it was built"
 		return res, nil
 	case handler == "":
 		res.Unverified = "no handler is set ([function." + f.Name + "] handler) for its image"

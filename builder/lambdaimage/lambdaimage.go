@@ -153,26 +153,41 @@ func repoComponent(name string) string {
 	return b.String()
 }
 
-// Build returns the image of s: the one the engine already has under its
-// tag, else a new one.
-func Build(ctx context.Context, e Engine, s Spec) (Result, error) {
+// Find returns what the image of s is (its tag, content key and content
+// size), and whether the engine already has it, in which case the result
+// has its ID and size too. It builds nothing.
+func Find(ctx context.Context, e Engine, s Spec) (Result, bool, error) {
 	start := time.Now()
 	if s.Base.ID == "" || s.Base.Platform == "" {
-		return Result{}, errors.New("lambdaimage: the base image must be resolved")
+		return Result{}, false, errors.New("lambdaimage: the base image must be resolved")
 	}
 	// The key and the size come from the units' cache entries, so that a
 	// build that finds the image never walks the units' files.
 	key, err := contentKey(s)
 	if err != nil {
-		return Result{}, fmt.Errorf("function %s: %w", s.Function, err)
+		return Result{}, false, fmt.Errorf("function %s: %w", s.Function, err)
 	}
 	res := Result{Tag: Tag(s.Function, key), Platform: s.Base.Platform, ContentKey: key, ContentBytes: contentBytes(s)}
-	if info, err := e.ImageInfo(ctx, res.Tag); err == nil && info.Platform == s.Base.Platform && info.Labels[labelKey] == key {
+	info, err := e.ImageInfo(ctx, res.Tag)
+	switch {
+	case err == nil && info.Platform == s.Base.Platform && info.Labels[labelKey] == key:
 		res.ID, res.ImageBytes, res.Took = info.ID, info.Size, time.Since(start)
-		return res, nil
-	} else if err != nil && !errors.Is(err, engine.ErrImageNotFound) {
-		return Result{}, err
+		return res, true, nil
+	case err != nil && !errors.Is(err, engine.ErrImageNotFound):
+		return Result{}, false, err
 	}
+	return res, false, nil
+}
+
+// Build returns the image of s: the one the engine already has under its
+// tag, else a new one.
+func Build(ctx context.Context, e Engine, s Spec) (Result, error) {
+	start := time.Now()
+	res, found, err := Find(ctx, e, s)
+	if err != nil || found {
+		return res, err
+	}
+	key := res.ContentKey
 	files, content, err := taskFiles(s)
 	if err != nil {
 		return Result{}, fmt.Errorf("function %s: %w", s.Function, err)

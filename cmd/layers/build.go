@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/layers-dev/layers/pipeline"
+	"github.com/layers-dev/layers/publish/ecr"
 )
 
 type buildOptions struct {
@@ -14,6 +15,7 @@ type buildOptions struct {
 	JSON   bool
 	Verify bool
 	Fresh  bool
+	Cache  cacheOptions
 }
 
 func newBuildCmd(g *globalOptions) *cobra.Command {
@@ -33,9 +35,12 @@ A rebuild with nothing changed starts no container.`,
 				return err
 			}
 			stderr := cmd.ErrOrStderr()
+			registry := ecr.ForConfig(cfg, "", "")
+			defer registry.Close()
 			display := newProgressDisplay(stderr)
 			res, err := pipeline.Build(cmd.Context(), cfg, pipeline.BuildOptions{
-				Jobs: o.Jobs, Pull: o.Pull, Fresh: o.Fresh, Tool: version, Events: display.event,
+				Jobs: o.Jobs, Pull: o.Pull, Fresh: o.Fresh, Tool: version, Events: display.event, Notice: display.line,
+				CacheURL: o.Cache.URL, CacheReadOnly: o.Cache.ReadOnly, Registry: registry,
 			})
 			display.close()
 			if err != nil {
@@ -62,5 +67,6 @@ A rebuild with nothing changed starts no container.`,
 	cmd.Flags().BoolVar(&o.JSON, "json", false, "print the build manifest on stdout")
 	cmd.Flags().BoolVar(&o.Fresh, "fresh", false, "plan from scratch instead of keeping the last build's layers that are still valid")
 	cmd.Flags().BoolVar(&o.Verify, "verify", false, "run layers verify after a successful build (its results on stderr)")
+	addCacheFlags(cmd, &o.Cache)
 	return cmd
 }

@@ -14,6 +14,8 @@ type planOptions struct {
 	Explain string
 	Offline bool
 	Fresh   bool
+	Write   bool
+	Cache   cacheOptions
 }
 
 func newPlanCmd(g *globalOptions) *cobra.Command {
@@ -29,7 +31,8 @@ func newPlanCmd(g *globalOptions) *cobra.Command {
 			}
 			stderr := cmd.ErrOrStderr()
 			doc, err := pipeline.PlanWith(cmd.Context(), cfg, pipeline.PlanOptions{
-				Resolve: true, Offline: o.Offline, Fresh: o.Fresh, Tool: version,
+				Resolve: true, Offline: o.Offline, Fresh: o.Fresh, Tool: version, Write: o.Write,
+				CacheURL: o.Cache.URL, CacheReadOnly: o.Cache.ReadOnly,
 				Progress: func(line string) { fmt.Fprintln(stderr, line) },
 			})
 			if err != nil {
@@ -57,5 +60,7 @@ func newPlanCmd(g *globalOptions) *cobra.Command {
 	cmd.Flags().StringVar(&o.Explain, "explain", "", "say where a package, or a function's packages, went and why")
 	cmd.Flags().BoolVar(&o.Fresh, "fresh", false, "plan from scratch instead of keeping the last build's layers that are still valid")
 	cmd.Flags().BoolVar(&o.Offline, "offline", false, "resolve unpinned inputs from earlier resolutions only, never with the Docker engine")
+	cmd.Flags().BoolVar(&o.Write, "write", false, "write the plan to [layers] plan_file, to commit it like a lock file")
+	addCacheFlags(cmd, &o.Cache)
 	return cmd
 }

@@ -131,6 +131,21 @@ func (d *progressDisplay) event(e pipeline.Event) {
 	}
 }
 
+// line shows a line above the bars; pipeline.BuildOptions.Notice.
+func (d *progressDisplay) line(s string) {
+	if d.p == nil {
+		fmt.Fprintln(d.w, s)
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		fmt.Fprintln(d.w, s)
+		return
+	}
+	fmt.Fprintln(d.p, s)
+}
+
 func (d *progressDisplay) update(e pipeline.Event) {
 	k := stageBarKey{e.Stage, e.Target}
 	sb := d.bars[k]

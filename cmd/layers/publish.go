@@ -27,6 +27,7 @@ func addAWSFlags(cmd *cobra.Command, o *awsOptions) {
 type publishOptions struct {
 	awsOptions
 	DryRun bool
+	Cache  cacheOptions
 }
 
 func newPublishCmd(g *globalOptions) *cobra.Command {
@@ -55,6 +56,7 @@ AWS_ENDPOINT_URL_<SERVICE> are honoured.`,
 			res, err := publish.Publish(cmd.Context(), cfg, publish.Options{
 				Region: o.Region, Profile: o.Profile, Outputs: o.Outputs, DryRun: o.DryRun, Jobs: o.Jobs,
 				Tool: version, Images: images, Progress: func(s string) { fmt.Fprintln(stderr, s) },
+				CacheURL: o.Cache.URL, CacheReadOnly: o.Cache.ReadOnly,
 			})
 			if res != nil {
 				if werr := res.WriteSummary(cmd.OutOrStdout()); werr != nil && err == nil {
@@ -66,5 +68,6 @@ AWS_ENDPOINT_URL_<SERVICE> are honoured.`,
 	}
 	addAWSFlags(cmd, &o.awsOptions)
 	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "say what would be published and change nothing")
+	addCacheFlags(cmd, &o.Cache)
 	return cmd
 }

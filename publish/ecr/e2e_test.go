@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/layers-dev/layers/config"
 	"github.com/layers-dev/layers/internal/testkit/dockertest"
 	"github.com/layers-dev/layers/internal/testkit/motoserver"
@@ -94,6 +96,40 @@ func TestBuildPublishEndToEnd(t *testing.T) {
 	}
 	if pushes != 0 || len(p2.Images) != 1 || p2.Images[0].Result.Pushed || p2.Images[0].Result.URI != uri {
 		t.Errorf("second publish: %+v after %d pushes, want %s unpushed", p2.Images, pushes, uri)
+	}
+
+	// A fresh runner (an engine without the image, an empty local cache,
+	// a remote cache) finds big's image in the registry and builds none;
+	// publish then pushes nothing and gives the same URI.
+	s3c := s3.NewFromConfig(moto.Config(), func(o *s3.Options) { o.UsePathStyle = true })
+	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("cache")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Untag(ctx, img.Tag); err != nil {
+		t.Fatal(err)
+	}
+	fresh := t.TempDir()
+	registry := ecr.New(moto.Config(), d, ecr.OptionsFor(cfg, func(string) string { return reg.Host }))
+	b3, err := pipeline.Build(ctx, cfg, pipeline.BuildOptions{Engine: d, CacheDir: fresh, Tool: "test", Getenv: dockertest.Getenv(fresh),
+		CacheURL: "s3://cache/e2e", Registry: registry, Progress: func(s string) { t.Log(s) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	im3 := b3.Manifest.Targets[0].Images[0]
+	if b3.ImagesBuilt != 0 || b3.ImagesInRegistry != 1 || im3.Registry != uri || im3.ImageID != "" || im3.ContentKey != img.ContentKey {
+		t.Errorf("fresh runner: %d images built, %d in the registry, image %+v; want it found at %s", b3.ImagesBuilt, b3.ImagesInRegistry, im3, uri)
+	}
+	if _, err := d.ImageInfo(ctx, img.Tag); err == nil {
+		t.Errorf("the fresh runner built %s", img.Tag)
+	}
+	counting := &countingEngine{Docker: d}
+	p3, err := publish.Publish(ctx, cfg, publish.Options{Tool: "test", Getenv: getenv,
+		Images: ecr.New(moto.Config(), counting, ecr.OptionsFor(cfg, func(string) string { return reg.Host }))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if counting.pushes.Load() != 0 || p3.Images[0].Result.URI != uri {
+		t.Errorf("publish on the fresh runner: %+v after %d pushes, want %s unpushed", p3.Images, counting.pushes.Load(), uri)
 	}
 
 	// The image holds big's code, which the inputs digest does not cover:

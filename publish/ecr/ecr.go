@@ -216,6 +216,28 @@ func (p *Publisher) PublishImage(ctx context.Context, t manifest.Target, img man
 	return publish.ImageResult{URI: uri + "@" + digest, Pushed: true}, nil
 }
 
+// Holds implements pipeline.ImageRegistry: the URI of img's image in the
+// repository, "" when the repository (or the image) does not exist yet.
+// It creates nothing.
+func (p *Publisher) Holds(ctx context.Context, t manifest.Target, img manifest.Image) (string, error) {
+	if p.o.Repository == "" || len(img.ContentKey) < 16 {
+		return "", nil
+	}
+	client, err := p.ecr(ctx)
+	if err != nil {
+		return "", err
+	}
+	repo, err := describeRepository(ctx, client, p.o.Repository)
+	if err != nil || repo == nil {
+		return "", err
+	}
+	digest, err := p.existing(ctx, client, RemoteTag(t, img))
+	if err != nil || digest == "" {
+		return "", err
+	}
+	return aws.ToString(repo.RepositoryUri) + "@" + digest, nil
+}
+
 func (p *Publisher) ecr(ctx context.Context) (*ecr.Client, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()

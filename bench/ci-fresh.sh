@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# What a fresh CI runner costs, with and without the remote cache, on a
+# generated 24-function monorepo of real packages:
+#
+#   (a) cold: empty local cache, empty remote cache; then `layers publish`
+#       stores the plan it published;
+#   (b) a fresh runner (new checkout, empty local cache) with the remote
+#       cache warm: containers started (target 0), wall time (target under
+#       5 s plus transfer), bytes downloaded;
+#   (c) a fresh runner after one function gains one package: containers
+#       started (target: only the new package's), and the share of layer
+#       bytes in layers the previous build did not have (target <= 1%).
+#
+#   bench/ci-fresh.sh
+#   LAYERS_BENCH_IMAGE=... bench/ci-fresh.sh
+#
+# AWS is moto_server on 127.0.0.1 (S3 for the cache, Lambda for publish).
+# Containers are counted from the engine's own create events for layers'
+# containers (label layers.build), so run it on an otherwise idle engine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+. bench/lib.sh
+
+command -v moto_server > /dev/null || { echo "moto_server is needed: pip install 'moto[server]'"; exit 1; }
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+moto_server -H 127.0.0.1 -p "$port" > "$work/moto.log" 2>&1 &
+moto=$!
+trap 'kill $moto 2> /dev/null; rm -rf "$work"' EXIT
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/moto-api/" > /dev/null && break; sleep 0.1; done
+export AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1 \
+	AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true
+curl -sf -X PUT "$AWS_ENDPOINT_URL/layers-cache" > /dev/null
+export LAYERS_CACHE_URL="s3://layers-cache/bench"
+
+# containers FROM TO counts the layers containers created between two
+# engine times (seconds since the epoch).
+containers() {
+	docker events --since "$1" --until "$2" --filter type=container --filter event=create \
+		--filter label=layers.build --format '{{.ID}}' | wc -l
+}
+
+# run LABEL DIR: one `layers build` on its own local cache; prints its
+# time, containers and the remote cache line.
+run() {
+	local label=$1 dir=$2 since start took until
+	export LAYERS_CACHE="$work/cache-$label"
+	since=$(date +%s)
+	start=$(ms)
+	"$work/layers" build --dir "$dir" > /dev/null 2> "$work/$label.log" || { cat "$work/$label.log"; exit 1; }
+	took=$(( $(ms) - start ))
+	sleep 1
+	until=$(date +%s)
+	echo "  ($label) $took ms, $(containers "$since" "$until") containers; $(grep '^units:' "$work/$label.log" | cut -d';' -f1)"
+	grep '^remote cache' "$work/$label.log" | sed 's/^/      /' || true
+	grep '^plan:\|^warning:' "$work/$label.log" | sed 's/^/      /' || true
+}
+
+# newbytes OLD NEW: the share of NEW's layer bytes in layers OLD lacks.
+newbytes() {
+	python3 - "$1/.layers/build.json" "$2/.layers/build.json" <<'PY'
+import json, sys
+old = {l["name"] for t in json.load(open(sys.argv[1]))["targets"] for l in t["layers"]}
+layers = [l for t in json.load(open(sys.argv[2]))["targets"] for l in t["layers"]]
+total = sum(l["unzipped_bytes"] for l in layers)
+new = [l for l in layers if l["name"] not in old]
+print(f"{100 * sum(l['unzipped_bytes'] for l in new) / total:.2f}% of {total / 1e6:.1f} MB in {len(new)} new layers of {len(layers)}")
+PY
+}
+
+# story LABEL SRC EDIT: (a), publish, (b) and (c) on copies of SRC; EDIT is
+# the function and requirement line (c) adds.
+story() {
+	local label=$1 src=$2 fn=$3 line=$4
+	echo "== $label"
+	cp -r "$src" "$work/$label-a"
+	run "$label-a" "$work/$label-a"
+	"$work/layers" publish --dir "$work/$label-a" > /dev/null 2> "$work/$label-publish.log" || { cat "$work/$label-publish.log"; exit 1; }
+	grep '^plan:' "$work/$label-publish.log" | sed 's/^/      /'
+	cp -r "$src" "$work/$label-b"
+	run "$label-b" "$work/$label-b"
+	cp -r "$src" "$work/$label-c"
+	echo "$line" >> "$work/$label-c/functions/$fn/requirements.txt"
+	run "$label-c" "$work/$label-c"
+	echo "  (c) new layers: $(newbytes "$work/$label-b" "$work/$label-c")"
+}
+
+# A 24-function monorepo of real packages: web, model, AWS and data stacks
+# mixed as services mix them.
+repo="$work/mono"
+mkdir -p "$repo"
+printf 'runtime = "python3.11"\narchitectures = ["x86_64"]\n\n[build]\nimage = "%s"\n\n[layers]\nprefix = "bench"\n' "$IMAGE" > "$repo/layers.toml"
+web="requests==2.32.3 urllib3==2.2.3 idna==3.10 certifi==2024.8.30 charset-normalizer==3.4.0"
+model="pydantic==2.9.2 pydantic-core==2.23.4 annotated-types==0.7.0 typing-extensions==4.12.2"
+aws="boto3==1.35.54 botocore==1.35.54 s3transfer==0.10.3 jmespath==1.0.1 python-dateutil==2.9.0.post0 six==1.16.0 urllib3==2.2.3"
+fn() { mkdir -p "$repo/functions/$1"; printf '%s\n' ${@:2} | sort -u > "$repo/functions/$1/requirements.txt"; echo "def handler(e, c): return 1" > "$repo/functions/$1/app.py"; }
+fn orders    $web $model
+fn payments  $web $model $aws
+fn refunds   $web $model $aws
+fn notify    $web PyYAML==6.0.2
+fn reports   $aws PyYAML==6.0.2
+fn export    $aws $model
+fn thumbs    $aws attrs==24.2.0
+fn audit     $model PyYAML==6.0.2
+fn search    $web attrs==24.2.0
+fn webhooks  $web $model PyYAML==6.0.2
+fn billing   $aws $model orjson==3.10.11
+fn invoices  $aws $model orjson==3.10.11
+fn ledger    $aws cryptography==43.0.3 cffi==1.17.1 pycparser==2.22
+fn tokens    $web cryptography==43.0.3 cffi==1.17.1 pycparser==2.22
+fn sessions  $web $model
+fn users     $aws $model
+fn groups    $aws $model
+fn mailer    $web PyYAML==6.0.2 attrs==24.2.0
+fn sms       $web
+fn metrics   $aws orjson==3.10.11
+fn ingest    $aws PyYAML==6.0.2 orjson==3.10.11
+fn schedule  $aws python-dateutil==2.9.0.post0
+fn cleanup   $aws
+fn health    six==1.16.0
+
+story mono "$repo" notify "tabulate==0.9.0"
+

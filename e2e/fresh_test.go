@@ -1,0 +1,174 @@
+// Package e2e holds the end-to-end tests that span commands, as CI runs
+// them: build and publish on one runner, then build on a fresh one.
+package e2e
+
+import (
+	"context"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/layers-dev/layers/config"
+	"github.com/layers-dev/layers/engine"
+	"github.com/layers-dev/layers/internal/testkit/dockertest"
+	"github.com/layers-dev/layers/internal/testkit/motoserver"
+	"github.com/layers-dev/layers/internal/testkit/testfs"
+	"github.com/layers-dev/layers/pipeline"
+	"github.com/layers-dev/layers/publish"
+)
+
+// countingEngine counts the containers a run asks the real engine for.
+type countingEngine struct {
+	engine.Engine
+	runs atomic.Int32
+}
+
+func (c *countingEngine) Run(ctx context.Context, spec engine.RunSpec) error {
+	c.runs.Add(1)
+	return c.Engine.Run(ctx, spec)
+}
+
+const cacheURL = "s3://layers-cache/acme"
+
+// project is a small monorepo: api and worker share six.
+func project(image string) map[string]string {
+	return map[string]string{
+		"layers.toml": "runtime = \"python3.11\"\narchitectures = [\"x86_64\"]\n\n[build]\nimage = \"" + image + "\"\n\n" +
+			"[publish]\nregion = \"" + motoserver.Region + "\"\n\n[cache]\nurl = \"" + cacheURL + "\"\n",
+		"functions/api/requirements.txt":    "six==1.16.0\nidna==3.10\n",
+		"functions/api/app.py":              "import six, idna\n",
+		"functions/worker/requirements.txt": "six==1.16.0\nattrs==24.2.0\n",
+		"functions/worker/app.py":           "import six, attrs\n",
+	}
+}
+
+// runner is one CI runner: a checkout and a local cache of its own.
+type runner struct {
+	t      *testing.T
+	cfg    *config.Config
+	cache  string
+	engine *countingEngine
+}
+
+func newRunner(t *testing.T, e engine.Engine, files map[string]string) *runner {
+	t.Helper()
+	cfg, err := config.Load(testfs.Tree(t, files), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &runner{t: t, cfg: cfg, cache: t.TempDir(), engine: &countingEngine{Engine: e}}
+}
+
+func (r *runner) build() *pipeline.BuildResult {
+	r.t.Helper()
+	var notices []string
+	res, err := pipeline.Build(context.Background(), r.cfg, pipeline.BuildOptions{
+		Engine: r.engine, CacheDir: r.cache, Tool: "test", Getenv: dockertest.Getenv(r.cache),
+		Progress: func(s string) { r.t.Log(s) },
+		Notice:   func(s string) { notices = append(notices, s); r.t.Log(s) },
+	})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	for _, n := range notices {
+		if strings.HasPrefix(n, "warning:") {
+			r.t.Errorf("build warned: %s", n)
+		}
+	}
+	return res
+}
+
+func (r *runner) publish() *publish.Result {
+	r.t.Helper()
+	res, err := publish.Publish(context.Background(), r.cfg, publish.Options{Tool: "test", Getenv: dockertest.Getenv(r.cache),
+		Progress: func(s string) { r.t.Log(s) }})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return res
+}
+
+// zips returns the layer zips' sha256 by layer name.
+func zips(res *pipeline.BuildResult) map[string]string {
+	out := map[string]string{}
+	for _, tm := range res.Manifest.Targets {
+		for _, l := range tm.Layers {
+			out[l.Name] = l.SHA256
+		}
+	}
+	return out
+}
+
+// TestFreshRunner is the CI story of issue 14: a runner builds and
+// publishes with the remote cache; a fresh runner (new checkout, empty
+// local cache) then builds the same commit without starting a container,
+// to byte-identical zips; and after one function gains a package, a fresh
+// runner rebuilds only that package and keeps the other function's layer
+// versions.
+func TestFreshRunner(t *testing.T) {
+	if testing.Short() {
+		t.Skip("installs real packages in the build image; run without -short")
+	}
+	d := dockertest.Engine(t)
+	image := dockertest.Image(t, d)
+	s := motoserver.Start(t)
+	s.Setenv(t)
+	ctx := context.Background()
+	s3c := s3.NewFromConfig(s.Config(), func(o *s3.Options) { o.UsePathStyle = true })
+	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("layers-cache")}); err != nil {
+		t.Fatal(err)
+	}
+
+	files := project(image)
+	first := newRunner(t, d, files)
+	built := first.build()
+	if built.UnitsBuilt != 3 || first.engine.runs.Load() == 0 {
+		t.Fatalf("first runner: %d units built in %d containers", built.UnitsBuilt, first.engine.runs.Load())
+	}
+	if st := built.RemoteStats; st.Uploads != 3 {
+		t.Errorf("first runner uploaded %d objects, want the 3 units: %+v", st.Uploads, st)
+	}
+	published := first.publish()
+	if published.PlanStored != cacheURL+"/plans/default.json" {
+		t.Errorf("the plan was stored at %q", published.PlanStored)
+	}
+
+	// A fresh runner, same commit: nothing to install.
+	fresh := newRunner(t, d, files)
+	again := fresh.build()
+	if n := fresh.engine.runs.Load(); n != 0 {
+		t.Errorf("a fresh runner with a warm remote cache started %d containers", n)
+	}
+	if again.UnitsRemote != 3 || again.UnitsBuilt != 0 || again.PlanFrom != cacheURL+"/plans/default.json" {
+		t.Errorf("fresh runner: %d units from the remote cache, %d built, plan from %q", again.UnitsRemote, again.UnitsBuilt, again.PlanFrom)
+	}
+	if a, b := zips(built), zips(again); !maps.Equal(a, b) {
+		t.Errorf("zips differ between the runners:\n%v\n%v", a, b)
+	}
+
+	// api gains a package; a fresh runner builds the new commit.
+	files["functions/api/requirements.txt"] += "certifi==2024.8.30\n"
+	next := newRunner(t, d, files)
+	changed := next.build()
+	if changed.UnitsBuilt != 1 || changed.UnitsRemote != 3 {
+		t.Errorf("after api gained certifi: %d units built, %d from the remote cache; want 1 and 3", changed.UnitsBuilt, changed.UnitsRemote)
+	}
+	republished := next.publish()
+	before, after := published.Outputs.Functions["worker"]["x86_64"].Layers, republished.Outputs.Functions["worker"]["x86_64"].Layers
+	if len(before) == 0 || !slices.Equal(before, after) {
+		t.Errorf("worker's layer versions changed although worker did not:\n%v\n%v", before, after)
+	}
+	if api := republished.Outputs.Functions["api"]["x86_64"].Layers; slices.Equal(api, published.Outputs.Functions["api"]["x86_64"].Layers) {
+		t.Errorf("api's layers did not change: %v", api)
+	}
+	if _, err := os.Stat(filepath.Join(next.cfg.Root, ".layers", "outputs.json")); err != nil {
+		t.Error(err)
+	}
+}
