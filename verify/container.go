@@ -47,7 +47,8 @@ type importerOutput struct {
 	SysPath []string         `json:"sys_path"`
 	Results []importerResult `json:"results"`
 	Cold    []string         `json:"cold"`
-	// ColdSource are the cold imports with the shipped byte code ignored.
+	// ColdSource are the cold imports with the byte code of /opt and
+	// /var/task ignored.
 	ColdSource []string `json:"cold_source"`
 }
 

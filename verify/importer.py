@@ -4,8 +4,8 @@
 # its own (a failing, crashing or hanging import hides no other), and times a
 # cold import of all of them in one more child, as a handler would import
 # them: with the byte code the layers ship (-B: nothing new is written), and
-# once more without it, the pycache prefix pointing at an empty folder, so
-# that every module is compiled in memory as it is without byte code. It prints one JSON document on stdout; the Go side parses the
+# once more with that byte code ignored, so that every module of the
+# function is compiled in memory as it is without byte code. It prints one JSON document on stdout; the Go side parses the
 # `-X importtime` lines it carries. Standard library only, Python 3.8+.
 import importlib
 import json
@@ -15,7 +15,8 @@ import sys
 import traceback
 
 TAIL_LINES = 8
-EMPTY_PREFIX = "/tmp/layers-verify-no-bytecode"
+SHIPPED = ("/opt/", "/var/task/")
+NO_BYTECODE = "/nonexistent-layers-verify"
 
 
 def set_path(paths):
@@ -71,12 +72,29 @@ def import_one(module, attr):
         return failure(e)
 
 
+def ignore_shipped_bytecode():
+    # The import system asks cache_from_source where a module's pyc is; for
+    # the function's files (layers in /opt, code in /var/task) it now names
+    # a file that does not exist, so each such module is compiled from its
+    # source, in memory (-B), as without byte code. The interpreter's own
+    # byte code (the standard library's) is read as on Lambda: a
+    # PYTHONPYCACHEPREFIX would hide it too, and charge the function for
+    # compiling the standard library.
+    import _frozen_importlib_external as external
+
+    original = external.cache_from_source
+
+    def cache_from_source(path, debug_override=None, *, optimization=None):
+        if path.startswith(SHIPPED):
+            return NO_BYTECODE + path + ".pyc"
+        return original(path, debug_override, optimization=optimization)
+
+    external.cache_from_source = cache_from_source
+
+
 def import_all(modules, no_bytecode=False):
     if no_bytecode:
-        # What PYTHONPYCACHEPREFIX does at start-up: pycs are looked up
-        # under this empty folder only, so none of the shipped ones is read.
-        os.makedirs(EMPTY_PREFIX, exist_ok=True)
-        sys.pycache_prefix = EMPTY_PREFIX
+        ignore_shipped_bytecode()
     for m in modules:
         try:
             importlib.import_module(m["module"])
