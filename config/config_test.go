@@ -23,6 +23,7 @@ func TestDefault(t *testing.T) {
 		Architectures: []string{"x86_64"},
 		Limits:        Limits{LayersPerFunction: 5, ReservedLayers: 0, FunctionUnzippedBytes: 262144000},
 		Layers:        Layers{PlanFile: ".layers/plan.json"},
+		Prune:         Prune{Bytecode: "compile"},
 		Publish:       Publish{InlineMaxBytes: 50_000_000, Outputs: ".layers/outputs.json"},
 		Cache:         Cache{Write: true},
 	}
@@ -60,6 +61,7 @@ func TestParseFull(t *testing.T) {
 				Package:       "image",
 				Handler:       "orders.api/app.handler",
 				Source:        []string{"src/**/*.py", "templates/*"},
+				Bytecode:      "strip",
 			},
 			"billing.v2": {Package: "layers", Handler: "main.lambda_handler"},
 		},
@@ -74,6 +76,7 @@ func TestParseFull(t *testing.T) {
 			LocalInCode: true,
 			PlanFile:    "deploy/layers-plan.json",
 		},
+		Prune: Prune{Bytecode: "compile"},
 		Publish: Publish{
 			Region: "eu-west-1", Profile: "ci", S3Bucket: "acme-artifacts", S3Prefix: "layers/",
 			InlineMaxBytes: 10_000_000, ShareWith: []string{"123456789012", "o-abcdef1234"},
@@ -164,6 +167,7 @@ runtime = "python3.13"
 [function.worker]
 architectures = ["arm64"]
 package = "image"
+bytecode = "strip"
 `
 	c, err := Parse("layers.toml", []byte(doc))
 	if err != nil {
@@ -173,9 +177,9 @@ package = "image"
 		name string
 		want Function
 	}{
-		{"api", Function{Runtime: "python3.13", Architectures: []string{"x86_64", "arm64"}, Package: "layers"}},
-		{"worker", Function{Runtime: "python3.11", Architectures: []string{"arm64"}, Package: "image"}},
-		{"plain", Function{Runtime: "python3.11", Architectures: []string{"x86_64", "arm64"}, Package: "layers"}},
+		{"api", Function{Runtime: "python3.13", Architectures: []string{"x86_64", "arm64"}, Package: "layers", Bytecode: "compile"}},
+		{"worker", Function{Runtime: "python3.11", Architectures: []string{"arm64"}, Package: "image", Bytecode: "strip"}},
+		{"plain", Function{Runtime: "python3.11", Architectures: []string{"x86_64", "arm64"}, Package: "layers", Bytecode: "compile"}},
 	}
 	for _, tc := range cases {
 		if got := c.For(tc.name); !reflect.DeepEqual(got, tc.want) {
@@ -228,6 +232,17 @@ func TestTarget(t *testing.T) {
 		}
 		if got := tc.t.Machine(); got != tc.machine {
 			t.Errorf("%#v.Machine() = %q, want %q", tc.t, got, tc.machine)
+		}
+	}
+	for _, tc := range []struct {
+		t    Target
+		want string
+	}{
+		{Target{"python3.11", "x86_64"}, "public.ecr.aws/lambda/python:3.11"},
+		{Target{"python3.12", "arm64"}, "public.ecr.aws/lambda/python:3.12-arm64"},
+	} {
+		if got := tc.t.LambdaImage(); got != tc.want {
+			t.Errorf("%#v.LambdaImage() = %q, want %q", tc.t, got, tc.want)
 		}
 	}
 	// Every supported architecture must have a platform and a machine.

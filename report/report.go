@@ -17,6 +17,7 @@ import (
 
 	"github.com/layers-dev/layers/config"
 	"github.com/layers-dev/layers/internal/atomicfile"
+	"github.com/layers-dev/layers/internal/bytesize"
 	"github.com/layers-dev/layers/manifest"
 	"github.com/layers-dev/layers/planner"
 	"github.com/layers-dev/layers/verify"
@@ -81,7 +82,7 @@ func Render(w io.Writer, m *manifest.Manifest, v *verify.Result, limit int64) er
 	if limit <= 0 {
 		limit = config.Default("").Limits.FunctionUnzippedBytes
 	}
-	d := pageData{Limit: human(limit)}
+	d := pageData{Limit: bytesize.Binary(limit)}
 	if v != nil {
 		d.Verified = true
 		d.Stale = v.InputsSHA256 != m.InputsSHA256
@@ -98,6 +99,9 @@ func Render(w io.Writer, m *manifest.Manifest, v *verify.Result, limit int64) er
 	for _, f := range results {
 		if f.ImportMicros != nil && *f.ImportMicros > maxImport {
 			maxImport = *f.ImportMicros
+		}
+		if f.SourceImportMicros != nil && *f.SourceImportMicros > maxImport {
+			maxImport = *f.SourceImportMicros
 		}
 	}
 	for _, t := range m.Targets {
@@ -140,17 +144,26 @@ type targetData struct {
 }
 
 type functionData struct {
-	Name, PackageType  string
-	Size, Percent      string
-	bytes              int64
-	Over               bool
-	Segments           []segment
-	LimitX             float64
-	Verdict            string
-	VerdictClass       string
-	Result             *verify.FunctionResult
-	Import             string
-	ImportWidth        float64
+	Name, PackageType string
+	Size, Percent     string
+	bytes             int64
+	Over              bool
+	Segments          []segment
+	LimitX            float64
+	Verdict           string
+	VerdictClass      string
+	Result            *verify.FunctionResult
+	Import            string
+	ImportWidth       float64
+	// ByteCode says how much of Size is byte code; ByteCodeOver that
+	// the byte code alone pushes the function over the limit.
+	ByteCode     string
+	ByteCodeOver bool
+	// NoByteCode is the cold import without byte code, and Gain what
+	// the byte code saves of it.
+	NoByteCode         string
+	NoByteCodeWidth    float64
+	Gain               string
 	Slowest            []slow
 	Failures, Optional []verify.ModuleResult
 	Problems           []string
@@ -185,7 +198,7 @@ func functionRow(f manifest.Function, layers map[string]manifest.Layer, r *verif
 	for i, name := range f.Layers {
 		n := layers[name].UnzippedBytes
 		w := barWidth * float64(n) / scale
-		fd.Segments = append(fd.Segments, segment{X: x, Width: w, Colour: palette[i%len(palette)], Name: name, Size: human(n)})
+		fd.Segments = append(fd.Segments, segment{X: x, Width: w, Colour: palette[i%len(palette)], Name: name, Size: bytesize.Binary(n)})
 		x += w
 	}
 	image := f.PackageType == planner.PackageImage
@@ -195,16 +208,20 @@ func functionRow(f manifest.Function, layers map[string]manifest.Layer, r *verif
 		if image {
 			name = "code and packages in the image"
 		}
-		fd.Segments = append(fd.Segments, segment{X: x, Width: w, Colour: "#9c9c9c", Name: name, Size: human(code)})
+		fd.Segments = append(fd.Segments, segment{X: x, Width: w, Colour: "#9c9c9c", Name: name, Size: bytesize.Binary(code)})
 	}
 	fd.bytes = total
-	fd.Size = human(total)
+	fd.Size = bytesize.Binary(total)
 	fd.Percent = fmt.Sprintf("%.0f%% of the limit", 100*float64(total)/float64(limit))
 	fd.Over = total > limit && !image
 	if image {
 		// The zip limit does not bind an image (10 GB): the line shows
 		// what it would have had to fit.
 		fd.Percent = "an image: the limit does not apply"
+	}
+	if f.ByteCodeBytes > 0 && total > 0 {
+		fd.ByteCode = fmt.Sprintf("byte code %s (%.0f%%)", bytesize.Binary(f.ByteCodeBytes), 100*float64(f.ByteCodeBytes)/float64(total))
+		fd.ByteCodeOver = manifest.ByteCodePushesOver(f.UnzippedBytes, f.ByteCodeBytes, limit)
 	}
 	fd.LimitX = barWidth * float64(limit) / scale
 	fd.Verdict, fd.VerdictClass = "sizes only", "none"
@@ -221,6 +238,13 @@ func functionRow(f manifest.Function, layers map[string]manifest.Layer, r *verif
 	if r.ImportMicros != nil && maxImport > 0 {
 		fd.Import = verify.Millis(*r.ImportMicros)
 		fd.ImportWidth = barWidth * float64(*r.ImportMicros) / float64(maxImport)
+		if n := r.SourceImportMicros; n != nil {
+			fd.NoByteCode = verify.Millis(*n)
+			fd.NoByteCodeWidth = barWidth * float64(*n) / float64(maxImport)
+			if *n > 0 {
+				fd.Gain = fmt.Sprintf("%.0f%% faster", 100*(1-float64(*r.ImportMicros)/float64(*n)))
+			}
+		}
 	}
 	var slowest int64
 	for _, m := range r.Slowest {
@@ -245,17 +269,4 @@ func functionRow(f manifest.Function, layers map[string]manifest.Layer, r *verif
 		fd.Problems = append(fd.Problems, p.String())
 	}
 	return fd
-}
-
-// human renders bytes in binary units, as Lambda's limits are stated.
-func human(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }

@@ -18,17 +18,6 @@ func writeTree(t *testing.T, files map[string]string) string {
 	return testfs.Tree(t, files)
 }
 
-func TestDefaultBase(t *testing.T) {
-	for _, c := range []struct{ rt, arch, want string }{
-		{"python3.11", "x86_64", "public.ecr.aws/lambda/python:3.11"},
-		{"python3.12", "arm64", "public.ecr.aws/lambda/python:3.12-arm64"},
-	} {
-		if got := DefaultBase(config.Target{Runtime: c.rt, Architecture: c.arch}); got != c.want {
-			t.Errorf("DefaultBase(%s, %s) = %s, want %s", c.rt, c.arch, got, c.want)
-		}
-	}
-}
-
 func TestTag(t *testing.T) {
 	key := strings.Repeat("ab", 32)
 	for name, want := range map[string]string{
@@ -105,6 +94,7 @@ func TestTaskFilesAndKey(t *testing.T) {
 		"base":     func(s *Spec) { s.Base.ID = "sha256:other" },
 		"platform": func(s *Spec) { s.Base.Platform = "linux/arm64" },
 		"units":    func(s *Spec) { s.Units = s.Units[:1] },
+		"bytecode": func(s *Spec) { s.StripByteCode = true },
 		"source": func(s *Spec) {
 			src, err := digest.FunctionFiles(writeTree(t, map[string]string{"app.py": "import idna"}), nil)
 			if err != nil {
@@ -127,6 +117,39 @@ func TestTaskFilesAndKey(t *testing.T) {
 	s.Source = clash
 	if _, _, err := taskFiles(s); err == nil || !strings.Contains(err.Error(), "six.py is also in package six") {
 		t.Errorf("a function file shadowing a package file: %v", err)
+	}
+}
+
+// TestTaskFilesByteCode checks that an image ships its units' byte code,
+// and none of it with StripByteCode, nor the folders that held it.
+func TestTaskFilesByteCode(t *testing.T) {
+	six := unit(t, "six", map[string]string{"six.py": "# six", "__pycache__/six.cpython-311.pyc": "pyc",
+		"six-1.0.dist-info/METADATA": "Name: six"})
+	six.Bytes, six.ByteCode = int64(len("# six")+len("pyc")+len("Name: six")), int64(len("pyc"))
+	s := Spec{Function: "f", Base: builder.Image{ID: "sha256:base", Platform: "linux/amd64"}, Handler: "app.handler",
+		Units: []builder.Unit{six}}
+	for _, strip := range []bool{false, true} {
+		s.StripByteCode = strip
+		files, bytes, err := taskFiles(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, f := range files {
+			got = append(got, f.Name)
+		}
+		slices.Sort(got)
+		want := []string{"var/task", "var/task", "var/task/__pycache__", "var/task/__pycache__/six.cpython-311.pyc",
+			"var/task/six-1.0.dist-info", "var/task/six-1.0.dist-info/METADATA", "var/task/six.py"}
+		if strip {
+			want = slices.DeleteFunc(want, func(n string) bool { return strings.Contains(n, "__pycache__") })
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("strip %t: task files %q, want %q", strip, got, want)
+		}
+		if c := contentBytes(s); c != bytes {
+			t.Errorf("strip %t: content bytes from the cache entries = %d, from the files %d", strip, c, bytes)
+		}
 	}
 }
 
