@@ -128,6 +128,12 @@ func Open(dir string) (*Cache, error) {
 	return c, nil
 }
 
+// OpenExisting returns the cache rooted at dir for reading only: it creates
+// nothing, and a cache that does not exist lists as empty.
+func OpenExisting(dir string) *Cache {
+	return &Cache{root: dir, now: time.Now}
+}
+
 // Root returns the cache's folder.
 func (c *Cache) Root() string { return c.root }
 
@@ -249,6 +255,9 @@ func (c *Cache) read(digest string) (Entry, error) {
 // and architecture.
 func (c *Cache) List() ([]Entry, error) {
 	dirs, err := os.ReadDir(c.units())
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("list unit cache: %w", err)
 	}

@@ -37,10 +37,12 @@ func newCacheLsCmd() *cobra.Command {
 		Short: "List the cached units (and count the cached resolutions)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := openCache()
+			// Listing creates nothing: no cache folder is an empty cache.
+			dir, err := cache.DefaultDir(os.Getenv)
 			if err != nil {
 				return err
 			}
+			c := cache.OpenExisting(dir)
 			entries, err := c.List()
 			if err != nil {
 				return err

@@ -69,3 +69,17 @@ func TestParseAge(t *testing.T) {
 		}
 	}
 }
+
+// `layers cache ls` only reads: a cache that does not exist lists as empty
+// and is not created.
+func TestCacheLsCreatesNothing(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "cache")
+	t.Setenv("LAYERS_CACHE", dir)
+	code, _, stderr := runCLI(t, "cache", "ls")
+	if code != 0 || !strings.Contains(stderr, "0 units") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("cache ls created %s: %v", dir, err)
+	}
+}
