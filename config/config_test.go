@@ -332,3 +332,11 @@ func TestLoad(t *testing.T) {
 		}
 	})
 }
+
+// A UTF-8 byte order mark, which some editors write, is accepted.
+func TestParseByteOrderMark(t *testing.T) {
+	c, err := Parse("layers.toml", []byte("\ufeffruntime = \"python3.13\"\n"))
+	if err != nil || c.Runtime != "python3.13" {
+		t.Fatalf("Parse with a BOM = %+v, %v", c, err)
+	}
+}

@@ -21,6 +21,8 @@ import (
 // path appears in error messages as given; Root is its folder. Every error is
 // a *diag.Error.
 func Parse(path string, data []byte) (*Config, error) {
+	// A UTF-8 byte order mark, as some editors write: TOML tools accept it.
+	data = bytes.TrimPrefix(data, []byte("\ufeff"))
 	c := Default(filepath.Dir(path))
 	c.Path = path
 	err := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields().Decode(c)
