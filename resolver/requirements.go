@@ -72,6 +72,9 @@ func ParseRequirementsFile(root, rel string, getenv func(string) (string, bool))
 // fsys sits on disk, for absolute paths and file: URLs.
 func parseRequirements(fsys fs.FS, rootAbs, rel string, getenv func(string) (string, bool)) (*RequirementsFile, error) {
 	rel = path.Clean(rel)
+	if fi, err := fs.Stat(fsys, rel); err == nil && !fi.Mode().IsRegular() {
+		return nil, diag.Errorf(rel, 0, "not a file: a requirements file must be a regular file")
+	}
 	data, err := fs.ReadFile(fsys, rel)
 	if err != nil {
 		return nil, fmt.Errorf("reading requirements file: %w", err)

@@ -207,3 +207,12 @@ func BenchmarkResolveWorkspace(b *testing.B) {
 		}
 	}
 }
+
+// A requirements.txt that is a folder is an input error naming it.
+func TestRequirementsFileIsAFolder(t *testing.T) {
+	dir := writeTree(t, map[string]string{"functions/a/requirements.txt/README": "oops\n"})
+	_, err := Resolve(context.Background(), loadConfig(t, dir), Options{})
+	if err == nil || !diag.IsInput(err) || !strings.Contains(err.Error(), "functions/a/requirements.txt: not a file") {
+		t.Fatalf("err = %v, want an input error naming functions/a/requirements.txt", err)
+	}
+}
