@@ -555,7 +555,8 @@ func (p *reqParser) editableRequirement(file string, line int, value string) (Re
 		return r, nil
 	}
 	link, extras := stripExtras(value)
-	if rel, fi, _ := p.locate(path.Dir(file), link); fi != nil && fi.IsDir() {
+	rel, fi, inside := p.locate(path.Dir(file), link)
+	if fi != nil && fi.IsDir() {
 		x, err := p.parseExtras(file, line, extras)
 		if err != nil {
 			return r, err
@@ -588,6 +589,9 @@ func (p *reqParser) editableRequirement(file string, line int, value string) (Re
 	}
 	if !isVCS(link) {
 		if urlScheme(link) == "" && looksLikePath(link) {
+			if !inside {
+				return r, p.errorf(file, line, "%s is outside the repository", value)
+			}
 			return r, p.errorf(file, line, "editable %s: no such project folder", value)
 		}
 		return r, p.errorf(file, line, "%s is not a valid editable requirement: it should be a path to a local project or a VCS URL", value)
