@@ -161,7 +161,8 @@ start_engine() {
 # binaries, in containers too: the F (fix binary) flag makes the kernel
 # open the interpreter at registration, so it need not exist inside images.
 enable_binfmt() {
-	if ! grep -qs "^binfmt_misc $BINFMT " /proc/mounts; then
+	# Looking for register also triggers a systemd automount of binfmt_misc.
+	if [ ! -e "$BINFMT/register" ]; then
 		log "mounting binfmt_misc"
 		as_root mount -t binfmt_misc binfmt_misc "$BINFMT"
 	fi
