@@ -173,8 +173,11 @@ func HostCABundle() string {
 }
 
 // Getenv is the environment of a test build: the host's, with the unit
-// cache at cacheDir, LAYERS_CA_BUNDLE at the host bundle (unless set) and
-// no SOURCE_DATE_EPOCH, so builds are comparable whatever the host sets.
+// cache at cacheDir, LAYERS_CA_BUNDLE at the host bundle (unless set),
+// PIP_RETRIES at 10 (unless set) and no SOURCE_DATE_EPOCH, so builds are
+// comparable whatever the host sets. pip in an arm64 stand-in runs under
+// qemu on a busy machine: its TLS handshakes are slow enough that the
+// network resets some connections, and pip's default 5 retries ran out.
 func Getenv(cacheDir string) func(string) string {
 	ca := os.Getenv("LAYERS_CA_BUNDLE")
 	if ca == "" {
@@ -188,6 +191,11 @@ func Getenv(cacheDir string) func(string) string {
 			return cacheDir
 		case "SOURCE_DATE_EPOCH":
 			return ""
+		case "PIP_RETRIES":
+			if v := os.Getenv(k); v != "" {
+				return v
+			}
+			return "10"
 		}
 		return os.Getenv(k)
 	}
