@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"debug/elf"
 	"io"
@@ -331,7 +332,8 @@ func TestBuildDemoBothArchitectures(t *testing.T) {
 			}
 			for _, img := range tm.Images {
 				t.Cleanup(func() {
-					if err := d.Untag(t.Context(), img.Tag); err != nil {
+					// t.Context() is done by the time cleanups run.
+					if err := d.Untag(context.Background(), img.Tag); err != nil {
 						t.Logf("remove %s: %v", img.Tag, err)
 					}
 				})
