@@ -12,13 +12,17 @@ build:
 # The whole suite under the race detector, with -short; then the tests
 # that build real reference packages (hundreds of MB of wheels, numpy's
 # zips), which -short skips: they are container- and I/O-bound, and the
-# race detector only multiplies their zip time.
-LONG_TESTS := ^(TestBuildReferenceSet|TestFallbackHeavy|TestVerifyReferenceSet|TestStability|TestPreviousDrift|TestFreshRunner)$$
+# race detector only multiplies their zip time. The Arm64 ones run pip,
+# imports and handlers in arm64 stand-ins under qemu (several times
+# slower than native); the Python313 ones use the Debian trixie stand-ins.
+LONG_TESTS := ^(TestBuildReferenceSet|TestFallbackHeavy|TestVerifyReferenceSet|TestStability|TestPreviousDrift|TestFreshRunner|$\
+	TestBuildArm64ReferenceSet|TestBuildPython313|TestBuildDemoBothArchitectures|$\
+	TestVerifyArm64|TestVerifyPython313|TestFallbackArm64|TestFallbackPython313)$$
 LONG_PKGS  := ./builder/ ./builder/lambdaimage/ ./verify/ ./planner/ ./e2e/
 
 test:
 	$(GO) test -race -short -count=1 -timeout 30m $(PKGS)
-	$(GO) test -count=1 -timeout 30m -run '$(LONG_TESTS)' $(LONG_PKGS)
+	$(GO) test -count=1 -timeout 60m -run '$(LONG_TESTS)' $(LONG_PKGS)
 
 lint:
 	test -z "$$(gofmt -l .)" || (gofmt -l . && exit 1)

@@ -162,6 +162,12 @@ func TestBuildEndToEnd(t *testing.T) {
 // with only its layers, extracted in order, on PYTHONPATH.
 func importLayers(t *testing.T, d engine.Engine, image string, cfg *config.Config, m *manifest.Manifest, imports map[string]string) {
 	t.Helper()
+	importLayersOn(t, d, image, dockertest.Platform, cfg, m, imports)
+}
+
+// importLayersOn is importLayers in an image of platform plat.
+func importLayersOn(t *testing.T, d engine.Engine, image, plat string, cfg *config.Config, m *manifest.Manifest, imports map[string]string) {
+	t.Helper()
 	layers := zips(t, cfg, m)
 	for _, f := range m.Targets[0].Functions {
 		var files []archive.File
@@ -171,7 +177,7 @@ func importLayers(t *testing.T, d engine.Engine, image string, cfg *config.Confi
 		}
 		var out bytes.Buffer
 		err := d.Run(context.Background(), engine.RunSpec{
-			Image: image, Platform: dockertest.Platform,
+			Image: image, Platform: plat,
 			Cmd:    []string{"python3", "-c", imports[f.Name]},
 			Env:    []string{"PYTHONPATH=/opt/python", "PYTHONDONTWRITEBYTECODE=1"},
 			In:     []engine.CopyIn{{Dir: "/opt", Files: files}},

@@ -33,6 +33,10 @@ func TestPlatformTags(t *testing.T) {
 			nil, []string{"manylinux_2_12_aarch64", "manylinux_2_17_x86_64"}},
 		{config.Target{Runtime: "python3.12", Architecture: "x86_64"}, "manylinux_2_34_x86_64", "manylinux1_x86_64", 18 + 1 + 4,
 			[]string{"manylinux_2_28_x86_64", "manylinux2014_x86_64"}, []string{"manylinux_2_35_x86_64"}},
+		// 3.13's stand-in build image (Debian trixie) has glibc 2.41: the
+		// tags, not the image, keep to what Amazon Linux 2023 loads.
+		{config.Target{Runtime: "python3.13", Architecture: "x86_64"}, "manylinux_2_34_x86_64", "manylinux1_x86_64", 18 + 1 + 4,
+			[]string{"manylinux_2_28_x86_64", "manylinux2014_x86_64"}, []string{"manylinux_2_35_x86_64", "manylinux_2_41_x86_64"}},
 		{config.Target{Runtime: "python3.14", Architecture: "arm64"}, "manylinux_2_34_aarch64", "manylinux2014_aarch64", 18 + 1,
 			[]string{"manylinux_2_28_aarch64"}, []string{"manylinux1_aarch64"}},
 	}

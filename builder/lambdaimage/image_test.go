@@ -101,9 +101,15 @@ func removeImages(t *testing.T, d *engine.Docker, tags ...string) {
 // entrypoint and decodes the JSON the handler returned.
 func invoke(t *testing.T, d engine.Engine, tag, event string, out any) {
 	t.Helper()
+	invokeOn(t, d, tag, dockertest.Platform, event, out)
+}
+
+// invokeOn is invoke for an image of platform plat.
+func invokeOn(t *testing.T, d engine.Engine, tag, plat, event string, out any) {
+	t.Helper()
 	var stdout, stderr bytes.Buffer
 	err := d.Run(context.Background(), engine.RunSpec{
-		Image: tag, Platform: dockertest.Platform,
+		Image: tag, Platform: plat,
 		Env:    []string{"LAYERS_EVENT=" + event, "PYTHONDONTWRITEBYTECODE=1"},
 		Stdout: &stdout, Stderr: &stderr,
 	})
@@ -270,4 +276,59 @@ func TestFallbackHeavy(t *testing.T) {
 	if got.Numpy != "1.26.4" || got.Pandas != "2.2.3" || got.Scipy != "1.14.1" || got.Pyarrow != "17.0.0" || got.Rows != 4 || got.Det != 1 {
 		t.Errorf("handler returned %+v", got)
 	}
+}
+
+// fallbackRuntime builds testdata/runtimes for s's runtime and
+// architecture under a lowered limit, so that function sign (cryptography,
+// cffi and orjson: compiled extensions) becomes an image on s's Lambda
+// base, then runs its handler in that image: it must run on s's machine
+// and Python, sign and verify with the image's extensions, and echo the
+// event.
+func fallbackRuntime(t *testing.T, s dockertest.Standin) {
+	t.Helper()
+	d := dockertest.Engine(t)
+	head := "runtime = \"" + s.Runtime + "\"\narchitectures = [\"" + s.Architecture + "\"]\n\n[limits]\nfunction_unzipped_bytes = 200000\n\n" +
+		"[function.sign]\nhandler = \"app.handler\"\n"
+	cfg := fixture(t, "runtimes", head, s.Build, s.Lambda)
+	res := build(t, d, cfg, t.TempDir())
+	img := onlyImage(t, res.Manifest, "sign")
+	t.Cleanup(func() { removeImages(t, d, img.Tag) })
+	if !strings.Contains(img.Reason, "exceeds the 200,000 B limit") {
+		t.Errorf("reason %q does not give the limit", img.Reason)
+	}
+	info, err := d.ImageInfo(context.Background(), img.Tag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img.Platform != s.Platform || info.Platform != s.Platform || img.Base != s.Lambda || !slices.Equal(info.Cmd, []string{"app.handler"}) {
+		t.Errorf("image %s: platform %s (engine: %s), base %s, cmd %v; want %s on %s", img.Tag, img.Platform, info.Platform, img.Base, info.Cmd, s.Platform, s.Lambda)
+	}
+	t.Logf("image %s for %s/%s: %d bytes in /var/task (%s in all)", img.Tag, s.Runtime, s.Architecture, img.UnzippedBytes, res.Took)
+	var got struct {
+		Machine, Python string
+		Verified        bool
+		Event           map[string]any
+	}
+	invokeOn(t, d, img.Tag, s.Platform, `{"b": 2, "a": 1}`, &got)
+	if want := strings.TrimPrefix(s.Runtime, "python"); got.Machine != s.Machine || got.Python != want || !got.Verified || got.Event["a"] != 1.0 {
+		t.Errorf("handler returned %+v, want machine %s, Python %s, verified, the event", got, s.Machine, want)
+	}
+}
+
+// TestFallbackArm64 is fallbackRuntime for python3.11 on arm64: the image
+// is for linux/arm64 and its handler runs, under qemu, on aarch64.
+func TestFallbackArm64(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs pip and the handler under qemu; skipped with -short")
+	}
+	fallbackRuntime(t, dockertest.Arm64(t, dockertest.Engine(t)))
+}
+
+// TestFallbackPython313 is fallbackRuntime for python3.13 on x86_64, on
+// the Debian trixie stand-in.
+func TestFallbackPython313(t *testing.T) {
+	if testing.Short() {
+		t.Skip("downloads cryptography's wheels; skipped with -short")
+	}
+	fallbackRuntime(t, dockertest.Python313(t, dockertest.Engine(t)))
 }
