@@ -437,6 +437,17 @@ func (p *reqParser) pep508Requirement(r Requirement, s string) (Requirement, err
 		}
 		return p.fileRequirement(r, local, req.Name)
 	}
+	// A wheel's file name is its identity: pip refuses one it cannot parse
+	// or that names another project, so plan must too.
+	if base := urlBase(req.URL); req.URL != "" && !isVCS(req.URL) && strings.HasSuffix(base, ".whl") {
+		n, _, err := wheelNameVersion(base)
+		if err != nil {
+			return r, p.errorf(r.Path, r.Line, "%v", err)
+		}
+		if n != pep508.NormalizeName(req.Name) {
+			return r, p.errorf(r.Path, r.Line, "%s @ %s: the wheel is of project %s", req.Name, req.URL, n)
+		}
+	}
 	return r, nil
 }
 

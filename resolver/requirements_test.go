@@ -398,6 +398,7 @@ func TestRequirementsErrors(t *testing.T) {
 		{"bad egg", "git+https://git.example.invalid/x.git#egg=-x\n", nil, nil, "requirements.txt:1: #egg=-x in git+https://git.example.invalid/x.git#egg=-x is not a project name"},
 		{"editable folder that does not exist", "-e ./libs/nope\n", nil, nil, "requirements.txt:1: editable ./libs/nope: no such project folder"},
 		{"editable folder outside the repository", "-e /etc\n", nil, nil, "requirements.txt:1: /etc is outside the repository"},
+		{"bad wheel file name in a URL", "attrs @ https://files.example.com/attrs-latest.whl\n", nil, nil, "requirements.txt:1: invalid wheel file name \"attrs-latest.whl\": wrong number of parts"},
 		{"editable archive URL", "-e https://files.example.invalid/x-1.0.tar.gz\n", nil, nil, "requirements.txt:1: https://files.example.invalid/x-1.0.tar.gz is not a valid editable requirement: it should be a path to a local project or a VCS URL"},
 		{"editable VCS URL without a name", "-e git+https://git.example.invalid/x.git\n", nil, nil, "requirements.txt:1: cannot tell the package name of git+https://git.example.invalid/x.git: write it as name @ URL or add #egg=name"},
 
