@@ -13,6 +13,7 @@ import (
 
 	"github.com/layers-dev/layers/config"
 	"github.com/layers-dev/layers/internal/diag"
+	"github.com/layers-dev/layers/internal/repofs"
 	"github.com/layers-dev/layers/internal/tomlpos"
 )
 
@@ -285,7 +286,7 @@ func configLine(cfg *config.Config, key ...any) int {
 	if cfg.Path == "" {
 		return 0
 	}
-	data, err := os.ReadFile(cfg.Path)
+	data, err := repofs.ReadPath(cfg.Path)
 	if err != nil {
 		return 0
 	}
