@@ -11,6 +11,7 @@ import (
 
 	"github.com/layers-dev/layers/config"
 	"github.com/layers-dev/layers/internal/diag"
+	"github.com/layers-dev/layers/internal/redact"
 )
 
 // Exit statuses.
@@ -50,7 +51,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case errors.Is(err, errUsage):
 		return exitBadInput
 	default:
-		fmt.Fprintln(stderr, "layers:", err)
+		fmt.Fprintln(stderr, "layers:", redact.Text(err.Error()))
 		return exitFailure
 	}
 }
