@@ -17,10 +17,6 @@ cd "$(dirname "$0")/.."
 repo="$work/repo"
 mkdir -p "$repo"
 printf 'runtime = "python3.11"\narchitectures = ["x86_64"]\n\n[build]\nimage = "%s"\n' "$IMAGE" > "$repo/layers.toml"
-web="requests==2.32.3 urllib3==2.2.3 idna==3.10 certifi==2024.8.30 charset-normalizer==3.4.0"
-model="pydantic==2.9.2 pydantic-core==2.23.4 annotated-types==0.7.0 typing-extensions==4.12.2"
-aws="boto3==1.35.54 botocore==1.35.54 s3transfer==0.10.3 jmespath==1.0.1 python-dateutil==2.9.0.post0 six==1.16.0 urllib3==2.2.3"
-fn() { mkdir -p "$repo/functions/$1"; printf '%s\n' ${@:2} | sort -u > "$repo/functions/$1/requirements.txt"; echo "def handler(e, c): return 1" > "$repo/functions/$1/app.py"; }
 fn orders    $web $model
 fn payments  $web $model $aws
 fn refunds   $web $model $aws

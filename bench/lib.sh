@@ -16,6 +16,19 @@ go build -o "$work/layers" ./cmd/layers
 
 ms() { date +%s%3N; }
 
+# Pinned stacks the generated monorepos mix, as services mix them.
+web="requests==2.32.3 urllib3==2.2.3 idna==3.10 certifi==2024.8.30 charset-normalizer==3.4.0"
+model="pydantic==2.9.2 pydantic-core==2.23.4 annotated-types==0.7.0 typing-extensions==4.12.2"
+aws="boto3==1.35.54 botocore==1.35.54 s3transfer==0.10.3 jmespath==1.0.1 python-dateutil==2.9.0.post0 six==1.16.0 urllib3==2.2.3"
+
+# fn NAME PIN... writes the function folder $repo/functions/NAME: its
+# sorted requirements file and a handler.
+fn() {
+	mkdir -p "$repo/functions/$1"
+	printf '%s\n' ${@:2} | sort -u > "$repo/functions/$1/requirements.txt"
+	echo "def handler(e, c): return 1" > "$repo/functions/$1/app.py"
+}
+
 # rebuilds DIR RUNS LABEL builds DIR RUNS times; each must build no unit
 # (so start no container) and the worst must take under a second.
 rebuilds() {

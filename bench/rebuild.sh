@@ -23,7 +23,6 @@ architectures = ["x86_64"]
 [build]
 image = "$IMAGE"
 TOML
-fn() { mkdir -p "$repo/functions/$1"; printf '%s\n' "${@:2}" > "$repo/functions/$1/requirements.txt"; echo "def handler(e, c): return 1" > "$repo/functions/$1/app.py"; }
 fn orders    six==1.16.0 requests==2.32.3 urllib3==2.2.3 idna==3.10 certifi==2024.8.30 charset-normalizer==3.4.0
 fn payments  six==1.16.0 requests==2.32.3 urllib3==2.2.3 idna==3.10 certifi==2024.8.30 charset-normalizer==3.4.0 PyYAML==6.0.2
 fn notify    six==1.16.0 PyYAML==6.0.2
