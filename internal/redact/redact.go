@@ -19,12 +19,23 @@ var userInfo = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s]*@`)
 // Mask is what stands for hidden credentials.
 const Mask = "****"
 
-// Text replaces the user information of every URL in s with Mask.
+// references is user information made only of pip's ${NAME} references,
+// as messages show expanded values: it names a secret without holding it.
+var references = regexp.MustCompile(`^(\$\{[A-Z0-9_]+\}|:)+$`)
+
+// Text replaces the user information of every URL in s with Mask, unless
+// it is only ${NAME} references.
 func Text(s string) string {
 	if !strings.Contains(s, "@") {
 		return s
 	}
-	return userInfo.ReplaceAllString(s, "${1}"+Mask+"@")
+	return userInfo.ReplaceAllStringFunc(s, func(m string) string {
+		i := strings.Index(m, "://") + 3
+		if references.MatchString(m[i : len(m)-1]) {
+			return m
+		}
+		return m[:i] + Mask + "@"
+	})
 }
 
 // URL is Text for one URL, also dropping its query, where tokens hide too.

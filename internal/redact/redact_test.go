@@ -10,6 +10,8 @@ func TestText(t *testing.T) {
 		{"-r https://alice:SEC@RET@host.example.invalid/reqs.txt", "-r https://****@host.example.invalid/reqs.txt"},
 		{"git+https://user:s3cret@git.example.invalid/private.git@v1", "git+https://****@git.example.invalid/private.git@v1"},
 		{"no url here: user@host", "no url here: user@host"},
+		{"https://${USER}:${TOKEN}@index.example.invalid/simple", "https://${USER}:${TOKEN}@index.example.invalid/simple"},
+		{"https://${USER}:hunter2@index.example.invalid/simple", "https://****@index.example.invalid/simple"},
 		{"https://index.example.invalid/simple", "https://index.example.invalid/simple"},
 	} {
 		if got := Text(tt.in); got != tt.want {
