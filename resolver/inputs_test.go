@@ -163,3 +163,20 @@ func TestInputFilesBounded(t *testing.T) {
 		})
 	}
 }
+
+// TestLocalPackageLinkOutStopsPlan: a symbolic link in a local package's
+// folder that leads out of the repository is an input error at plan time,
+// naming the link.
+func TestLocalPackageLinkOutStopsPlan(t *testing.T) {
+	root := outsideRepo(t, map[string]string{
+		"functions/api/requirements.txt":     "-e ../../libs/shared\n",
+		"libs/shared/pyproject.toml":         "[project]\nname = \"shared\"\nversion = \"1.0\"\n",
+		"libs/shared/src/shared/__init__.py": "",
+	})
+	symlink(t, "../../../../../outside/secret.txt", filepath.Join(root, "libs/shared/src/shared/secret.py"))
+	err := resolveErr(t, root)
+	want := "libs/shared/src/shared/secret.py: a symbolic link that leads outside the repository: nothing outside the repository goes into a layer"
+	if !diag.IsInput(err) || err.Error() != want {
+		t.Errorf("error = %v, want %s", err, want)
+	}
+}
