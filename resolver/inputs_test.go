@@ -175,7 +175,7 @@ func TestLocalPackageLinkOutStopsPlan(t *testing.T) {
 	})
 	symlink(t, "../../../../../outside/secret.txt", filepath.Join(root, "libs/shared/src/shared/secret.py"))
 	err := resolveErr(t, root)
-	want := "libs/shared/src/shared/secret.py: a symbolic link that leads outside the repository: nothing outside the repository goes into a layer"
+	want := "libs/shared/src/shared/secret.py: a symbolic link that leads outside the repository: nothing outside the repository goes into a build"
 	if !diag.IsInput(err) || err.Error() != want {
 		t.Errorf("error = %v, want %s", err, want)
 	}

@@ -57,7 +57,7 @@ func ReadFresh(ctx context.Context, cfg *config.Config, tool string, getenv func
 				return nil, fmt.Errorf("%s: image function %s is not among the functions of %s/%s: run `layers build`", manifest.File, im.Function, t.Runtime, t.Architecture)
 			}
 			dir := filepath.Join(cfg.Root, filepath.FromSlash(t.Functions[i].Path))
-			sum, err := digest.Function(dir, cfg.For(im.Function).Source)
+			sum, err := digest.Function(cfg.Root, dir, cfg.For(im.Function).Source)
 			if err != nil {
 				return nil, fmt.Errorf("function %s: %w", im.Function, err)
 			}

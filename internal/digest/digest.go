@@ -168,7 +168,7 @@ func skipSourceDir(name string) bool {
 func outside(rel string, err error) error {
 	var o *repofs.OutsideError
 	if errors.As(err, &o) {
-		return &diag.Error{Path: rel, Msg: o.Reason() + ": nothing outside the repository goes into a layer", Err: err}
+		return &diag.Error{Path: rel, Msg: o.Reason() + ": nothing outside the repository goes into a build", Err: err}
 	}
 	return err
 }

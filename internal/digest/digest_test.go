@@ -73,7 +73,7 @@ func TestLocalPackageSymlinks(t *testing.T) {
 
 	link("../../../../../outside/secret.py", "libs/shared/src/shared/secret.py")
 	_, err = LocalPackageFiles(root, "libs/shared")
-	want1 := "libs/shared/src/shared/secret.py: a symbolic link that leads outside the repository: nothing outside the repository goes into a layer"
+	want1 := "libs/shared/src/shared/secret.py: a symbolic link that leads outside the repository: nothing outside the repository goes into a build"
 	if err == nil || err.Error() != want1 || !diag.IsInput(err) {
 		t.Errorf("link out: %v, want %q", err, want1)
 	}
