@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"path/filepath"
 	"slices"
 	"time"
@@ -20,6 +19,7 @@ import (
 	"github.com/layers-dev/layers/archive"
 	"github.com/layers-dev/layers/config"
 	"github.com/layers-dev/layers/internal/digest"
+	"github.com/layers-dev/layers/internal/repofs"
 	"github.com/layers-dev/layers/manifest"
 	"github.com/layers-dev/layers/resolver"
 )
@@ -111,7 +111,7 @@ func Inputs(cfg *config.Config, res *resolver.Result, tool string, epoch time.Ti
 		}
 	}
 	for _, f := range slices.Sorted(maps.Keys(files)) {
-		data, err := os.ReadFile(f)
+		data, err := repofs.ReadPath(f) // as the resolver read it: regular and bounded
 		if err != nil {
 			return "", fmt.Errorf("inputs digest: %w", err)
 		}
