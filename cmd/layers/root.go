@@ -21,9 +21,6 @@ const (
 	exitBadInput = 2 // the user's input is malformed: a diag.Error
 )
 
-// version is set at link time (-ldflags "-X main.version=...").
-var version = "dev"
-
 // globalOptions are the flags every command shares.
 type globalOptions struct {
 	Dir    string
@@ -74,6 +71,8 @@ packages into shared layers within Lambda's limits.`,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
+	// Not cobra's "layers version X": scripts and bug reports want the commit too.
+	root.SetVersionTemplate(versionLine(version, commit))
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		fmt.Fprintf(stderr, "layers: %v\n%s", err, c.UsageString())
 		return errUsage
