@@ -50,7 +50,7 @@ VERSION     ?= $(or $(shell git describe --tags --match 'v[0-9]*' 2>/dev/null | 
 COMMIT      ?= $(shell git rev-parse --short HEAD)$(shell git diff --quiet HEAD -- 2>/dev/null || echo -dirty)
 COMMIT_TIME ?= $(shell git log -1 --format=%ct)
 DIST        ?= dist
-DIST_LDFLAGS = -s -w -buildid= -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+DIST_LDFLAGS = -s -w -buildid= -X github.com/layers-dev/layers/internal/buildinfo.Version=$(VERSION) -X github.com/layers-dev/layers/internal/buildinfo.Commit=$(COMMIT)
 
 dist:
 	rm -rf $(DIST) && mkdir -p $(DIST)

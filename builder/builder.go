@@ -28,6 +28,7 @@ import (
 	"github.com/layers-dev/layers/config"
 	"github.com/layers-dev/layers/engine"
 	"github.com/layers-dev/layers/internal/digest"
+	"github.com/layers-dev/layers/internal/parallel"
 	"github.com/layers-dev/layers/internal/redact"
 	"github.com/layers-dev/layers/remote"
 	"github.com/layers-dev/layers/resolver"
@@ -294,42 +295,9 @@ func lockIndex(s UnitSpec) string {
 // run runs the batches, at most Jobs at once, and stops them all at the
 // first failure.
 func (b *Builder) run(ctx context.Context, all [][]*job) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	sem := make(chan struct{}, b.o.Jobs)
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		firstErr error
-	)
-	for _, batch := range all {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				return
-			}
-			defer func() { <-sem }()
-			if ctx.Err() != nil {
-				return
-			}
-			if err := b.runBatch(ctx, batch); err != nil {
-				mu.Lock()
-				if firstErr == nil {
-					firstErr = err
-				}
-				mu.Unlock()
-				cancel()
-			}
-		}()
-	}
-	wg.Wait()
-	if firstErr != nil {
-		return firstErr
-	}
-	return ctx.Err()
+	return parallel.ForEach(ctx, b.o.Jobs, len(all), func(ctx context.Context, i int) error {
+		return b.runBatch(ctx, all[i])
+	})
 }
 
 // runBatch installs a batch's units in one container and stores them.

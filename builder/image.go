@@ -2,7 +2,6 @@ package builder
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/layers-dev/layers/config"
@@ -30,19 +29,7 @@ func ResolveImage(ctx context.Context, e engine.Engine, ref string, t config.Tar
 	if plat == "" {
 		return Image{}, fmt.Errorf("unknown architecture %q", t.Architecture)
 	}
-	if !pull {
-		id, err := e.ImageID(ctx, ref, plat)
-		if err == nil {
-			return Image{Ref: ref, ID: id, Platform: plat}, nil
-		}
-		if !errors.Is(err, engine.ErrImageNotFound) {
-			return Image{}, err
-		}
-	}
-	if err := e.Pull(ctx, ref, plat); err != nil {
-		return Image{}, fmt.Errorf("build image for %s: %w", t, err)
-	}
-	id, err := e.ImageID(ctx, ref, plat)
+	id, err := engine.EnsureImage(ctx, e, ref, plat, pull)
 	if err != nil {
 		return Image{}, fmt.Errorf("build image for %s: %w", t, err)
 	}

@@ -148,7 +148,7 @@ type Publish struct {
 // images.
 type Image struct {
 	// Base is the base image; "" means the runtime's Lambda image for the
-	// architecture (public.ecr.aws/lambda/python:3.X, -arm64 for arm64).
+	// architecture (Target.LambdaImage).
 	Base string `toml:"base"`
 	// Repository is the ECR repository name images are pushed to; required
 	// when a function is an image.
@@ -167,7 +167,7 @@ type Image struct {
 // Verify are the [verify] settings.
 type Verify struct {
 	// Image is the runtime image layers are imported in; "" means the
-	// runtime's Lambda image for the architecture.
+	// runtime's Lambda image for the architecture (Target.LambdaImage).
 	Image string `toml:"image"`
 }
 

@@ -232,6 +232,17 @@ func TestTarget(t *testing.T) {
 			t.Errorf("%#v.Machine() = %q, want %q", tc.t, got, tc.machine)
 		}
 	}
+	for _, tc := range []struct {
+		t    Target
+		want string
+	}{
+		{Target{"python3.11", "x86_64"}, "public.ecr.aws/lambda/python:3.11"},
+		{Target{"python3.12", "arm64"}, "public.ecr.aws/lambda/python:3.12-arm64"},
+	} {
+		if got := tc.t.LambdaImage(); got != tc.want {
+			t.Errorf("%#v.LambdaImage() = %q, want %q", tc.t, got, tc.want)
+		}
+	}
 	// Every supported architecture must have a platform and a machine.
 	for _, a := range Architectures {
 		if tg := (Target{DefaultRuntime, a}); tg.Platform() == "" || tg.Machine() == "" {

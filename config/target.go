@@ -15,6 +15,18 @@ func (t Target) String() string { return t.Runtime + "/" + t.Architecture }
 // PythonVersion returns the runtime's Python version, like "3.12".
 func (t Target) PythonVersion() string { return strings.TrimPrefix(t.Runtime, "python") }
 
+// LambdaImage returns AWS's Lambda base image for the target's runtime and
+// architecture, what a function runs on in AWS:
+// public.ecr.aws/lambda/python:3.X, with -arm64 for arm64. It is the
+// default base of a function's image and the default image verify runs.
+func (t Target) LambdaImage() string {
+	ref := "public.ecr.aws/lambda/python:" + t.PythonVersion()
+	if t.Architecture == "arm64" {
+		ref += "-arm64"
+	}
+	return ref
+}
+
 // Platform returns the container platform, like "linux/amd64"; "" for an
 // architecture not in Architectures.
 func (t Target) Platform() string { return machines[t.Architecture].platform }

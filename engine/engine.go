@@ -52,6 +52,24 @@ const (
 // or is for another platform.
 var ErrImageNotFound = errors.New("image not found")
 
+// EnsureImage returns the ID of the local image ref for platform, pulling
+// it first when the engine lacks it or when pull is set. Only a missing
+// image is a reason to pull: any other error of the first look (an engine
+// that does not answer) is returned as it is. Callers add what the image
+// is for to the error.
+func EnsureImage(ctx context.Context, e Engine, ref, platform string, pull bool) (string, error) {
+	if !pull {
+		id, err := e.ImageID(ctx, ref, platform)
+		if err == nil || !errors.Is(err, ErrImageNotFound) {
+			return id, err
+		}
+	}
+	if err := e.Pull(ctx, ref, platform); err != nil {
+		return "", err
+	}
+	return e.ImageID(ctx, ref, platform)
+}
+
 // RunSpec describes one container run.
 type RunSpec struct {
 	Image    string // ID or reference of a local image

@@ -16,6 +16,7 @@ import (
 	"github.com/layers-dev/layers/builder/prune"
 	"github.com/layers-dev/layers/config"
 	"github.com/layers-dev/layers/engine"
+	"github.com/layers-dev/layers/internal/bytesize"
 	"github.com/layers-dev/layers/internal/digest"
 	"github.com/layers-dev/layers/manifest"
 	"github.com/layers-dev/layers/planner"
@@ -251,12 +252,12 @@ func (r *buildRun) prepare(ctx context.Context, res *resolver.Result) error {
 					out.UnitsRemote++
 					from = "from the remote cache"
 				}
-				r.rep.unit(fmt.Sprintf("unit %s: %s, %s", e.Unit, from, humanBytes(e.Bytes)))
+				r.rep.unit(fmt.Sprintf("unit %s: %s, %s", e.Unit, from, bytesize.Decimal(e.Bytes)))
 				return
 			}
 			out.UnitsBuilt++
 			out.SavedBytes += e.Saved
-			r.rep.unit(fmt.Sprintf("unit %s: built, %s (pruned %s; container %s)", e.Unit, humanBytes(e.Bytes), humanBytes(e.Saved),
+			r.rep.unit(fmt.Sprintf("unit %s: built, %s (pruned %s; container %s)", e.Unit, bytesize.Decimal(e.Bytes), bytesize.Decimal(e.Saved),
 				e.Took.Round(100*time.Millisecond)))
 		},
 	})
@@ -333,7 +334,7 @@ func (r *buildRun) target(ctx context.Context, tr resolver.TargetResult) (*manif
 				state = "unchanged"
 			}
 			r.rep.step(StageLayers, tr.Target, fmt.Sprintf("layer %s: %s, %d packages, %s zipped, %s unzipped", lm.Name, state, len(lm.Packages),
-				humanBytes(lm.ZippedBytes), humanBytes(lm.UnzippedBytes)))
+				bytesize.Decimal(lm.ZippedBytes), bytesize.Decimal(lm.UnzippedBytes)))
 			tm.Layers = append(tm.Layers, lm)
 		}
 		for _, f := range p.Functions {

@@ -255,14 +255,6 @@ func TestManifestJSON(t *testing.T) {
 	}
 }
 
-func TestHumanBytes(t *testing.T) {
-	for n, want := range map[int64]string{0: "0 B", 999: "999 B", 1500: "2 kB", 2_500_000: "2.5 MB", 3_000_000_000: "3.0 GB"} {
-		if got := humanBytes(n); got != want {
-			t.Errorf("humanBytes(%d) = %q, want %q", n, got, want)
-		}
-	}
-}
-
 // TestBuildWaitsForAnotherRun holds the repository's lock as a running
 // build or publish would: a second build waits, says so, and finishes
 // once the lock is let go; it never writes while the other run holds it.

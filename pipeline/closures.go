@@ -13,6 +13,7 @@ import (
 	"github.com/layers-dev/layers/builder"
 	"github.com/layers-dev/layers/config"
 	"github.com/layers-dev/layers/internal/diag"
+	"github.com/layers-dev/layers/internal/parallel"
 	"github.com/layers-dev/layers/internal/pep508"
 	"github.com/layers-dev/layers/planner"
 	"github.com/layers-dev/layers/resolver"
@@ -52,50 +53,39 @@ func fillClosures(ctx context.Context, cfg *config.Config, res *resolver.Result,
 	if jobs <= 0 {
 		jobs = runtime.NumCPU()
 	}
-	// A build stops the other resolutions at the first failure.
-	parent := ctx
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		wg  sync.WaitGroup
-		mu  sync.Mutex // serialises progress
-		sem = make(chan struct{}, jobs)
-	)
-	for _, w := range todo {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			start := time.Now()
-			pkgs, cached, err := resolveClosure(ctx, cfg, *w.c, w.t, images[w.t], rs)
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err != nil && (forBuild || ctx.Err() != nil):
-				w.err = err
-				cancel()
-			case err != nil:
-				rep.step(StageResolve, w.t, fmt.Sprintf("resolve %s (%s): %v", w.c.Name, w.t, err))
-			case pkgs != nil: // nil: a plan without an engine, and nothing cached
-				w.c.Packages = w.c.Packages[:0]
-				for _, p := range pkgs {
-					if !excluded[p.Name] {
-						w.c.Packages = append(w.c.Packages, p)
-					}
+	var mu sync.Mutex // serialises progress
+	// A build stops the other resolutions at the first failure; the loop
+	// below returns the first in todo's order, not ForEach's.
+	_ = parallel.ForEach(ctx, jobs, len(todo), func(ctx context.Context, i int) error {
+		w := todo[i]
+		start := time.Now()
+		pkgs, cached, err := resolveClosure(ctx, cfg, *w.c, w.t, images[w.t], rs)
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case err != nil && (forBuild || ctx.Err() != nil):
+			w.err = err
+			return err
+		case err != nil:
+			rep.step(StageResolve, w.t, fmt.Sprintf("resolve %s (%s): %v", w.c.Name, w.t, err))
+		case pkgs != nil: // nil: a plan without an engine, and nothing cached
+			w.c.Packages = w.c.Packages[:0]
+			for _, p := range pkgs {
+				if !excluded[p.Name] {
+					w.c.Packages = append(w.c.Packages, p)
 				}
-				w.c.Unresolved = nil
-				how := "resolved with pip in the build image"
-				if cached {
-					how = "cached resolution"
-				}
-				rep.step(StageResolve, w.t, fmt.Sprintf("resolve %s (%s): %d packages, %s (%s)", w.c.Name, w.t, len(w.c.Packages), how,
-					time.Since(start).Round(100*time.Millisecond)))
 			}
-		}()
-	}
-	wg.Wait()
-	if err := parent.Err(); err != nil {
+			w.c.Unresolved = nil
+			how := "resolved with pip in the build image"
+			if cached {
+				how = "cached resolution"
+			}
+			rep.step(StageResolve, w.t, fmt.Sprintf("resolve %s (%s): %d packages, %s (%s)", w.c.Name, w.t, len(w.c.Packages), how,
+				time.Since(start).Round(100*time.Millisecond)))
+		}
+		return nil
+	})
+	if err := ctx.Err(); err != nil {
 		return err
 	}
 	for _, w := range todo {

@@ -10,6 +10,7 @@ import (
 	"github.com/layers-dev/layers/builder"
 	"github.com/layers-dev/layers/builder/lambdaimage"
 	"github.com/layers-dev/layers/config"
+	"github.com/layers-dev/layers/internal/bytesize"
 	"github.com/layers-dev/layers/internal/diag"
 	"github.com/layers-dev/layers/internal/digest"
 	"github.com/layers-dev/layers/internal/tomlpos"
@@ -87,7 +88,7 @@ func (r *buildRun) buildImages(ctx context.Context, tr resolver.TargetResult, tm
 	}
 	baseRef := cfg.Image.Base
 	if baseRef == "" {
-		baseRef = lambdaimage.DefaultBase(tr.Target)
+		baseRef = tr.Target.LambdaImage()
 	}
 	base, err := builder.ResolveImage(ctx, r.engine, baseRef, tr.Target, r.o.Pull)
 	if err != nil {
@@ -139,7 +140,7 @@ func (r *buildRun) buildImages(ctx context.Context, tr resolver.TargetResult, tm
 			out.ImagesReused++
 		}
 		r.rep.step(StageImages, tr.Target, fmt.Sprintf("image %s (%s): %s, %s, %s in /var/task, %s with its base", c.Name, tr.Target, res.Tag, state,
-			humanBytes(res.ContentBytes), humanBytes(res.ImageBytes)))
+			bytesize.Decimal(res.ContentBytes), bytesize.Decimal(res.ImageBytes)))
 	}
 	return nil
 }

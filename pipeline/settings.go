@@ -9,6 +9,7 @@ import (
 
 	"github.com/layers-dev/layers/builder/cache"
 	"github.com/layers-dev/layers/config"
+	"github.com/layers-dev/layers/internal/buildinfo"
 	"github.com/layers-dev/layers/manifest"
 	"github.com/layers-dev/layers/planner"
 	"github.com/layers-dev/layers/remote"
@@ -51,9 +52,7 @@ func (d *runDefaults) fill() error {
 	if d.Getenv == nil {
 		d.Getenv = os.Getenv
 	}
-	if d.Tool == "" {
-		d.Tool = "dev"
-	}
+	d.Tool = buildinfo.Tool(d.Tool)
 	if d.CacheDir == "" {
 		dir, err := cache.DefaultDir(d.Getenv)
 		if err != nil {

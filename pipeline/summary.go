@@ -5,20 +5,9 @@ import (
 	"io"
 	"text/tabwriter"
 	"time"
-)
 
-// humanBytes formats n for progress lines: 1.2 MB, 340 kB, 12 B.
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1e9:
-		return fmt.Sprintf("%.1f GB", float64(n)/1e9)
-	case n >= 1e6:
-		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
-	case n >= 1e3:
-		return fmt.Sprintf("%.0f kB", float64(n)/1e3)
-	}
-	return fmt.Sprintf("%d B", n)
-}
+	"github.com/layers-dev/layers/internal/bytesize"
+)
 
 // WriteSummary writes the table `layers build` ends with: every layer with
 // its sizes, then unit cache hits and the time taken.
@@ -28,11 +17,11 @@ func (r *BuildResult) WriteSummary(w io.Writer) error {
 	for _, t := range r.Manifest.Targets {
 		for _, l := range t.Layers {
 			fmt.Fprintf(tw, "%s/%s\t%s\t%d\t%s\t%s\t%d\n", t.Runtime, t.Architecture, l.Name, len(l.Packages),
-				humanBytes(l.ZippedBytes), humanBytes(l.UnzippedBytes), len(l.Functions))
+				bytesize.Decimal(l.ZippedBytes), bytesize.Decimal(l.UnzippedBytes), len(l.Functions))
 		}
 		for _, img := range t.Images {
 			fmt.Fprintf(tw, "%s/%s\t(image) %s\t%d\t-\t%s\t1\n", t.Runtime, t.Architecture, img.Function, len(img.Packages),
-				humanBytes(img.UnzippedBytes))
+				bytesize.Decimal(img.UnzippedBytes))
 		}
 	}
 	if err := tw.Flush(); err != nil {
@@ -46,7 +35,7 @@ func (r *BuildResult) WriteSummary(w io.Writer) error {
 				continue
 			}
 			fmt.Fprintf(w, "container image %s (%s/%s): %s, %s with its base; why: %s\n", img.Function, t.Runtime, t.Architecture,
-				img.Tag, humanBytes(img.ImageBytes), img.Reason)
+				img.Tag, bytesize.Decimal(img.ImageBytes), img.Reason)
 		}
 	}
 	images := ""
@@ -59,10 +48,10 @@ func (r *BuildResult) WriteSummary(w io.Writer) error {
 	if r.Remote != "" {
 		s := r.RemoteStats
 		fmt.Fprintf(w, "remote cache %s: %d units from it, %s downloaded; %d objects uploaded, %s\n", r.Remote, r.UnitsRemote,
-			humanBytes(s.Downloaded), s.Uploads, humanBytes(s.Uploaded))
+			bytesize.Decimal(s.Downloaded), s.Uploads, bytesize.Decimal(s.Uploaded))
 	}
 	_, err := fmt.Fprintf(w, "units: %d built, %d from cache (%.0f%% hits), %s pruned; layers: %d written, %d unchanged%s; %s in %s\n",
-		r.UnitsBuilt, r.UnitsCached, hitRate(r.UnitsCached, r.UnitsBuilt), humanBytes(r.SavedBytes),
+		r.UnitsBuilt, r.UnitsCached, hitRate(r.UnitsCached, r.UnitsBuilt), bytesize.Decimal(r.SavedBytes),
 		r.LayersWritten, r.LayersReused, images, r.ManifestPath, r.Took.Round(time.Millisecond))
 	return err
 }

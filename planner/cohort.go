@@ -183,22 +183,3 @@ func (ts *targetState) cohortGain(a, b *cohort) (int64, bool) {
 	}
 	return shared - cost, true
 }
-
-// sharedBytes is the size of the units two ascending unit lists share.
-func (ts *targetState) sharedBytes(a, b []int32) int64 {
-	var shared int64
-	i, j := 0, 0
-	for i < len(a) && j < len(b) {
-		switch cmp.Compare(a[i], b[j]) {
-		case -1:
-			i++
-		case 1:
-			j++
-		default:
-			shared += ts.units[a[i]].bytes
-			i++
-			j++
-		}
-	}
-	return shared
-}

@@ -113,54 +113,26 @@
 // # Stability and the previous plan
 //
 // Planned from scratch, the plan is a greedy optimum of the whole
-// monorepo: one function gaining one package changes on average 7% of the
-// layer bytes on 300 generated functions (16% over four of them, and 17
-// to 22% on the first one with MaxExtra 0.05, 0.15 or 0.20), up to half
-// of them (96% over four of them, 97% on 100 functions) when the change
-// splits a sharing class, which tips which classes merge or which small
-// packages ride along a large shared layer (BenchmarkSplit,
-// BenchmarkSeeds and BenchmarkMaxExtra, "churn"). A greedy optimum of
-// discrete choices is not stable under small changes; the previous plan
-// is what keeps layers stable.
-// Callers that keep the plan they published and pass it as Input.Previous
-// get the layers of unchanged functions back unchanged: 0.18% of the bytes
-// change on average, 2.4% at worst, over four generated monorepos
-// (BenchmarkSeeds, "prev-churn"). The functions that changed are planned
-// afresh around their kept layers, so forty changes in a row store about
-// as much as planning the final monorepo from scratch (TestPreviousDrift:
-// 1.54 and 1.53 times the lower bound). Planning from scratch now and
+// monorepo: one function gaining one package changes a few percent of the
+// layer bytes on average, but up to half of them when the change splits a
+// sharing class, which tips which classes merge or which small packages
+// ride along a large shared layer. A greedy optimum of discrete choices is
+// not stable under small changes; the previous plan is what keeps layers
+// stable. Callers that keep the plan they published and pass it as
+// Input.Previous get the layers of unchanged functions back unchanged. The
+// functions that changed are planned afresh around their kept layers, so
+// forty changes in a row store about as much as planning the final
+// monorepo from scratch (TestPreviousDrift). Planning from scratch now and
 // then (Previous nil) lets the plan follow a monorepo that changed a lot.
 //
 // # Figures
 //
-// Measured with go test -run xxx -bench 'Split|Baseline|Seeds' -benchmem
-// on a shared 2-core machine (milliseconds of CPU per plan; churn after
-// one function gains one package, mean and worst of 60 changes, planned
-// from scratch and with the previous plan); generated monorepos of seed 1,
-// 3 distributions per function:
-//
-//	functions  ms/op  MB alloc  stored/lower  extra p50/p95  churn mean/worst  with previous plan
-//	100        25     3.1       1.16          9.2% / 17%     12% / 97%         1.0% / 24%
-//	300        108    14        1.49          6.6% / 21%     7.5% / 49%        0.11% / 0.8%
-//	1000       365    46        1.94          9.6% / 27%     9.3% / 88%        0.05% / 0.7%
-//	3000       1476   176       2.54          9.4% / 26%     4.1% / 51%        0.05% / 0.27%
-//
-// One layer per function stores 41 times the lower bound on 300
-// functions, with no extra bytes; one union layer stores it once but gives
-// the median function 720% extra bytes and breaks the size limit of
-// large monorepos. Seed 1 is a favourable monorepo: over seeds 1 to 4,
-// 300 functions store 1.74 times the lower bound, with median extra
-// 8.5% and churn 16% (worst 96%) from scratch, 0.18% (worst 2.4%) with
-// the previous plan (BenchmarkSeeds). Most of the gap to the lower bound
-// is the price of the five-layer limit: a function whose packages span
-// more classes than it has slots receives copies of the rest in a layer
-// of its own, and with eight layers per function the same monorepos
-// store 1.25 (seed 1) and 1.34 (seeds 1 to 4) times the lower bound
-// (six: 1.44 and 1.60; four: 1.83 and 2.14).
-// Step 4 takes most of the time; from 1,000 to 3,000 functions the CPU
-// time grows 4.0 times, as the functions over the size limit and the
-// layers a package is copied into (up to coverFanout of them are looked
-// at) grow with the monorepo.
+// The benchmark figures (time, memory, stored bytes over the lower bound,
+// extra bytes, churn with and without the previous plan, the trade
+// MaxExtra makes) are in BENCHMARKS.md beside this file, with the command
+// that measures them. Most of the gap to the lower bound is the price of
+// the five-layer limit: a function whose packages span more classes than
+// it has slots receives copies of the rest in a layer of its own.
 //
 // # The knob: MaxExtra
 //
@@ -177,12 +149,9 @@
 // UnknownSizeEstimate). Higher gives fewer, bigger shared layers and fewer
 // copies; lower gives more, tighter layers and more copies. 0 stores what
 // sharing classes and exact copies allow. The default, 0.10, is where the
-// benchmarks on generated monorepos stop gaining: on 300 functions, stored
-// bytes are 3.1 times the lower bound at 0, 1.68 at 0.05 (median extra
-// 4.8%, p95 13%), 1.49 at 0.10 (median 6.6%, p95 21%); 0.15 to 0.30
-// give 1.46 to 1.49 on seed 1 (median 7.1 to 8.9%), but over seeds 1 to
-// 4 the median function then receives 11 to 15% extra bytes for 1.69 to
-// 1.65 times the lower bound (1.74 at 0.10, median 8.5%).
+// benchmarks on generated monorepos stop gaining (BenchmarkMaxExtra): above
+// it, the median function receives more extra bytes for little or no
+// saving in stored bytes.
 //
 // # Unknown sizes
 //

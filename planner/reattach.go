@@ -305,31 +305,6 @@ func (ts *targetState) anyMarked(us []int32, stamp uint32) bool {
 	return false
 }
 
-// atomsWhole reports whether units hold, for each tied atom of the
-// function, either all of the function's units of it or none.
-func (ts *targetState) atomsWhole(fs *fnState, units []int32) bool {
-	if !fs.tied {
-		return true
-	}
-	for _, u := range fs.units {
-		if !ts.tied[ts.atom[u]] {
-			continue
-		}
-		in := contains(units, u)
-		for _, v := range fs.units {
-			if ts.atom[v] == ts.atom[u] && contains(units, v) != in {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-// fitsLimit is fits with an explicit bound on extra bytes.
-func (ts *targetState) fitsLimit(fs *fnState, extra, limit int64) bool {
-	return extra <= limit && fs.codeBytes+fs.closure+extra <= ts.limits.FunctionUnzippedBytes
-}
-
 // capOf is the most extra bytes a function may receive after the rounds:
 // extraCap times its allowance while fewer than half the functions exceed
 // their allowance (newOver more are about to), so MaxExtra still bounds
@@ -380,29 +355,6 @@ func (ts *targetState) extraOf(fs *fnState) int64 {
 		n += l.bytes
 	}
 	return n - fs.closure
-}
-
-// canTake reports whether function f may receive units on top of its
-// layers except skip, for extra bytes in total: within limit and its size
-// limit, with no second version of a distribution.
-func (ts *targetState) canTake(fs *fnState, units []int32, extra int64, skip *layerAcc, limit int64) bool {
-	if !ts.fitsLimit(fs, extra, limit) {
-		return false
-	}
-	for _, u := range units {
-		if ts.units[u].alone {
-			continue
-		}
-		if ts.hasOtherVersion(fs, u) {
-			return false
-		}
-		for _, l := range fs.layers {
-			if l != skip && ts.holdsOtherVersion(l.units, u) {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // mergeLeftovers merges function layers pairwise, best first, when the
@@ -684,16 +636,6 @@ func (ts *targetState) enrich() {
 		}
 	}
 	ts.dropUnused()
-}
-
-// subset reports whether sorted a is a subset of sorted b.
-func subset(a, b []int32) bool {
-	for _, x := range a {
-		if !contains(b, x) {
-			return false
-		}
-	}
-	return true
 }
 
 // keepsCopy reports whether function f would receive unit u in extra once

@@ -141,22 +141,6 @@ func (ts *targetState) reuse(fs *fnState, chosen []int32) *layerAcc {
 	return best
 }
 
-// wholeAtoms reports whether units hold, for each atom they share with the
-// function's rest, all of the function's units of that atom.
-func (ts *targetState) wholeAtoms(fs *fnState, units []int32) bool {
-	for _, u := range fs.rest {
-		if !ts.tied[ts.atom[u]] || contains(units, u) {
-			continue
-		}
-		for _, v := range fs.rest {
-			if ts.atom[v] == ts.atom[u] && contains(units, v) {
-				return false
-			}
-		}
-	}
-	return true
-}
-
 // deliver hands units to a function: those it still needs leave its rest,
 // the others (not in its closure, or already delivered) are extra.
 func (ts *targetState) deliver(fs *fnState, units []int32) {

@@ -349,86 +349,7 @@ func (ts *targetState) tieGroups() {
 
 // needBytes is the size of the units of us the function still needs.
 func (ts *targetState) needBytes(fs *fnState, us []int32) int64 {
-	var n int64
-	i, j := 0, 0
-	for i < len(fs.rest) && j < len(us) {
-		switch {
-		case fs.rest[i] < us[j]:
-			i++
-		case fs.rest[i] > us[j]:
-			j++
-		default:
-			n += ts.units[us[j]].bytes
-			i++
-			j++
-		}
-	}
-	return n
-}
-
-// need is the number of layers a function needs to attach every block of
-// this round, plus its function layer for pinned units.
-func (ts *targetState) need(fs *fnState) int {
-	n := len(fs.blocks)
-	if len(fs.pinned) > 0 {
-		n++
-	}
-	return n
-}
-
-func (ts *targetState) over(fs *fnState) bool { return ts.need(fs) > fs.slots }
-
-// fits reports whether a function may receive extra bytes in total: within
-// MaxExtra and within its size limit.
-func (ts *targetState) fits(fs *fnState, extra int64) bool {
-	return extra <= fs.allow && fs.codeBytes+fs.closure+extra <= ts.limits.FunctionUnzippedBytes
-}
-
-// hasOtherVersion reports whether a function resolved the name of unit u to
-// another unit.
-func (ts *targetState) hasOtherVersion(fs *fnState, u int32) bool {
-	return !ts.units[u].alone && contains(fs.others, u)
-}
-
-// holdsOtherVersion reports whether the ascending units us hold another
-// version of unit u. Units of one name have adjacent ids.
-func (ts *targetState) holdsOtherVersion(us []int32, u int32) bool {
-	if ts.units[u].alone {
-		return false
-	}
-	lo, hi := u, u
-	for lo > 0 && ts.units[lo-1].nameID == ts.units[u].nameID {
-		lo--
-	}
-	for int(hi)+1 < len(ts.units) && ts.units[hi+1].nameID == ts.units[u].nameID {
-		hi++
-	}
-	i, _ := slices.BinarySearch(us, lo)
-	for ; i < len(us) && us[i] <= hi; i++ {
-		if us[i] != u {
-			return true
-		}
-	}
-	return false
-}
-
-// conflicts reports whether a function would receive a second version of a
-// distribution from units: one it resolved, or one it receives, or is about
-// to receive, as extra.
-func (ts *targetState) conflicts(fs *fnState, us []int32) bool {
-	for _, u := range us {
-		if ts.hasOtherVersion(fs, u) {
-			return true
-		}
-		name := ts.units[u].nameID
-		if v, ok := fs.got[name]; ok && v != u {
-			return true
-		}
-		if v, ok := fs.planned[name]; ok && v != u {
-			return true
-		}
-	}
-	return false
+	return ts.sharedBytes(fs.rest, us)
 }
 
 // plan records that a function is about to receive units; the ones outside
@@ -450,31 +371,4 @@ func (ts *targetState) replan(fs *fnState, blocks []int32) {
 	for _, b := range blocks {
 		ts.plan(fs, ts.blocks[b].units)
 	}
-}
-
-// contains reports whether sorted us holds u.
-func contains(us []int32, u int32) bool {
-	_, ok := slices.BinarySearch(us, u)
-	return ok
-}
-
-func unionSorted(a, b []int32) []int32 {
-	out := make([]int32, 0, len(a)+len(b))
-	i, j := 0, 0
-	for i < len(a) && j < len(b) {
-		switch {
-		case a[i] < b[j]:
-			out = append(out, a[i])
-			i++
-		case a[i] > b[j]:
-			out = append(out, b[j])
-			j++
-		default:
-			out = append(out, a[i])
-			i++
-			j++
-		}
-	}
-	out = append(out, a[i:]...)
-	return append(out, b[j:]...)
 }

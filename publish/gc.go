@@ -124,8 +124,10 @@ func GC(ctx context.Context, cfg *config.Config, o GCOptions) (*GCResult, error)
 		}
 	})
 	res := &GCResult{DryRun: o.DryRun, Layers: make([]GCLayer, len(sorted))}
-	forEach(o.Jobs, len(sorted), func(i int) {
+	forEach(ctx, o.Jobs, len(sorted), func(i int) {
 		res.Layers[i] = gcLayer(ctx, lc, sorted[i], o.Keep, inUse, o.DryRun, progress)
+	}, func(i int, err error) {
+		res.Layers[i] = GCLayer{Name: sorted[i], Err: err}
 	})
 	var errs []error
 	for _, l := range res.Layers {

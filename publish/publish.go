@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"text/tabwriter"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -18,7 +17,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/layers-dev/layers/config"
+	"github.com/layers-dev/layers/internal/bytesize"
 	"github.com/layers-dev/layers/internal/digest"
+	"github.com/layers-dev/layers/internal/parallel"
 	"github.com/layers-dev/layers/manifest"
 	"github.com/layers-dev/layers/remote"
 	"github.com/layers-dev/layers/stamp"
@@ -167,8 +168,10 @@ func Publish(ctx context.Context, cfg *config.Config, o Options) (*Result, error
 		lambda: newLambda(awsCfg), s3: newS3(awsCfg), policy: NewRetryer(o.backoff),
 	}
 	res := &Result{DryRun: o.DryRun, Layers: make([]LayerResult, len(jobs))}
-	forEach(o.Jobs, len(jobs), func(i int) {
+	forEach(ctx, o.Jobs, len(jobs), func(i int) {
 		res.Layers[i] = p.layer(ctx, jobs[i])
+	}, func(i int, err error) {
+		res.Layers[i] = LayerResult{Name: jobs[i].layer.Name, Err: err}
 	})
 	var failed []string
 	for _, l := range res.Layers {
@@ -367,44 +370,57 @@ func (p *publisher) share(ctx context.Context, r LayerResult, fail func(error) L
 
 // images publishes the image of every function packaged as one.
 func (p *publisher) images(ctx context.Context, m *manifest.Manifest) []ImageOutcome {
-	var out []ImageOutcome
-	var todo []func() ImageOutcome
+	type image struct {
+		t   manifest.Target
+		img manifest.Image
+	}
+	var todo []image
 	for _, t := range m.Targets {
 		for _, img := range t.Images {
-			todo = append(todo, func() ImageOutcome {
-				res, err := p.o.Images.PublishImage(ctx, t, img, p.o.DryRun)
-				if err == nil {
-					verb := "pushed"
-					if !res.Pushed {
-						verb = "already in the registry"
-					}
-					if p.o.DryRun {
-						verb = "checked"
-					}
-					p.progress(fmt.Sprintf("image %s (%s/%s): %s %s", img.Function, t.Runtime, t.Architecture, verb, res.URI))
-				}
-				return ImageOutcome{Function: img.Function, Runtime: t.Runtime, Architecture: t.Architecture, Result: res, Err: err}
-			})
+			todo = append(todo, image{t, img})
 		}
 	}
-	out = make([]ImageOutcome, len(todo))
-	forEach(p.o.Jobs, len(todo), func(i int) { out[i] = todo[i]() })
+	out := make([]ImageOutcome, len(todo))
+	for i, im := range todo {
+		out[i] = ImageOutcome{Function: im.img.Function, Runtime: im.t.Runtime, Architecture: im.t.Architecture}
+	}
+	forEach(ctx, p.o.Jobs, len(todo), func(i int) {
+		t, img := todo[i].t, todo[i].img
+		res, err := p.o.Images.PublishImage(ctx, t, img, p.o.DryRun)
+		if err == nil {
+			verb := "pushed"
+			if !res.Pushed {
+				verb = "already in the registry"
+			}
+			if p.o.DryRun {
+				verb = "checked"
+			}
+			p.progress(fmt.Sprintf("image %s (%s/%s): %s %s", img.Function, t.Runtime, t.Architecture, verb, res.URI))
+		}
+		out[i].Result, out[i].Err = res, err
+	}, func(i int, err error) { out[i].Err = err })
 	return out
 }
 
-// forEach calls fn(0..n-1), at most jobs at once.
-func forEach(jobs, n int, fn func(i int)) {
-	sem := make(chan struct{}, jobs)
-	var wg sync.WaitGroup
-	for i := range n {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			fn(i)
-		}()
+// forEach calls fn(i) for i in [0, n), at most jobs at once, and keeps
+// going when some fail: each call records its own outcome. Once ctx is
+// done it starts no more calls; each item left gets skipped(i, ctx.Err())
+// instead, so that every item still has an outcome.
+func forEach(ctx context.Context, jobs, n int, fn func(i int), skipped func(i int, err error)) {
+	ran := make([]bool, n)
+	err := parallel.ForEach(ctx, jobs, n, func(_ context.Context, i int) error {
+		ran[i] = true
+		fn(i)
+		return nil
+	})
+	if err == nil {
+		return
 	}
-	wg.Wait()
+	for i, ok := range ran {
+		if !ok {
+			skipped(i, err)
+		}
+	}
 }
 
 // outputs assembles the outputs of a run where every layer and image
@@ -582,17 +598,13 @@ func (r *Result) WriteSummary(w io.Writer) error {
 	return err
 }
 
+// humanBytes is a size in the summary: "0" for nothing uploaded, in MiB at
+// most (a layer is far below a GiB).
 func humanBytes(n int64) string {
-	switch {
-	case n == 0:
+	if n == 0 {
 		return "0"
-	case n < 1<<10:
-		return fmt.Sprintf("%d B", n)
-	case n < 1<<20:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	default:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
 	}
+	return bytesize.BinaryUpTo(n, bytesize.MiB)
 }
 
 // shortImageRef keeps the table narrow: a URI's digest, shortened, or its

@@ -17,6 +17,7 @@ import (
 
 	"github.com/layers-dev/layers/config"
 	"github.com/layers-dev/layers/internal/atomicfile"
+	"github.com/layers-dev/layers/internal/bytesize"
 	"github.com/layers-dev/layers/manifest"
 	"github.com/layers-dev/layers/planner"
 	"github.com/layers-dev/layers/verify"
@@ -81,7 +82,7 @@ func Render(w io.Writer, m *manifest.Manifest, v *verify.Result, limit int64) er
 	if limit <= 0 {
 		limit = config.Default("").Limits.FunctionUnzippedBytes
 	}
-	d := pageData{Limit: human(limit)}
+	d := pageData{Limit: bytesize.Binary(limit)}
 	if v != nil {
 		d.Verified = true
 		d.Stale = v.InputsSHA256 != m.InputsSHA256
@@ -185,7 +186,7 @@ func functionRow(f manifest.Function, layers map[string]manifest.Layer, r *verif
 	for i, name := range f.Layers {
 		n := layers[name].UnzippedBytes
 		w := barWidth * float64(n) / scale
-		fd.Segments = append(fd.Segments, segment{X: x, Width: w, Colour: palette[i%len(palette)], Name: name, Size: human(n)})
+		fd.Segments = append(fd.Segments, segment{X: x, Width: w, Colour: palette[i%len(palette)], Name: name, Size: bytesize.Binary(n)})
 		x += w
 	}
 	image := f.PackageType == planner.PackageImage
@@ -195,10 +196,10 @@ func functionRow(f manifest.Function, layers map[string]manifest.Layer, r *verif
 		if image {
 			name = "code and packages in the image"
 		}
-		fd.Segments = append(fd.Segments, segment{X: x, Width: w, Colour: "#9c9c9c", Name: name, Size: human(code)})
+		fd.Segments = append(fd.Segments, segment{X: x, Width: w, Colour: "#9c9c9c", Name: name, Size: bytesize.Binary(code)})
 	}
 	fd.bytes = total
-	fd.Size = human(total)
+	fd.Size = bytesize.Binary(total)
 	fd.Percent = fmt.Sprintf("%.0f%% of the limit", 100*float64(total)/float64(limit))
 	fd.Over = total > limit && !image
 	if image {
@@ -245,17 +246,4 @@ func functionRow(f manifest.Function, layers map[string]manifest.Layer, r *verif
 		fd.Problems = append(fd.Problems, p.String())
 	}
 	return fd
-}
-
-// human renders bytes in binary units, as Lambda's limits are stated.
-func human(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/layers-dev/layers/archive"
 	"github.com/layers-dev/layers/config"
+	"github.com/layers-dev/layers/internal/buildinfo"
 	"github.com/layers-dev/layers/internal/digest"
 	"github.com/layers-dev/layers/internal/repofs"
 	"github.com/layers-dev/layers/manifest"
@@ -35,9 +36,7 @@ func ReadFresh(ctx context.Context, cfg *config.Config, tool string, getenv func
 	if err != nil {
 		return nil, err
 	}
-	if tool == "" {
-		tool = "dev" // as pipeline.Build defaults it
-	}
+	tool = buildinfo.Tool(tool) // as pipeline.Build defaults it
 	sum, err := Current(ctx, cfg, tool, getenv)
 	if err != nil {
 		return nil, fmt.Errorf("check the build manifest: %w", err)

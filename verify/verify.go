@@ -13,6 +13,7 @@ import (
 	"github.com/layers-dev/layers/archive"
 	"github.com/layers-dev/layers/config"
 	"github.com/layers-dev/layers/engine"
+	"github.com/layers-dev/layers/internal/parallel"
 	"github.com/layers-dev/layers/internal/pep508"
 	"github.com/layers-dev/layers/manifest"
 	"github.com/layers-dev/layers/planner"
@@ -40,16 +41,6 @@ type Options struct {
 	Timeout time.Duration
 	// Progress receives one line per function; nil discards them.
 	Progress func(string)
-}
-
-// DefaultImage returns the Lambda runtime image of a target: what the
-// function runs on in AWS.
-func DefaultImage(t config.Target) string {
-	img := "public.ecr.aws/lambda/python:" + t.PythonVersion()
-	if t.Architecture == "arm64" {
-		img += "-arm64"
-	}
-	return img
 }
 
 // Run verifies the functions of the build at cfg.Root and writes the
@@ -108,22 +99,16 @@ func Run(ctx context.Context, cfg *config.Config, o Options) (*Result, error) {
 		o.Engine = d
 	}
 	v := &verifier{cfg: cfg, o: o, m: m, excluded: excluded, images: map[config.Target]*imageOnce{}}
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, o.Jobs)
-	for _, j := range jobs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			j.res, j.err = v.function(ctx, j.t, j.f)
-			if j.err == nil {
-				o.Progress(progressLine(&j.res, o.Strict))
-			}
-		}()
-	}
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
+	// Every function's outcome is kept: a failure does not stop the others.
+	err = parallel.ForEach(ctx, o.Jobs, len(jobs), func(ctx context.Context, i int) error {
+		j := jobs[i]
+		j.res, j.err = v.function(ctx, j.t, j.f)
+		if j.err == nil {
+			o.Progress(progressLine(&j.res, o.Strict))
+		}
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	res := &Result{Format: ResultFormat, InputsSHA256: m.InputsSHA256, Offline: o.Offline, Functions: []FunctionResult{}}
@@ -342,28 +327,15 @@ func (v *verifier) runtimeImage(ctx context.Context, target config.Target) (stri
 	io.once.Do(func() {
 		ref := v.cfg.Verify.Image
 		if ref == "" {
-			ref = DefaultImage(target)
+			ref = target.LambdaImage()
 		}
-		io.ref, io.err = resolveImage(ctx, v.o.Engine, ref, target.Platform(), v.o.Pull)
+		if _, err := engine.EnsureImage(ctx, v.o.Engine, ref, target.Platform(), v.o.Pull); err != nil {
+			io.err = fmt.Errorf("runtime image %s: %w", ref, err)
+			return
+		}
+		io.ref = ref
 	})
 	return io.ref, io.err
-}
-
-// resolveImage returns ref's image ID for platform, pulling it when the
-// engine lacks it or pull is set.
-func resolveImage(ctx context.Context, e engine.Engine, ref, platform string, pull bool) (string, error) {
-	if !pull {
-		if _, err := e.ImageID(ctx, ref, platform); err == nil {
-			return ref, nil
-		}
-	}
-	if err := e.Pull(ctx, ref, platform); err != nil {
-		return "", fmt.Errorf("runtime image %s: %w", ref, err)
-	}
-	if _, err := e.ImageID(ctx, ref, platform); err != nil {
-		return "", fmt.Errorf("runtime image %s: %w", ref, err)
-	}
-	return ref, nil
 }
 
 // image verifies a function packaged as a container image: its handler's

@@ -66,17 +66,6 @@ type Engine interface {
 
 var _ Engine = (*engine.Docker)(nil)
 
-// DefaultBase returns AWS's Lambda base image for the target:
-// public.ecr.aws/lambda/python:3.X, with -arm64 for arm64.
-func DefaultBase(t config.Target) string {
-	v := strings.TrimPrefix(t.Runtime, "python")
-	ref := "public.ecr.aws/lambda/python:" + v
-	if t.Architecture == "arm64" {
-		ref += "-arm64"
-	}
-	return ref
-}
-
 // Spec is one function's image.
 type Spec struct {
 	Function string

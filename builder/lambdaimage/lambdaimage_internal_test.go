@@ -19,17 +19,6 @@ func writeTree(t *testing.T, files map[string]string) string {
 	return testfs.Tree(t, files)
 }
 
-func TestDefaultBase(t *testing.T) {
-	for _, c := range []struct{ rt, arch, want string }{
-		{"python3.11", "x86_64", "public.ecr.aws/lambda/python:3.11"},
-		{"python3.12", "arm64", "public.ecr.aws/lambda/python:3.12-arm64"},
-	} {
-		if got := DefaultBase(config.Target{Runtime: c.rt, Architecture: c.arch}); got != c.want {
-			t.Errorf("DefaultBase(%s, %s) = %s, want %s", c.rt, c.arch, got, c.want)
-		}
-	}
-}
-
 func TestTag(t *testing.T) {
 	key := strings.Repeat("ab", 32)
 	for name, want := range map[string]string{

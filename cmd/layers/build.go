@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/layers-dev/layers/internal/buildinfo"
 	"github.com/layers-dev/layers/pipeline"
 	"github.com/layers-dev/layers/publish/ecr"
 )
@@ -39,7 +40,7 @@ A rebuild with nothing changed starts no container.`,
 			defer registry.Close()
 			display := newProgressDisplay(stderr)
 			res, err := pipeline.Build(cmd.Context(), cfg, pipeline.BuildOptions{
-				Jobs: o.Jobs, Pull: o.Pull, Fresh: o.Fresh, Tool: version, Events: display.event, Notice: display.line,
+				Jobs: o.Jobs, Pull: o.Pull, Fresh: o.Fresh, Tool: buildinfo.Version, Events: display.event, Notice: display.line,
 				CacheURL: o.Cache.URL, CacheReadOnly: o.Cache.ReadOnly, Registry: registry,
 			})
 			display.close()

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/layers-dev/layers/internal/buildinfo"
 	"github.com/layers-dev/layers/pipeline"
 )
 
@@ -31,7 +32,7 @@ func newPlanCmd(g *globalOptions) *cobra.Command {
 			}
 			stderr := cmd.ErrOrStderr()
 			doc, err := pipeline.PlanWith(cmd.Context(), cfg, pipeline.PlanOptions{
-				Resolve: true, Offline: o.Offline, Fresh: o.Fresh, Tool: version, Write: o.Write,
+				Resolve: true, Offline: o.Offline, Fresh: o.Fresh, Tool: buildinfo.Version, Write: o.Write,
 				CacheURL: o.Cache.URL, CacheReadOnly: o.Cache.ReadOnly,
 				Progress: func(line string) { fmt.Fprintln(stderr, line) },
 			})

@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/layers-dev/layers/internal/buildinfo"
 	"github.com/layers-dev/layers/publish"
 	"github.com/layers-dev/layers/publish/ecr"
 )
@@ -55,7 +56,7 @@ AWS_ENDPOINT_URL_<SERVICE> are honoured.`,
 			defer images.Close()
 			res, err := publish.Publish(cmd.Context(), cfg, publish.Options{
 				Region: o.Region, Profile: o.Profile, Outputs: o.Outputs, DryRun: o.DryRun, Jobs: o.Jobs,
-				Tool: version, Images: images, Progress: func(s string) { fmt.Fprintln(stderr, s) },
+				Tool: buildinfo.Version, Images: images, Progress: func(s string) { fmt.Fprintln(stderr, s) },
 				CacheURL: o.Cache.URL, CacheReadOnly: o.Cache.ReadOnly,
 			})
 			if res != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/layers-dev/layers/archive"
 	"github.com/layers-dev/layers/config"
+	"github.com/layers-dev/layers/internal/buildinfo"
 	"github.com/layers-dev/layers/internal/testkit/motoserver"
 	"github.com/layers-dev/layers/internal/testkit/testfs"
 	"github.com/layers-dev/layers/manifest"
@@ -34,7 +35,7 @@ func builtRepo(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	digest, err := stamp.Current(context.Background(), cfg, version, os.Getenv)
+	digest, err := stamp.Current(context.Background(), cfg, buildinfo.Version, os.Getenv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +51,7 @@ func builtRepo(t *testing.T) string {
 		t.Fatal(err)
 	}
 	sum := sha256.Sum256(zip.Bytes())
-	m := &manifest.Manifest{Format: manifest.Format, Tool: version, InputsSHA256: digest, Targets: []manifest.Target{{
+	m := &manifest.Manifest{Format: manifest.Format, Tool: buildinfo.Version, InputsSHA256: digest, Targets: []manifest.Target{{
 		Runtime: "python3.12", Architecture: "x86_64",
 		Layers: []manifest.Layer{{Name: "t-six", File: rel, SHA256: hex.EncodeToString(sum[:]),
 			CodeSha256: base64.StdEncoding.EncodeToString(sum[:]), ZippedBytes: int64(zip.Len()),

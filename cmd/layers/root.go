@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/layers-dev/layers/config"
+	"github.com/layers-dev/layers/internal/buildinfo"
 	"github.com/layers-dev/layers/internal/diag"
 	"github.com/layers-dev/layers/internal/redact"
 )
@@ -65,14 +66,14 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 pyproject.toml, uv.lock, poetry.lock, pylock.toml), works out each one's
 dependency closure for its runtime and architecture, and splits shared
 packages into shared layers within Lambda's limits.`,
-		Version:       version,
+		Version:       buildinfo.Version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	// Not cobra's "layers version X": scripts and bug reports want the commit too.
-	root.SetVersionTemplate(versionLine(version, commit))
+	root.SetVersionTemplate(buildinfo.Line())
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		fmt.Fprintf(stderr, "layers: %v\n%s", err, c.UsageString())
 		return errUsage
