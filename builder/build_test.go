@@ -147,6 +147,15 @@ func TestBuildEndToEnd(t *testing.T) {
 	}
 
 	importLayers(t, d, image, lastCfg, last.Manifest, imports)
+	// Byte code is compiled by default, and identical across the two
+	// cold builds above; Python loads it without reading the source.
+	t.Logf("%d pycs in the layers", checkByteCode(t, first))
+	importFromByteCode(t, d, image, first, "six")
+	for _, l := range last.Manifest.Targets[0].Layers {
+		if l.ByteCodeBytes <= 0 || l.ByteCodeBytes >= l.UnzippedBytes {
+			t.Errorf("layer %s: %d bytes of byte code of %d", l.Name, l.ByteCodeBytes, l.UnzippedBytes)
+		}
+	}
 }
 
 // importLayers runs each function's import statement in the build image

@@ -69,12 +69,17 @@ type Options struct {
 
 // Event is one finished step of a build, for progress output.
 type Event struct {
-	Unit   string        // "six==1.16.0 (python3.11/x86_64)"
-	Cached bool          // served from the cache
-	Remote bool          // served from the remote tier (Cached too)
-	Bytes  int64         // unzipped bytes after pruning
-	Saved  int64         // bytes pruning and strip removed; 0 for cached units
-	Took   time.Duration // time of the container that built it
+	Unit   string // "six==1.16.0 (python3.11/x86_64)"
+	Cached bool   // served from the cache
+	Remote bool   // served from the remote tier (Cached too)
+	Bytes  int64  // unzipped bytes after pruning
+	Saved  int64  // bytes pruning and strip removed; 0 for cached units
+	// ByteCode is the part of Bytes that is byte code.
+	ByteCode int64
+	// NotCompiled counts the unit's .py files that did not compile (so
+	// ship without byte code); 0 for cached units.
+	NotCompiled int
+	Took        time.Duration // time of the container that built it
 }
 
 // UnitSpec is one unit to build: a distribution at one version for one
@@ -95,16 +100,23 @@ func (s UnitSpec) String() string {
 // Unit is a built unit: a folder in the cache holding one distribution
 // installed as a site-packages folder.
 type Unit struct {
-	Spec   UnitSpec
-	Key    cache.Key
-	Dir    string // the unit's files; read-only
-	Files  int
-	Bytes  int64 // unzipped, after pruning
-	Cached bool
-	Saved  prune.Result // what pruning removed; zero for cached units
+	Spec  UnitSpec
+	Key   cache.Key
+	Dir   string // the unit's files; read-only
+	Files int
+	Bytes int64 // unzipped, after pruning
+	// ByteCode is the part of Bytes that is compiled byte code
+	// (__pycache__/*.pyc).
+	ByteCode int64
+	Cached   bool
+	Saved    prune.Result // what pruning removed; zero for cached units
 	// Stripped is what strip removed from shared objects, in the
 	// container; zero for cached units.
 	Stripped int64
+	// Compiled and NotCompiled count the .py files compiled to byte code
+	// and those that did not compile (a package's Python 2 leftovers or
+	// templates), in the container; zero for cached units.
+	Compiled, NotCompiled int
 }
 
 // Builder builds units.
@@ -205,8 +217,8 @@ func (b *Builder) Units(ctx context.Context, specs []UnitSpec) ([]Unit, error) {
 		d := k.Digest()
 		if _, seen := byDigest[d]; !seen {
 			if e, ok := b.o.Cache.Get(k); ok {
-				units[i].Dir, units[i].Files, units[i].Bytes, units[i].Cached = e.Dir, e.Files, e.Bytes, true
-				b.progress(Event{Unit: s.String(), Cached: true, Bytes: e.Bytes})
+				units[i].Dir, units[i].Files, units[i].Bytes, units[i].ByteCode, units[i].Cached = e.Dir, e.Files, e.Bytes, e.ByteCode, true
+				b.progress(Event{Unit: s.String(), Cached: true, Bytes: e.Bytes, ByteCode: e.ByteCode})
 			} else {
 				todo = append(todo, &job{spec: s, key: k, out: &units[i]})
 			}
@@ -224,7 +236,7 @@ func (b *Builder) Units(ctx context.Context, specs []UnitSpec) ([]Unit, error) {
 	for _, idx := range byDigest {
 		for _, i := range idx[1:] {
 			first := units[idx[0]]
-			units[i].Dir, units[i].Files, units[i].Bytes, units[i].Cached = first.Dir, first.Files, first.Bytes, first.Cached
+			units[i].Dir, units[i].Files, units[i].Bytes, units[i].ByteCode, units[i].Cached = first.Dir, first.Files, first.Bytes, first.ByteCode, first.Cached
 		}
 	}
 	return units, nil
@@ -316,8 +328,8 @@ func (b *Builder) runBatch(ctx context.Context, batch []*job) error {
 	}
 	defer os.RemoveAll(out)
 	tail := engine.NewTailBuffer(16 << 10)
-	stripped := &stripWatcher{}
-	spec.Stdout = io.MultiWriter(tail, stripped)
+	markers := &markerWatcher{}
+	spec.Stdout = io.MultiWriter(tail, markers)
 	spec.Stderr = tail
 	spec.Out = []engine.CopyOut{{Path: "/out", Extract: func(r io.Reader) error {
 		_, err := archive.ExtractTar(r, out)
@@ -346,8 +358,11 @@ func (b *Builder) runBatch(ctx context.Context, batch []*job) error {
 		if err != nil {
 			return err
 		}
-		*j.out = Unit{Spec: j.spec, Key: j.key, Dir: e.Dir, Files: e.Files, Bytes: e.Bytes, Saved: saved, Stripped: stripped.get(i)}
-		b.progress(Event{Unit: j.spec.String(), Bytes: e.Bytes, Saved: saved.Bytes + j.out.Stripped, Took: took})
+		compiled, failed := markers.compiledFiles(i)
+		*j.out = Unit{Spec: j.spec, Key: j.key, Dir: e.Dir, Files: e.Files, Bytes: e.Bytes, ByteCode: e.ByteCode, Saved: saved,
+			Stripped: markers.stripped(i), Compiled: compiled, NotCompiled: failed}
+		b.progress(Event{Unit: j.spec.String(), Bytes: e.Bytes, ByteCode: e.ByteCode, Saved: saved.Bytes + j.out.Stripped,
+			NotCompiled: failed, Took: took})
 	}
 	return nil
 }

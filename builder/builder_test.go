@@ -102,7 +102,8 @@ func TestRunSpec(t *testing.T) {
 	}
 	script := strings.Join(spec.Cmd, " ")
 	for _, want := range []string{"'--target' '/out/0'", "'--platform' 'manylinux2014_x86_64'", "'--python-version' '3.11'", "'--abi' 'cp311'", "'--abi' 'abi3'",
-		"'--only-binary=:all:'", "'six==1.16.0'", "'--require-hashes' '-r' '/layers-in/req-1.txt'", failMarker + "1"} {
+		"'--only-binary=:all:'", "'six==1.16.0'", "'--require-hashes' '-r' '/layers-in/req-1.txt'", failMarker + "1",
+		"PYTHONHASHSEED=0 python3 -s /layers-in/compile.py /out/0 0 '3.11' ||", "python3 -s /layers-in/compile.py /out/1 1 '3.11' ||"} {
 		if !strings.Contains(script, want) {
 			t.Errorf("script lacks %s:\n%s", want, script)
 		}
@@ -130,7 +131,7 @@ func TestRunSpec(t *testing.T) {
 			}
 		}
 	}
-	if !slices.Equal(names, []string{"layers-in/req-1.txt", "layers-ca/ca.crt"}) {
+	if !slices.Equal(names, []string{"layers-in/req-1.txt", "layers-in/compile.py", "layers-ca/ca.crt"}) {
 		t.Errorf("files copied in: %q", names)
 	}
 }
@@ -144,13 +145,14 @@ func TestRunSpecLocalAndStrip(t *testing.T) {
 		"libs/common/common/__pycache__/a.pyc":  "",
 		"libs/common/build/lib/common/stale.py": "",
 	})
-	b := newTestBuilder(t, Options{Root: root, Prune: prune.Options{Strip: true}})
+	b := newTestBuilder(t, Options{Root: root, Prune: prune.Options{Strip: true, Bytecode: prune.BytecodeStrip}})
 	spec, err := b.runSpec([]*job{{spec: UnitSpec{Package: resolver.Package{Name: "common", Version: "0.1.0", Source: resolver.SourceLocal, Path: "libs/common"}, Target: py311, Image: img}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	script := spec.Cmd[2]
-	if strings.Contains(script, "--platform") || !strings.Contains(script, "'/layers-in/src-0'") || !strings.Contains(script, "strip --strip-unneeded") {
+	if strings.Contains(script, "--platform") || !strings.Contains(script, "'/layers-in/src-0'") || !strings.Contains(script, "strip --strip-unneeded") ||
+		strings.Contains(script, "compile.py") {
 		t.Errorf("script:\n%s", script)
 	}
 	var names []string
@@ -355,14 +357,20 @@ func (p *pullEngine) Pull(_ context.Context, ref, plat string) error {
 	return nil
 }
 
-func TestStripWatcher(t *testing.T) {
-	w := &stripWatcher{}
-	for _, chunk := range []string{"Collecting x\n" + stripMarker + "0 12", "34\n", stripMarker + "2 -5\nnoise " + stripMarker + "1 9\n" + stripMarker + "3 7"} {
+func TestMarkerWatcher(t *testing.T) {
+	w := &markerWatcher{}
+	for _, chunk := range []string{"Collecting x\n" + stripMarker + "0 12", "34\n", stripMarker + "2 -5\nnoise " + stripMarker + "1 9\n" + stripMarker + "3 7\n",
+		compileMarker + "0 120 3\n" + compileMarker + "2 4", "0 0\nnoise " + compileMarker + "1 5 5\n" + compileMarker + "3 1 1"} {
 		w.Write([]byte(chunk))
 	}
-	for n, want := range map[int]int64{0: 1234, 1: 0, 2: -5, 3: 0} {
-		if got := w.get(n); got != want {
-			t.Errorf("unit %d: %d, want %d", n, got, want)
+	for n, want := range map[int]int64{0: 1234, 1: 0, 2: -5, 3: 7} {
+		if got := w.stripped(n); got != want {
+			t.Errorf("unit %d: stripped %d, want %d", n, got, want)
+		}
+	}
+	for n, want := range map[int][2]int{0: {120, 3}, 1: {0, 0}, 2: {40, 0}, 3: {0, 0}} {
+		if ok, failed := w.compiledFiles(n); ok != want[0] || failed != want[1] {
+			t.Errorf("unit %d: compiled %d, %d failed; want %d, %d", n, ok, failed, want[0], want[1])
 		}
 	}
 }

@@ -2,6 +2,7 @@ package builder
 
 import (
 	"crypto/sha256"
+	_ "embed"
 	"encoding/hex"
 	"fmt"
 	"path"
@@ -22,6 +23,15 @@ const failMarker = "layers-failed-unit: "
 // stripMarker starts the line that reports the bytes strip saved on a
 // unit: its number in the batch, then the bytes.
 const stripMarker = "layers-stripped-unit: "
+
+// compileMarker starts the line compile.py ends with: the unit's number
+// in the batch, the files compiled, the files that did not compile.
+const compileMarker = "layers-compiled-unit: "
+
+// compileScript compiles a unit's byte code in the build container.
+//
+//go:embed compile.py
+var compileScript []byte
 
 // Paths inside the build container.
 const (
@@ -104,6 +114,18 @@ func (b *Builder) runSpec(batch []*job) (engine.RunSpec, error) {
 			fmt.Fprintf(&script, "find %s -type f \\( -name '*.so' -o -name '*.so.*' \\) ! -path '*.libs/*' -exec sh -c 'for f; do strip --strip-unneeded \"$f\" 2>/dev/null || true; done' sh {} +\n", target)
 			fmt.Fprintf(&script, "echo \"%s%d $((before - $(du -sb %s | cut -f1)))\"\n", stripMarker, n, target)
 		}
+		if b.o.Prune.Compile() {
+			// After strip, so that its figure holds no byte code; before
+			// prune, which keeps the pycs of the sources it keeps. A fresh
+			// interpreter per unit; a fixed hash seed, because Pythons
+			// before 3.11 marshal a frozenset constant in hash order.
+			version := strings.TrimPrefix(j.spec.Target.Runtime, "python")
+			fmt.Fprintf(&script, "env -u PYTHONPATH PYTHONHASHSEED=0 python3 -s %s %s %d %s || { echo; echo '%s%d'; exit 3; }\n",
+				path.Join(inDir, "compile.py"), target, n, shellJoin([]string{version}), failMarker, n)
+		}
+	}
+	if b.o.Prune.Compile() {
+		files = append(files, archive.FromBytes(path.Join(strings.TrimPrefix(inDir, "/"), "compile.py"), compileScript, false))
 	}
 	env := slices.Clone(b.o.Env)
 	if len(b.o.CABundle) > 0 {
@@ -144,14 +166,16 @@ func hashString(s string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// stripWatcher collects the stripMarker lines of a container's output.
-type stripWatcher struct {
-	mu    sync.Mutex
-	line  []byte
-	saved map[int]int64
+// markerWatcher collects the stripMarker and compileMarker lines of a
+// container's output.
+type markerWatcher struct {
+	mu       sync.Mutex
+	line     []byte
+	saved    map[int]int64
+	compiled map[int][2]int // unit -> files compiled, files that failed
 }
 
-func (w *stripWatcher) Write(p []byte) (int, error) {
+func (w *markerWatcher) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for _, c := range p {
@@ -161,21 +185,35 @@ func (w *stripWatcher) Write(p []byte) (int, error) {
 			}
 			continue
 		}
-		var n int
+		var n, ok, failed int
 		var saved int64
 		if _, err := fmt.Sscanf(string(w.line), stripMarker+"%d %d", &n, &saved); err == nil {
 			if w.saved == nil {
 				w.saved = map[int]int64{}
 			}
 			w.saved[n] = saved
+		} else if _, err := fmt.Sscanf(string(w.line), compileMarker+"%d %d %d", &n, &ok, &failed); err == nil {
+			if w.compiled == nil {
+				w.compiled = map[int][2]int{}
+			}
+			w.compiled[n] = [2]int{ok, failed}
 		}
 		w.line = w.line[:0]
 	}
 	return len(p), nil
 }
 
-func (w *stripWatcher) get(n int) int64 {
+func (w *markerWatcher) stripped(n int) int64 {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.saved[n]
+}
+
+// compiledFiles returns what compile.py reported for unit n: the files
+// compiled and those that did not compile.
+func (w *markerWatcher) compiledFiles(n int) (ok, failed int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	c := w.compiled[n]
+	return c[0], c[1]
 }

@@ -86,7 +86,7 @@ func TestParseReportBad(t *testing.T) {
 
 // unpinned is a monorepo whose functions list requirements no lock pins:
 // api a range and a bare name, worker a local library (with its own
-// dependency) next to a bare name.
+// dependency and a module that does not compile) next to a bare name.
 var unpinned = map[string]string{
 	"functions/api/requirements.txt":    "requests>=2.31,<3\nsix\n",
 	"functions/api/app.py":              "import requests\n",
@@ -95,6 +95,8 @@ var unpinned = map[string]string{
 	"libs/shared/pyproject.toml": "[build-system]\nrequires = [\"setuptools>=61\"]\nbuild-backend = \"setuptools.build_meta\"\n\n" +
 		"[project]\nname = \"shared-lib\"\nversion = \"0.3.0\"\ndependencies = [\"six>=1.16\"]\n",
 	"libs/shared/shared_lib/__init__.py": "import six\n",
+	// A Python 2 leftover: it does not compile, and that is no failure.
+	"libs/shared/shared_lib/legacy.py": "print \"python 2\"\n",
 }
 
 var target311 = config.Target{Runtime: "python3.11", Architecture: "x86_64"}
@@ -264,6 +266,17 @@ func TestBuildUnpinned(t *testing.T) {
 	importLayers(t, d, image, cfg, res.Manifest, map[string]string{
 		"api": "import requests, six, urllib3, idna, certifi, charset_normalizer", "worker": "import shared_lib, six",
 	})
+	if res.NotCompiled != 1 {
+		t.Errorf("%d files did not compile, want 1 (legacy.py)", res.NotCompiled)
+	}
+	var summary strings.Builder
+	if err := res.WriteSummary(&summary); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(summary.String(), "byte code: 1 file of the units built did not compile") {
+		t.Errorf("the summary does not count the file that did not compile:\n%s", summary.String())
+	}
+	checkByteCode(t, zips(t, cfg, res.Manifest), "shared_lib/legacy.py")
 
 	counting := &countingEngine{Engine: d}
 	doc, err := pipeline.PlanWith(context.Background(), cfg, pipeline.PlanOptions{Resolve: true, Engine: counting, CacheDir: cacheDir, Tool: "test",

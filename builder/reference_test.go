@@ -29,8 +29,8 @@ var referenceImports = map[string]string{
 }
 
 // TestBuildReferenceSet builds the reference set twice with empty caches:
-// every layer zip must be byte-identical, and every function's layers must
-// import (and work) in the build image.
+// every layer zip, byte code included, must be byte-identical, and every
+// function's layers must import (and work) in the build image.
 func TestBuildReferenceSet(t *testing.T) {
 	if testing.Short() {
 		t.Skip("downloads about 60 MB of wheels; skipped with -short")
@@ -48,6 +48,7 @@ func TestBuildReferenceSet(t *testing.T) {
 		if first == nil {
 			first = got
 			importLayers(t, d, image, cfg, res.Manifest, referenceImports)
+			t.Logf("%d pycs in the layers", checkByteCode(t, got))
 			continue
 		}
 		if len(got) != len(first) {

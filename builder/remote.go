@@ -31,9 +31,9 @@ func (b *Builder) fromRemote(ctx context.Context, todo []*job) ([]*job, error) {
 		if err != nil {
 			return err
 		}
-		*j.out = Unit{Spec: j.spec, Key: j.key, Dir: e.Dir, Files: e.Files, Bytes: e.Bytes, Cached: true}
+		*j.out = Unit{Spec: j.spec, Key: j.key, Dir: e.Dir, Files: e.Files, Bytes: e.Bytes, ByteCode: e.ByteCode, Cached: true}
 		served[i] = true
-		b.progress(Event{Unit: j.spec.String(), Cached: true, Remote: true, Bytes: e.Bytes})
+		b.progress(Event{Unit: j.spec.String(), Cached: true, Remote: true, Bytes: e.Bytes, ByteCode: e.ByteCode})
 		return nil
 	})
 	if err != nil {

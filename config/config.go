@@ -182,8 +182,17 @@ type Build struct {
 	CABundle string `toml:"ca_bundle"`
 }
 
+// Byte-code modes, [prune] bytecode and [function.NAME] bytecode.
+const (
+	// BytecodeCompile ships byte code compiled for the runtime's Python, so
+	// that a cold start does not compile every import (the default).
+	BytecodeCompile = "compile"
+	// BytecodeStrip ships no byte code: smaller, slower cold starts.
+	BytecodeStrip = "strip"
+)
+
 // Prune are the [prune] settings; builder/prune documents each rule. The
-// default removes byte-code caches only.
+// default ships compiled byte code and removes nothing else.
 type Prune struct {
 	// Tests removes the test folders of packages.
 	Tests bool `toml:"tests"`
@@ -195,6 +204,8 @@ type Prune struct {
 	// Strip removes debug symbols from shared objects, with the build
 	// image's strip.
 	Strip bool `toml:"strip"`
+	// Bytecode is BytecodeCompile or BytecodeStrip.
+	Bytecode string `toml:"bytecode"`
 }
 
 // Function is one function's settings. In Config.Function it holds
@@ -221,6 +232,10 @@ type Function struct {
 	// Image overrides Build.Image. Functions of one runtime and
 	// architecture share units, so they must agree on the image.
 	Image string `toml:"image"`
+	// Bytecode overrides Prune.Bytecode for the packages in this
+	// function's image; only a function with Package PackageImage may set
+	// it (layers are made of units shared by functions).
+	Bytecode string `toml:"bytecode"`
 }
 
 // Limits are the bounds the planner works within.
@@ -266,6 +281,7 @@ func Default(root string) *Config {
 			FunctionUnzippedBytes: defaultFunctionUnzippedBytes,
 		},
 		Layers: Layers{PlanFile: DefaultPlanFile},
+		Prune:  Prune{Bytecode: BytecodeCompile},
 		Cache:  Cache{Write: true},
 		Publish: Publish{
 			InlineMaxBytes: DefaultInlineMaxBytes,
@@ -318,6 +334,9 @@ func (c *Config) For(name string) Function {
 	}
 	if f.Image == "" {
 		f.Image = c.Build.Image
+	}
+	if f.Bytecode == "" {
+		f.Bytecode = c.Prune.Bytecode
 	}
 	f.Architectures = slices.Clone(f.Architectures)
 	f.Extras = slices.Clone(f.Extras)

@@ -25,6 +25,7 @@ func TestDefault(t *testing.T) {
 		Architectures: []string{"x86_64"},
 		Limits:        Limits{LayersPerFunction: 5, ReservedLayers: 0, FunctionUnzippedBytes: 262144000},
 		Layers:        Layers{PlanFile: ".layers/plan.json"},
+		Prune:         Prune{Bytecode: "compile"},
 		Publish:       Publish{InlineMaxBytes: 50_000_000, Outputs: ".layers/outputs.json"},
 		Cache:         Cache{Write: true},
 	}
@@ -62,6 +63,7 @@ func TestParseFull(t *testing.T) {
 				Package:       "image",
 				Handler:       "orders.api/app.handler",
 				Source:        []string{"src/**/*.py", "templates/*"},
+				Bytecode:      "strip",
 			},
 			"billing.v2": {Package: "layers", Handler: "main.lambda_handler"},
 		},
@@ -76,6 +78,7 @@ func TestParseFull(t *testing.T) {
 			LocalInCode: true,
 			PlanFile:    "deploy/layers-plan.json",
 		},
+		Prune: Prune{Bytecode: "compile"},
 		Publish: Publish{
 			Region: "eu-west-1", Profile: "ci", S3Bucket: "acme-artifacts", S3Prefix: "layers/",
 			InlineMaxBytes: 10_000_000, ShareWith: []string{"123456789012", "o-abcdef1234"},
@@ -166,6 +169,7 @@ runtime = "python3.13"
 [function.worker]
 architectures = ["arm64"]
 package = "image"
+bytecode = "strip"
 `
 	c, err := Parse("layers.toml", []byte(doc))
 	if err != nil {
@@ -175,9 +179,9 @@ package = "image"
 		name string
 		want Function
 	}{
-		{"api", Function{Runtime: "python3.13", Architectures: []string{"x86_64", "arm64"}, Package: "layers"}},
-		{"worker", Function{Runtime: "python3.11", Architectures: []string{"arm64"}, Package: "image"}},
-		{"plain", Function{Runtime: "python3.11", Architectures: []string{"x86_64", "arm64"}, Package: "layers"}},
+		{"api", Function{Runtime: "python3.13", Architectures: []string{"x86_64", "arm64"}, Package: "layers", Bytecode: "compile"}},
+		{"worker", Function{Runtime: "python3.11", Architectures: []string{"arm64"}, Package: "image", Bytecode: "strip"}},
+		{"plain", Function{Runtime: "python3.11", Architectures: []string{"x86_64", "arm64"}, Package: "layers", Bytecode: "compile"}},
 	}
 	for _, tc := range cases {
 		if got := c.For(tc.name); !reflect.DeepEqual(got, tc.want) {

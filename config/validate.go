@@ -47,6 +47,18 @@ func (c *Config) validate() []problem {
 		}
 		v.globs(f.Source, "the function folder", at("source")...)
 		v.image(f.Image, at("image")...)
+		if f.Bytecode != "" {
+			v.bytecode(f.Bytecode, at("bytecode")...)
+			// Layers are made of units that several functions share,
+			// built in one mode: only an image's packages are its own.
+			switch {
+			case f.Bytecode == c.Prune.Bytecode || f.Bytecode == BytecodeStrip && f.Package == PackageImage:
+			case f.Package != PackageImage:
+				v.errorf(at("bytecode"), "only a function with package = %q can choose its own byte code: functions in layers share their packages' units with other functions; set [prune] bytecode for all of them", PackageImage)
+			default:
+				v.errorf(at("bytecode"), "%q needs [prune] bytecode = %q: an image leaves out the byte code of units compiled for all functions, and with %q there is none", BytecodeCompile, BytecodeCompile, BytecodeStrip)
+			}
+		}
 		c.Function[name] = f
 	}
 
@@ -82,6 +94,7 @@ func (c *Config) validate() []problem {
 	}
 	v.pruneGlobs(c.Prune.Patterns, "patterns")
 	v.pruneGlobs(c.Prune.Keep, "keep")
+	v.bytecode(c.Prune.Bytecode, "prune", "bytecode")
 	v.publish(&c.Publish)
 	v.cache(&c.Cache)
 	v.imageSection(&c.Image)
@@ -162,6 +175,13 @@ func (v *validator) pruneGlobs(globs []string, field string) {
 			v.errorf([]any{"prune", field, i}, "%s: %s", tomlString(g), reason)
 			return
 		}
+	}
+}
+
+// bytecode checks a byte-code mode.
+func (v *validator) bytecode(mode string, key ...any) {
+	if mode != BytecodeCompile && mode != BytecodeStrip {
+		v.errorf(key, "want %q (ship byte code compiled for the runtime) or %q (none), got %s", BytecodeCompile, BytecodeStrip, tomlString(mode))
 	}
 }
 

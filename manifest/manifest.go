@@ -68,11 +68,14 @@ type BuildImage struct {
 type Layer struct {
 	Name string `json:"name"`
 	// File is the zip's path relative to the repository root.
-	File          string               `json:"file"`
-	SHA256        string               `json:"sha256"`
-	CodeSha256    string               `json:"code_sha256"` // base64, as Lambda reports it
-	ZippedBytes   int64                `json:"zipped_bytes"`
-	UnzippedBytes int64                `json:"unzipped_bytes"`
+	File          string `json:"file"`
+	SHA256        string `json:"sha256"`
+	CodeSha256    string `json:"code_sha256"` // base64, as Lambda reports it
+	ZippedBytes   int64  `json:"zipped_bytes"`
+	UnzippedBytes int64  `json:"unzipped_bytes"`
+	// ByteCodeBytes is the part of UnzippedBytes that is compiled byte
+	// code ([prune] bytecode).
+	ByteCodeBytes int64                `json:"bytecode_bytes,omitempty"`
 	Packages      []planner.PackageRef `json:"packages"`
 	Functions     []string             `json:"functions"`
 	// ContentKey digests the layer's unit keys and the zip time: a zip
@@ -88,6 +91,9 @@ type Function struct {
 	// Layers are the layer names to attach, in order.
 	Layers        []string `json:"layers"`
 	UnzippedBytes *int64   `json:"unzipped_bytes"`
+	// ByteCodeBytes is the part of UnzippedBytes that is compiled byte
+	// code: its layers' (or its image's packages').
+	ByteCodeBytes int64 `json:"bytecode_bytes,omitempty"`
 	// Packages are what the function needs from its layers, its closure
 	// (its layers may deliver more): what `layers verify` imports and
 	// checks. Manifests written before it was recorded lack it.
@@ -221,4 +227,10 @@ func WritePlan(path string, p *planner.Plan) error {
 		return fmt.Errorf("write plan: %w", err)
 	}
 	return nil
+}
+
+// ByteCodePushesOver reports whether a function of unzipped bytes, over
+// limit, would fit without its byteCode bytes of byte code.
+func ByteCodePushesOver(unzipped *int64, byteCode, limit int64) bool {
+	return unzipped != nil && byteCode > 0 && *unzipped > limit && *unzipped-byteCode <= limit
 }

@@ -75,7 +75,10 @@ type BuildResult struct {
 	UnitsBuilt   int
 	UnitsCached  int
 	// SavedBytes is what pruning removed from the units built this time.
-	SavedBytes    int64
+	SavedBytes int64
+	// NotCompiled counts the files of the units built this time that did
+	// not compile to byte code (and ship without it).
+	NotCompiled   int
 	LayersWritten int
 	LayersReused  int
 	// ImagesBuilt and ImagesReused count the container images built and
@@ -257,8 +260,9 @@ func (r *buildRun) prepare(ctx context.Context, res *resolver.Result) error {
 			}
 			out.UnitsBuilt++
 			out.SavedBytes += e.Saved
-			r.rep.unit(fmt.Sprintf("unit %s: built, %s (pruned %s; container %s)", e.Unit, bytesize.Decimal(e.Bytes), bytesize.Decimal(e.Saved),
-				e.Took.Round(100*time.Millisecond)))
+			out.NotCompiled += e.NotCompiled
+			r.rep.unit(fmt.Sprintf("unit %s: built, %s (pruned %s%s; container %s)", e.Unit, bytesize.Decimal(e.Bytes), bytesize.Decimal(e.Saved),
+				byteCodeDetail(e), e.Took.Round(100*time.Millisecond)))
 		},
 	})
 	return err
@@ -315,6 +319,7 @@ func (r *buildRun) target(ctx context.Context, tr resolver.TargetResult) (*manif
 	tm := &manifest.Target{Runtime: tr.Runtime, Architecture: tr.Arch, Image: manifest.BuildImage(img),
 		Layers: []manifest.Layer{}, Functions: []manifest.Function{}, Images: []manifest.Image{}}
 	fp := map[string]planner.FunctionPlan{}
+	layerCode := layerByteCode(plan, pt, byUnit)
 	nlayers := 0
 	for _, p := range plan.Targets {
 		nlayers += len(p.Layers)
@@ -347,7 +352,8 @@ func (r *buildRun) target(ctx context.Context, tr resolver.TargetResult) (*manif
 			continue
 		}
 		mf := manifest.Function{Name: c.Name, Path: c.Path, PackageType: f.PackageType,
-			Layers: append([]string{}, f.Layers...), UnzippedBytes: f.UnzippedBytes}
+			Layers: append([]string{}, f.Layers...), UnzippedBytes: f.UnzippedBytes,
+			ByteCodeBytes: functionByteCode(cfg, f, c, pt, layerCode, byUnit)}
 		for _, p := range c.Packages {
 			if f.PackageType == planner.PackageLayers && !(p.Source == resolver.SourceLocal && cfg.Layers.LocalInCode) {
 				mf.Packages = append(mf.Packages, planner.PackageRef{Name: p.Name, Version: p.Version, Source: string(p.Source), Local: p.Source == resolver.SourceLocal})
@@ -385,6 +391,9 @@ func (r *buildRun) writeLayer(l planner.Layer, pt planner.Target, byUnit map[pla
 	if prev, ok := r.previous[l.Name]; ok && prev.ContentKey == key {
 		if sum, b64, size, err := digest.File(path); err == nil && sum == prev.SHA256 {
 			lm.SHA256, lm.CodeSha256, lm.ZippedBytes, lm.UnzippedBytes = sum, b64, size, prev.UnzippedBytes
+			for _, u := range units {
+				lm.ByteCodeBytes += u.ByteCode
+			}
 			r.out.LayersReused++
 			return lm, nil
 		}
@@ -395,6 +404,9 @@ func (r *buildRun) writeLayer(l planner.Layer, pt planner.Target, byUnit map[pla
 	lf, err := builder.WriteLayer(path, units, r.epoch)
 	if err != nil {
 		return manifest.Layer{}, err
+	}
+	for _, u := range units {
+		lm.ByteCodeBytes += u.ByteCode
 	}
 	lm.SHA256, lm.CodeSha256, lm.ZippedBytes, lm.UnzippedBytes = lf.SHA256, lf.CodeSHA256, lf.ZippedBytes, lf.UnzippedBytes
 	r.out.LayersWritten++
@@ -424,7 +436,7 @@ func imageFor(cfg *config.Config, tr resolver.TargetResult) (string, error) {
 }
 
 func pruneOptions(cfg *config.Config) prune.Options {
-	return prune.Options{Tests: cfg.Prune.Tests, Patterns: cfg.Prune.Patterns, Keep: cfg.Prune.Keep, Strip: cfg.Prune.Strip}
+	return prune.Options{Tests: cfg.Prune.Tests, Patterns: cfg.Prune.Patterns, Keep: cfg.Prune.Keep, Strip: cfg.Prune.Strip, Bytecode: cfg.Prune.Bytecode}
 }
 
 // removeStaleZips deletes the zips of .layers/dist that the new manifest

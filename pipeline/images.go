@@ -114,7 +114,8 @@ func (r *buildRun) buildImages(ctx context.Context, tr resolver.TargetResult, tm
 		if im.SourceSHA256, err = digest.Files(src); err != nil {
 			return fmt.Errorf("function %s: %w", c.Name, err)
 		}
-		spec := lambdaimage.Spec{Function: c.Name, Target: tr.Target, Base: base, Handler: im.Handler, Units: units, Source: src}
+		spec := lambdaimage.Spec{Function: c.Name, Target: tr.Target, Base: base, Handler: im.Handler, Units: units, Source: src,
+			StripByteCode: cfg.For(c.Name).Bytecode == config.BytecodeStrip}
 		res, found, err := lambdaimage.Find(ctx, eng, spec)
 		if err != nil {
 			return err

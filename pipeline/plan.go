@@ -61,6 +61,9 @@ type FunctionDocument struct {
 	// ClosureBytes is the size of the packages the function needs; nil
 	// when a size is unknown.
 	ClosureBytes *int64 `json:"closure_bytes"`
+	// ByteCodeBytes is the byte code in ClosureBytes, estimated; nil when
+	// a size is unknown or byte code is stripped.
+	ByteCodeBytes *int64 `json:"bytecode_bytes,omitempty"`
 }
 
 // PackageDocument is one package of a function's closure.
@@ -188,6 +191,7 @@ func PlanWith(ctx context.Context, cfg *config.Config, o PlanOptions) (*PlanDocu
 				fd.PackageType, fd.Reason = f.PackageType, f.Reason
 				fd.UnzippedBytes, fd.Estimated = f.UnzippedBytes, f.Estimated
 				fd.ClosureBytes = f.ClosureBytes
+				fd.ByteCodeBytes = planByteCode(cfg, c, planner.Target{Runtime: tr.Runtime, Architecture: tr.Arch}, in.Sizes)
 				if f.PackageType == planner.PackageImage {
 					doc.handlers[c.Name] = cfg.For(c.Name).Handler
 				}
@@ -253,9 +257,9 @@ func plannerInput(cfg *config.Config, tr resolver.TargetResult, previous *planne
 				continue
 			}
 			if w, ok := resolver.BestWheel(p.Wheels, tr.Runtime, tr.Arch); ok && w.Size > 0 {
-				in.Sizes[u] = planner.Size{Bytes: w.Size * wheelExpansion, Kind: planner.SizeEstimated}
+				in.Sizes[u] = planner.Size{Bytes: withByteCode(w.Size*wheelExpansion, compiles(cfg)), Kind: planner.SizeEstimated}
 			} else if p.SourceBytes > 0 {
-				in.Sizes[u] = planner.Size{Bytes: p.SourceBytes, Kind: planner.SizeEstimated}
+				in.Sizes[u] = planner.Size{Bytes: withByteCode(p.SourceBytes, compiles(cfg)), Kind: planner.SizeEstimated}
 			}
 		}
 		in.Functions = append(in.Functions, f)

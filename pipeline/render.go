@@ -6,6 +6,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/layers-dev/layers/manifest"
 	"github.com/layers-dev/layers/planner"
 )
 
@@ -75,7 +76,9 @@ func (d *PlanDocument) writeTarget(b *strings.Builder, t TargetDocument) {
 	for _, f := range t.Functions {
 		nameWidth = max(nameWidth, len(f.Name))
 	}
-	fmt.Fprintf(b, "%-*s  %8s  %s  %s\n", nameWidth, "FUNCTION", "PACKAGES", pad("SIZE", sizeWidth), "LAYERS")
+	fmt.Fprintf(b, "%-*s  %8s  %s  %9s  %s\n", nameWidth, "FUNCTION", "PACKAGES", pad("SIZE", sizeWidth), "BYTE CODE", "LAYERS")
+	var overNames []string
+	var overBytes []int64
 	var perFunction int64
 	perFunctionKnown := true
 	for _, f := range t.Functions {
@@ -98,8 +101,15 @@ func (d *PlanDocument) writeTarget(b *strings.Builder, t TargetDocument) {
 				perFunction += *f.ClosureBytes
 			}
 		}
-		fmt.Fprintf(b, "%-*s  %8d  %s  %s\n", nameWidth, f.Name, len(f.Packages),
-			pad(sizeBar(f.UnzippedBytes, d.limit, f.Estimated), sizeWidth), layers)
+		byteCode := "-"
+		if f.ByteCodeBytes != nil {
+			byteCode = size(f.ByteCodeBytes, f.Estimated)
+			if f.PackageType == planner.PackageImage && manifest.ByteCodePushesOver(f.UnzippedBytes, *f.ByteCodeBytes, d.limit) {
+				overNames, overBytes = append(overNames, f.Name), append(overBytes, *f.UnzippedBytes-d.limit)
+			}
+		}
+		fmt.Fprintf(b, "%-*s  %8d  %s  %9s  %s\n", nameWidth, f.Name, len(f.Packages),
+			pad(sizeBar(f.UnzippedBytes, d.limit, f.Estimated), sizeWidth), byteCode, layers)
 	}
 	if len(t.Layers) > 0 {
 		b.WriteString("\n")
@@ -134,6 +144,9 @@ func (d *PlanDocument) writeTarget(b *strings.Builder, t TargetDocument) {
 		for _, f := range images {
 			fmt.Fprintf(b, "  %s: %s; CMD %s\n", f.Name, f.Reason, d.handlers[f.Name])
 		}
+	}
+	if note := byteCodeNote(overNames, overBytes, d.limit); note != "" {
+		b.WriteString("\n" + note)
 	}
 	if len(unresolved) > 0 {
 		b.WriteString("\nnot pinned by a lock file (the builder resolves these in the build image):\n")

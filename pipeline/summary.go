@@ -38,6 +38,9 @@ func (r *BuildResult) WriteSummary(w io.Writer) error {
 				img.Tag, bytesize.Decimal(img.ImageBytes), img.Reason)
 		}
 	}
+	if err := r.writeByteCode(w); err != nil {
+		return err
+	}
 	images := ""
 	if r.ImagesBuilt+r.ImagesReused > 0 {
 		images = fmt.Sprintf("; images: %d built, %d unchanged", r.ImagesBuilt, r.ImagesReused)

@@ -100,6 +100,9 @@ func Render(w io.Writer, m *manifest.Manifest, v *verify.Result, limit int64) er
 		if f.ImportMicros != nil && *f.ImportMicros > maxImport {
 			maxImport = *f.ImportMicros
 		}
+		if f.SourceImportMicros != nil && *f.SourceImportMicros > maxImport {
+			maxImport = *f.SourceImportMicros
+		}
 	}
 	for _, t := range m.Targets {
 		td := targetData{Name: t.Runtime + "/" + t.Architecture}
@@ -141,17 +144,26 @@ type targetData struct {
 }
 
 type functionData struct {
-	Name, PackageType  string
-	Size, Percent      string
-	bytes              int64
-	Over               bool
-	Segments           []segment
-	LimitX             float64
-	Verdict            string
-	VerdictClass       string
-	Result             *verify.FunctionResult
-	Import             string
-	ImportWidth        float64
+	Name, PackageType string
+	Size, Percent     string
+	bytes             int64
+	Over              bool
+	Segments          []segment
+	LimitX            float64
+	Verdict           string
+	VerdictClass      string
+	Result            *verify.FunctionResult
+	Import            string
+	ImportWidth       float64
+	// ByteCode says how much of Size is byte code; ByteCodeOver that
+	// the byte code alone pushes the function over the limit.
+	ByteCode     string
+	ByteCodeOver bool
+	// NoByteCode is the cold import without byte code, and Gain what
+	// the byte code saves of it.
+	NoByteCode         string
+	NoByteCodeWidth    float64
+	Gain               string
 	Slowest            []slow
 	Failures, Optional []verify.ModuleResult
 	Problems           []string
@@ -207,6 +219,10 @@ func functionRow(f manifest.Function, layers map[string]manifest.Layer, r *verif
 		// what it would have had to fit.
 		fd.Percent = "an image: the limit does not apply"
 	}
+	if f.ByteCodeBytes > 0 && total > 0 {
+		fd.ByteCode = fmt.Sprintf("byte code %s (%.0f%%)", bytesize.Binary(f.ByteCodeBytes), 100*float64(f.ByteCodeBytes)/float64(total))
+		fd.ByteCodeOver = manifest.ByteCodePushesOver(f.UnzippedBytes, f.ByteCodeBytes, limit)
+	}
 	fd.LimitX = barWidth * float64(limit) / scale
 	fd.Verdict, fd.VerdictClass = "sizes only", "none"
 	if r == nil {
@@ -222,6 +238,13 @@ func functionRow(f manifest.Function, layers map[string]manifest.Layer, r *verif
 	if r.ImportMicros != nil && maxImport > 0 {
 		fd.Import = verify.Millis(*r.ImportMicros)
 		fd.ImportWidth = barWidth * float64(*r.ImportMicros) / float64(maxImport)
+		if n := r.SourceImportMicros; n != nil {
+			fd.NoByteCode = verify.Millis(*n)
+			fd.NoByteCodeWidth = barWidth * float64(*n) / float64(maxImport)
+			if *n > 0 {
+				fd.Gain = fmt.Sprintf("%.0f%% faster", 100*(1-float64(*r.ImportMicros)/float64(*n)))
+			}
+		}
 	}
 	var slowest int64
 	for _, m := range r.Slowest {

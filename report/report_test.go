@@ -31,11 +31,11 @@ func fixture() (*manifest.Manifest, *verify.Result) {
 		},
 		Functions: []manifest.Function{
 			{Name: "api", PackageType: planner.PackageLayers, Layers: []string{"api-0123456789abcdef"}, UnzippedBytes: ptr(9<<20 + 4096)},
-			{Name: "big", PackageType: planner.PackageImage, UnzippedBytes: ptr(300 << 20)},
+			{Name: "big", PackageType: planner.PackageImage, UnzippedBytes: ptr(300 << 20), ByteCodeBytes: 60 << 20},
 			{Name: "heavy", PackageType: planner.PackageLayers, Layers: []string{"numpy-0123456789abcdef", "report-0123456789abcdef", "pandas-0123456789abcdef"},
 				UnzippedBytes: ptr(260 << 20)},
 			{Name: "report", PackageType: planner.PackageLayers, Layers: []string{"numpy-0123456789abcdef", "boto3-0123456789abcdef", "report-0123456789abcdef"},
-				UnzippedBytes: ptr(204<<20 + 12000)},
+				UnzippedBytes: ptr(204<<20 + 12000), ByteCodeBytes: 51 << 20},
 		},
 		Images: []manifest.Image{{Function: "big", Tag: "layers/big:1", Handler: "app.handler"}},
 	}}}
@@ -49,7 +49,7 @@ func fixture() (*manifest.Manifest, *verify.Result) {
 			},
 			Problems: []verify.Problem{{Kind: verify.ProblemMissing, Distribution: "requests", Version: "2.32.3", Requirement: "urllib3<3,>=1.21.1"}},
 			Slowest:  []verify.ModuleResult{{Module: "requests", Micros: 95_000}}},
-		{Name: "report", Runtime: "python3.11", Architecture: "x86_64", ImportMicros: ptr(1_250_000),
+		{Name: "report", Runtime: "python3.11", Architecture: "x86_64", ImportMicros: ptr(1_250_000), SourceImportMicros: ptr(5_000_000),
 			Slowest: []verify.ModuleResult{{Module: "pandas", Micros: 900_000}, {Module: "numpy", Micros: 150_000}, {Module: "boto3", Micros: 120_000},
 				{Module: "botocore", Micros: 110_000}, {Module: "dateutil", Micros: 8_000}}},
 	}}
@@ -97,6 +97,9 @@ func TestRenderContent(t *testing.T) {
 		"82% of the limit", `<td class="num over">260.0 MiB<br><small>104% of the limit</small>`, // heavy is over
 		"numpy-0123456789abcdef: 120.0 MiB", "function code", // report's stacked layers
 		"1250 ms", "pandas 900 ms", // report's import time and slowest
+		"without byte code: 5000 ms (byte code: 75% faster)", // and without byte code
+		"byte code 51.0 MiB (25%)",                           // report's byte code
+		"byte code 60.0 MiB (20%)</small><br><small class=\"over\">byte code pushes it over the limit", // big fits without it
 		"import yaml (pyyaml) failed", "No module named &#39;yaml.constructor&#39;",
 		"requests 2.32.3 requires urllib3&lt;3,&gt;=1.21.1, which the function does not receive",
 		"_pytest_plugin needs pytest (optional)",

@@ -3,7 +3,9 @@
 # Lambda runtime does, then imports every module of SPEC in a forked child of
 # its own (a failing, crashing or hanging import hides no other), and times a
 # cold import of all of them in one more child, as a handler would import
-# them. It prints one JSON document on stdout; the Go side parses the
+# them: with the byte code the layers ship (-B: nothing new is written), and
+# once more with that byte code ignored, so that every module of the
+# function is compiled in memory as it is without byte code. It prints one JSON document on stdout; the Go side parses the
 # `-X importtime` lines it carries. Standard library only, Python 3.8+.
 import importlib
 import json
@@ -13,6 +15,8 @@ import sys
 import traceback
 
 TAIL_LINES = 8
+SHIPPED = ("/opt/", "/var/task/")
+NO_BYTECODE = "/nonexistent-layers-verify"
 
 
 def set_path(paths):
@@ -68,7 +72,29 @@ def import_one(module, attr):
         return failure(e)
 
 
-def import_all(modules):
+def ignore_shipped_bytecode():
+    # The import system asks cache_from_source where a module's pyc is; for
+    # the function's files (layers in /opt, code in /var/task) it now names
+    # a file that does not exist, so each such module is compiled from its
+    # source, in memory (-B), as without byte code. The interpreter's own
+    # byte code (the standard library's) is read as on Lambda: a
+    # PYTHONPYCACHEPREFIX would hide it too, and charge the function for
+    # compiling the standard library.
+    import _frozen_importlib_external as external
+
+    original = external.cache_from_source
+
+    def cache_from_source(path, debug_override=None, *, optimization=None):
+        if path.startswith(SHIPPED):
+            return NO_BYTECODE + path + ".pyc"
+        return original(path, debug_override, optimization=optimization)
+
+    external.cache_from_source = cache_from_source
+
+
+def import_all(modules, no_bytecode=False):
+    if no_bytecode:
+        ignore_shipped_bytecode()
     for m in modules:
         try:
             importlib.import_module(m["module"])
@@ -155,19 +181,25 @@ def main():
         res["module"] = m["module"]
         res["importtime"] = timings
         results.append(res)
-    cold = []
+    cold, cold_source = [], []
     ok = [m for m, r in zip(modules, results) if r.get("ok")]
     if ok:
         for run in range(runs):
             n += 1
             _, err = in_child(n, timeout, lambda: import_all(ok))
             cold.append(err)
+        if spec.get("without_bytecode"):
+            for run in range(runs):
+                n += 1
+                _, err = in_child(n, timeout, lambda: import_all(ok, no_bytecode=True))
+                cold_source.append(err)
     out = {
         "python": sys.version.split()[0],
         "machine": os.uname().machine,
         "sys_path": sys.path,
         "results": results,
         "cold": cold,
+        "cold_source": cold_source,
     }
     sys.stdout.write(json.dumps(out))
     sys.stdout.flush()

@@ -19,8 +19,9 @@ var referenceModules = map[string][]string{
 }
 
 // TestVerifyReferenceSet builds the reference set (testdata/reference)
-// with default pruning, with tests = true and with strip = true, sharing
-// one unit cache, and verifies each build: every module of every function
+// with default pruning (byte code compiled), with tests = true and with
+// strip = true and no byte code, sharing one unit cache, and verifies each
+// build: every module of every function
 // must import in the stand-in runtime, and the metadata must be
 // consistent. Then a pruning rule that removes a module PyYAML needs
 // must fail verification, naming the function and the module.
@@ -33,14 +34,20 @@ func TestVerifyReferenceSet(t *testing.T) {
 	extra := files["layers.toml"]
 	delete(files, "layers.toml")
 	cacheDir := t.TempDir()
-	for _, prune := range []string{"", "\n[prune]\ntests = true\n", "\n[prune]\nstrip = true\n"} {
+	for _, prune := range []string{"", "\n[prune]\ntests = true\n", "\n[prune]\nstrip = true\nbytecode = \"strip\"\n"} {
+		compiled := !strings.Contains(prune, "bytecode")
 		name := strings.TrimSpace(strings.ReplaceAll(prune, "\n", " "))
 		if name == "" {
 			name = "default pruning"
 		}
 		t.Run(name, func(t *testing.T) {
 			cfg := writeRepo(t, image, extra+prune, files)
-			build(t, d, cfg, cacheDir)
+			built := build(t, d, cfg, cacheDir)
+			for _, l := range built.Manifest.Targets[0].Layers {
+				if compiled != (l.ByteCodeBytes > 0) {
+					t.Errorf("layer %s: %d bytes of byte code", l.Name, l.ByteCodeBytes)
+				}
+			}
 			res, err := verify.Run(context.Background(), cfg, verify.Options{Engine: d, Progress: func(s string) { t.Log(s) }})
 			var text strings.Builder
 			if res != nil {
@@ -68,6 +75,9 @@ func TestVerifyReferenceSet(t *testing.T) {
 				}
 				if f.ImportMicros == nil || *f.ImportMicros <= 0 || len(f.Slowest) == 0 {
 					t.Errorf("function %s: no import time measured", f.Name)
+				}
+				if f.SourceImportMicros == nil || *f.SourceImportMicros <= 0 {
+					t.Errorf("function %s: no import time measured without byte code", f.Name)
 				}
 			}
 		})

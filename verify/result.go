@@ -62,6 +62,10 @@ type FunctionResult struct {
 	// ImportMicros is the cold import of every module in one fresh
 	// interpreter, the fastest of the runs; nil when not measured.
 	ImportMicros *int64 `json:"import_us"`
+	// SourceImportMicros is the same cold import with the shipped byte
+	// code ignored, so every module is compiled as it is imported: what
+	// the cold import costs without byte code. nil when not measured.
+	SourceImportMicros *int64 `json:"import_without_bytecode_us,omitempty"`
 	// Slowest are the five modules that take longest to import alone.
 	Slowest []ModuleResult `json:"slowest,omitempty"`
 }
@@ -185,6 +189,9 @@ func (r *Result) WriteText(w io.Writer, strict bool) error {
 		}
 		if f.ImportMicros != nil {
 			fmt.Fprintf(&b, ", cold import %s", Millis(*f.ImportMicros))
+			if f.SourceImportMicros != nil {
+				fmt.Fprintf(&b, " (%s without byte code)", Millis(*f.SourceImportMicros))
+			}
 		}
 		b.WriteString("\n")
 		for _, m := range f.Modules {

@@ -174,6 +174,9 @@ func progressLine(f *FunctionResult, strict bool) string {
 		verdict, len(f.Modules), len(f.Problems))
 	if f.ImportMicros != nil {
 		s += ", cold import " + Millis(*f.ImportMicros)
+		if f.SourceImportMicros != nil {
+			s += " (" + Millis(*f.SourceImportMicros) + " without byte code)"
+		}
 	}
 	return s
 }

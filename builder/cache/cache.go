@@ -84,11 +84,14 @@ func (k Key) check() error {
 
 // Entry is one cached unit.
 type Entry struct {
-	Key     Key       `json:"key"`
-	Digest  string    `json:"digest"`
-	Files   int       `json:"files"` // regular files
-	Bytes   int64     `json:"bytes"` // their unzipped size
-	Created time.Time `json:"created"`
+	Key    Key    `json:"key"`
+	Digest string `json:"digest"`
+	Files  int    `json:"files"` // regular files
+	Bytes  int64  `json:"bytes"` // their unzipped size
+	// ByteCode is the part of Bytes in compiled byte code: the pycs of
+	// __pycache__ folders.
+	ByteCode int64     `json:"bytecode_bytes"`
+	Created  time.Time `json:"created"`
 
 	Dir  string    `json:"-"` // the unit's files
 	Used time.Time `json:"-"` // last Get or Put
@@ -172,7 +175,7 @@ func (c *Cache) Put(k Key, fill func(dir string) error) (Entry, error) {
 		return Entry{}, fmt.Errorf("build %s: %w", k, err)
 	}
 	e := Entry{Key: k, Digest: d, Created: c.now().UTC().Truncate(time.Second)}
-	if e.Files, e.Bytes, err = measure(files); err != nil {
+	if e.Files, e.Bytes, e.ByteCode, err = measure(files); err != nil {
 		return Entry{}, fmt.Errorf("unit cache: %w", err)
 	}
 	meta, err := json.MarshalIndent(e, "", "  ")
@@ -366,9 +369,10 @@ func (c *Cache) pruneResolutions(now time.Time, olderThan time.Duration) (int, e
 	return n, nil
 }
 
-// measure counts the regular files under dir and their bytes.
-func measure(dir string) (files int, bytes int64, err error) {
-	err = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+// measure counts the regular files under dir, their bytes and the bytes
+// of the byte code among them.
+func measure(dir string) (files int, bytes, byteCode int64, err error) {
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || !d.Type().IsRegular() {
 			return err
 		}
@@ -378,10 +382,13 @@ func measure(dir string) (files int, bytes int64, err error) {
 		}
 		files++
 		bytes += info.Size()
+		if strings.HasSuffix(p, ".pyc") && filepath.Base(filepath.Dir(p)) == "__pycache__" {
+			byteCode += info.Size()
+		}
 		return nil
 	})
 	if errors.Is(err, fs.ErrNotExist) {
 		err = fmt.Errorf("fill removed its folder: %w", err)
 	}
-	return files, bytes, err
+	return files, bytes, byteCode, err
 }

@@ -2,7 +2,8 @@
 // Lambda image of a function that cannot ship as a zip with layers. The
 // image is the Lambda Python base image plus one layer holding the
 // function's dependencies, taken from the same cached units the layers
-// are made of (nothing is downloaded twice), and the function's own
+// are made of (nothing is downloaded twice), byte code included (compiled
+// by the build image's Python, the runtime's), and the function's own
 // source, all under LAMBDA_TASK_ROOT (/var/task); its CMD is the handler.
 //
 // The image is assembled by committing a created, never started container
@@ -32,6 +33,7 @@ import (
 
 	"github.com/layers-dev/layers/archive"
 	"github.com/layers-dev/layers/builder"
+	"github.com/layers-dev/layers/builder/prune"
 	"github.com/layers-dev/layers/config"
 	"github.com/layers-dev/layers/engine"
 	"github.com/layers-dev/layers/internal/digest"
@@ -79,6 +81,10 @@ type Spec struct {
 	// Source are the function's own files, with names relative to the
 	// function folder (digest.FunctionFiles).
 	Source []archive.File
+	// StripByteCode leaves the units' byte code out of the image
+	// ([function.NAME] bytecode = "strip"); otherwise /var/task holds the
+	// byte code the build image's Python, the runtime's, compiled.
+	StripByteCode bool
 }
 
 // Result is a built (or found) image.
@@ -245,6 +251,9 @@ func taskFiles(s Spec) ([]archive.File, int64, error) {
 			return nil, 0, fmt.Errorf("unit %s: %w", u.Spec, err)
 		}
 		for _, f := range fs {
+			if s.StripByteCode && (prune.IsByteCode(strings.TrimPrefix(f.Name, root+"/")) || f.Dir && path.Base(f.Name) == "__pycache__") {
+				continue
+			}
 			if f.Dir {
 				files = append(files, f)
 				continue
@@ -281,6 +290,9 @@ func contentBytes(s Spec) int64 {
 	var n int64
 	for _, u := range s.Units {
 		n += u.Bytes
+		if s.StripByteCode {
+			n -= u.ByteCode
+		}
 	}
 	for _, f := range s.Source {
 		if !f.Dir {
@@ -294,6 +306,9 @@ func contentBytes(s Spec) int64 {
 func contentKey(s Spec) (string, error) {
 	h := sha256.New()
 	fmt.Fprintf(h, "lambda image %d\nbase %s\nplatform %s\nhandler %s\n", format, s.Base.ID, s.Base.Platform, s.Handler)
+	if s.StripByteCode {
+		fmt.Fprintf(h, "no byte code\n")
+	}
 	units := make([]string, 0, len(s.Units))
 	for _, u := range s.Units {
 		units = append(units, u.Key.Digest())

@@ -95,6 +95,7 @@ func TestTaskFilesAndKey(t *testing.T) {
 		"base":     func(s *Spec) { s.Base.ID = "sha256:other" },
 		"platform": func(s *Spec) { s.Base.Platform = "linux/arm64" },
 		"units":    func(s *Spec) { s.Units = s.Units[:1] },
+		"bytecode": func(s *Spec) { s.StripByteCode = true },
 		"source": func(s *Spec) {
 			src, err := functionFiles(writeTree(t, map[string]string{"app.py": "import idna"}))
 			if err != nil {
@@ -122,3 +123,36 @@ func TestTaskFilesAndKey(t *testing.T) {
 
 // functionFiles is digest.FunctionFiles of a folder that is its own repository.
 func functionFiles(dir string) ([]archive.File, error) { return digest.FunctionFiles(dir, dir, nil) }
+
+// TestTaskFilesByteCode checks that an image ships its units' byte code,
+// and none of it with StripByteCode, nor the folders that held it.
+func TestTaskFilesByteCode(t *testing.T) {
+	six := unit(t, "six", map[string]string{"six.py": "# six", "__pycache__/six.cpython-311.pyc": "pyc",
+		"six-1.0.dist-info/METADATA": "Name: six"})
+	six.Bytes, six.ByteCode = int64(len("# six")+len("pyc")+len("Name: six")), int64(len("pyc"))
+	s := Spec{Function: "f", Base: builder.Image{ID: "sha256:base", Platform: "linux/amd64"}, Handler: "app.handler",
+		Units: []builder.Unit{six}}
+	for _, strip := range []bool{false, true} {
+		s.StripByteCode = strip
+		files, bytes, err := taskFiles(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, f := range files {
+			got = append(got, f.Name)
+		}
+		slices.Sort(got)
+		want := []string{"var/task", "var/task", "var/task/__pycache__", "var/task/__pycache__/six.cpython-311.pyc",
+			"var/task/six-1.0.dist-info", "var/task/six-1.0.dist-info/METADATA", "var/task/six.py"}
+		if strip {
+			want = slices.DeleteFunc(want, func(n string) bool { return strings.Contains(n, "__pycache__") })
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("strip %t: task files %q, want %q", strip, got, want)
+		}
+		if c := contentBytes(s); c != bytes {
+			t.Errorf("strip %t: content bytes from the cache entries = %d, from the files %d", strip, c, bytes)
+		}
+	}
+}

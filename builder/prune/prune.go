@@ -2,11 +2,19 @@
 // (the folder pip installs one distribution into) are deleted before the
 // unit is measured, cached and zipped into layers.
 //
-// The default only removes byte-code caches, which Python rebuilds (or, on
-// Lambda's read-only /opt, does without). Everything else is opt-in, because
-// each extra rule can break an import that only shows at run time. Nothing
-// inside a *.dist-info or *.egg-info folder is ever deleted: importlib.metadata,
-// pkg_resources and entry points read it.
+// Byte code: in the default mode, "compile", the build container compiled
+// every .py file into __pycache__/NAME.cpython-3XY.pyc (unchecked-hash pycs
+// for the runtime's Python) before Prune runs, and Prune keeps such a pyc
+// exactly when the NAME.py beside its __pycache__ folder stays, whatever the
+// globs say: a pyc whose source a rule removed goes with it, so no orphan
+// survives, and a kept module keeps its byte code. Every other pyc or pyo
+// (optimised, legacy, another interpreter's) goes unless a keep glob holds it. In mode "strip" every byte-code file goes, and Lambda
+// compiles each import in memory at every cold start (/opt is read-only).
+//
+// Everything else is opt-in, because each extra rule can break an import
+// that only shows at run time. Nothing inside a *.dist-info or *.egg-info
+// folder is ever deleted: importlib.metadata, pkg_resources and entry points
+// read it.
 package prune
 
 import (
@@ -26,7 +34,15 @@ import (
 
 // rulesVersion is part of Key: bump it whenever a rule below changes which
 // files go, so cached units pruned under the old rules are not reused.
-const rulesVersion = 1
+const rulesVersion = 2
+
+// Byte-code modes, [prune] bytecode.
+const (
+	// BytecodeCompile ships the pycs compiled in the build container.
+	BytecodeCompile = "compile"
+	// BytecodeStrip removes all byte code.
+	BytecodeStrip = "strip"
+)
 
 // Options are the [prune] settings.
 type Options struct {
@@ -48,6 +64,22 @@ type Options struct {
 	// build container, whose strip matches the target; Prune itself does
 	// not strip.
 	Strip bool `toml:"strip" json:"strip"`
+	// Bytecode is BytecodeCompile ("" means it too) or BytecodeStrip. In
+	// compile mode the build container compiles the unit before Prune
+	// runs; Prune keeps the pycs whose sources stay.
+	Bytecode string `toml:"bytecode" json:"bytecode"`
+}
+
+// Compile reports whether units are shipped with byte code.
+func (o Options) Compile() bool {
+	return o.Bytecode == "" || o.Bytecode == BytecodeCompile
+}
+
+// BytecodeError is a byte-code mode other than compile or strip.
+type BytecodeError struct{ Mode string }
+
+func (e *BytecodeError) Error() string {
+	return fmt.Sprintf("prune.bytecode %q: want %q or %q", e.Mode, BytecodeCompile, BytecodeStrip)
 }
 
 // PatternError reports an invalid glob, with what config needs to point at
@@ -63,9 +95,13 @@ func (e *PatternError) Error() string {
 	return fmt.Sprintf("prune.%s[%d] %q: %s", e.Field, e.Index, e.Pattern, e.Reason)
 }
 
-// Validate returns a *PatternError for the first glob that is malformed or
-// can never match a path inside a unit.
+// Validate returns a *BytecodeError for an unknown byte-code mode, else a
+// *PatternError for the first glob that is malformed or can never match a
+// path inside a unit.
 func (o Options) Validate() error {
+	if o.Bytecode != "" && o.Bytecode != BytecodeCompile && o.Bytecode != BytecodeStrip {
+		return &BytecodeError{Mode: o.Bytecode}
+	}
 	for _, f := range []struct {
 		field    string
 		patterns []string
@@ -103,13 +139,22 @@ func (o Options) Key() string {
 		Rules    int      `json:"rules"`
 		Tests    bool     `json:"tests"`
 		Strip    bool     `json:"strip"`
+		Bytecode string   `json:"bytecode"`
 		Patterns []string `json:"patterns"`
 		Keep     []string `json:"keep"`
-	}{rulesVersion, o.Tests, o.Strip, canon(o.Patterns), canon(o.Keep)})
+	}{rulesVersion, o.Tests, o.Strip, o.mode(), canon(o.Patterns), canon(o.Keep)})
 	if err != nil {
 		panic(err) // a struct of bools and strings always marshals
 	}
 	return string(b)
+}
+
+// mode is Bytecode with the default spelled out.
+func (o Options) mode() string {
+	if o.Compile() {
+		return BytecodeCompile
+	}
+	return BytecodeStrip
 }
 
 // Result is what Prune removed.
@@ -126,7 +171,11 @@ func Prune(dir string, o Options) (Result, error) {
 		files, dirs []string            // relative paths to remove
 		removed     = map[string]bool{} // folder -> its content goes unless kept
 		kept        = map[string]bool{} // folder -> its content stays
+		sources     = map[string]bool{} // .py files that stay
+		pycs        []string            // compiled pycs that stay if their source does
+		sizes       = map[string]int64{}
 	)
+	compile := o.Compile()
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -146,22 +195,37 @@ func Prune(dir string, o Options) (Result, error) {
 		isKept := kept[parent] || matchAny(o.Keep, rel)
 		isRemoved := removed[parent] || matchAny(o.Patterns, rel)
 		if d.IsDir() {
+			cache := d.Name() == "__pycache__"
 			kept[rel] = isKept
-			removed[rel] = isRemoved || d.Name() == "__pycache__" || (o.Tests && isTestFolder(rel))
-			if removed[rel] && !isKept {
+			removed[rel] = isRemoved || cache && !compile || (o.Tests && isTestFolder(rel))
+			// In compile mode a byte-code folder goes once Prune has
+			// emptied it.
+			if (removed[rel] || cache) && !isKept {
 				dirs = append(dirs, rel)
 			}
 			return nil
 		}
-		if ext := path.Ext(rel); ext == ".pyc" || ext == ".pyo" {
+		ext := path.Ext(rel)
+		if ext == ".py" && (!isRemoved || isKept) {
+			sources[rel] = true
+		}
+		compiled := compile && ext == ".pyc" && pycSource(rel) != ""
+		if ext == ".pyo" || ext == ".pyc" && !compiled {
 			isRemoved = true
 		}
-		if !isRemoved || isKept {
+		if !compiled && (isKept || !isRemoved) {
 			return nil
 		}
 		info, err := d.Info()
 		if err != nil {
 			return err
+		}
+		if compiled {
+			// It follows its source, whatever the globs say: decided once
+			// every source is known.
+			pycs = append(pycs, rel)
+			sizes[rel] = info.Size()
+			return nil
 		}
 		files = append(files, rel)
 		res.Files++
@@ -170,6 +234,13 @@ func Prune(dir string, o Options) (Result, error) {
 	})
 	if err != nil {
 		return Result{}, fmt.Errorf("prune %s: %w", dir, err)
+	}
+	for _, f := range pycs {
+		if !sources[pycSource(f)] {
+			files = append(files, f)
+			res.Files++
+			res.Bytes += sizes[f]
+		}
 	}
 	for _, f := range files {
 		if err := os.Remove(filepath.Join(dir, filepath.FromSlash(f))); err != nil {
@@ -184,6 +255,29 @@ func Prune(dir string, o Options) (Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// pycSource returns the source of a pyc that Python's import system reads
+// for it (PEP 3147): DIR/NAME.py for DIR/__pycache__/NAME.cpython-3XY.pyc.
+// It returns "" for any other pyc: optimised ones (.opt-1), another
+// implementation's, a legacy pyc beside its source.
+func pycSource(rel string) string {
+	cacheDir, file := path.Dir(rel), path.Base(rel)
+	if path.Base(cacheDir) != "__pycache__" {
+		return ""
+	}
+	name, tag, ok := strings.Cut(strings.TrimSuffix(file, ".pyc"), ".")
+	digits, isCPython := strings.CutPrefix(tag, "cpython-3")
+	if !ok || name == "" || !isCPython || digits == "" || strings.Trim(digits, "0123456789") != "" {
+		return ""
+	}
+	return path.Join(path.Dir(cacheDir), name+".py")
+}
+
+// IsByteCode reports whether a unit's file, by its slash path relative to
+// the unit's folder, is byte code that compile mode ships.
+func IsByteCode(rel string) bool {
+	return strings.HasSuffix(rel, ".pyc") && pycSource(rel) != ""
 }
 
 // isMetadata reports a distribution's metadata folder, which is never pruned.

@@ -39,9 +39,17 @@ var unit = map[string]int{
 	"botocore/data/ec2/2016-11-15/service-2.json": 900,
 	"botocore/data/endpoints.json":                70,
 	"botocore/README.md":                          12,
-	"six.py":                                      33,
 	"pkg/test/helpers.py":                         3,
 	"pkg/test.py":                                 4,
+	// Byte code as compile mode leaves it before pruning.
+	"six.py":                          33,
+	"__pycache__/six.cpython-311.pyc": 21,
+	"numpy/core/__pycache__/__init__.cpython-311.pyc":        8,
+	"numpy/core/tests/__pycache__/test_core.cpython-311.pyc": 90,
+	"numpy/__pycache__/__init__.cpython-311.opt-1.pyc":       39,
+	"numpy/__pycache__/gone.cpython-311.pyc":                 6,
+	"numpy/core/__init__.pyc":                                3,
+	"botocore/__pycache__/README.cpython-311.pyc":            2,
 }
 
 func makeUnit(t *testing.T) string {
@@ -84,12 +92,21 @@ func listing(t *testing.T, dir string) []string {
 }
 
 func TestPrune(t *testing.T) {
-	defaults := []string{
-		"numpy/__pycache__/", "numpy/__pycache__/__init__.cpython-311.pyc", "numpy/legacy.pyo",
-		"pandas/tests/__pycache__/", "pandas/tests/__pycache__/x.cpython-311.pyc",
+	// Compile mode keeps the pycs of kept sources and nothing else.
+	orphans := []string{
+		"numpy/__pycache__/__init__.cpython-311.opt-1.pyc", "numpy/__pycache__/gone.cpython-311.pyc",
+		"numpy/core/__init__.pyc", "botocore/__pycache__/", "botocore/__pycache__/README.cpython-311.pyc",
+		"numpy/legacy.pyo", "pandas/tests/__pycache__/", "pandas/tests/__pycache__/x.cpython-311.pyc",
 	}
+	defaults := orphans
+	allByteCode := append([]string{
+		"numpy/__pycache__/", "numpy/__pycache__/__init__.cpython-311.pyc", "__pycache__/", "__pycache__/six.cpython-311.pyc",
+		"numpy/core/__pycache__/", "numpy/core/__pycache__/__init__.cpython-311.pyc",
+		"numpy/core/tests/__pycache__/", "numpy/core/tests/__pycache__/test_core.cpython-311.pyc",
+	}, orphans...)
 	testFolders := append([]string{
 		"numpy/core/tests/", "numpy/core/tests/test_core.py", "numpy/core/tests/data/", "numpy/core/tests/data/x.npy",
+		"numpy/core/tests/__pycache__/", "numpy/core/tests/__pycache__/test_core.cpython-311.pyc",
 		"numpy/tests/", "numpy/tests/test_a.py",
 		"pandas/tests/", "pandas/tests/frame/", "pandas/tests/frame/test_frame.py",
 		"pkg/test/", "pkg/test/helpers.py",
@@ -100,7 +117,17 @@ func TestPrune(t *testing.T) {
 		gone []string // files and folders removed
 	}{
 		{"default", Options{}, defaults},
+		{"compile", Options{Bytecode: BytecodeCompile}, defaults},
+		{"strip byte code", Options{Bytecode: BytecodeStrip}, allByteCode},
 		{"tests", Options{Tests: true}, testFolders},
+		{"a pruned source takes its pyc", Options{Patterns: []string{"six.py", "numpy/core/__init__.py"}}, append([]string{
+			"six.py", "__pycache__/", "__pycache__/six.cpython-311.pyc",
+			"numpy/core/__init__.py", "numpy/core/__pycache__/", "numpy/core/__pycache__/__init__.cpython-311.pyc",
+		}, defaults...)},
+		{"a kept source keeps its pyc", Options{Patterns: []string{"numpy/core/**"}, Keep: []string{"numpy/core/__init__.py"}}, append([]string{
+			"numpy/core/_multiarray_umath.so", "numpy/core/tests/", "numpy/core/tests/test_core.py", "numpy/core/tests/data/",
+			"numpy/core/tests/data/x.npy", "numpy/core/tests/__pycache__/", "numpy/core/tests/__pycache__/test_core.cpython-311.pyc",
+		}, defaults...)},
 		{"patterns with keep", Options{
 			Patterns: []string{"botocore/data/**", "**/*.md"},
 			Keep:     []string{"botocore/data/s3/**", "botocore/data/endpoints.json"},
@@ -108,10 +135,14 @@ func TestPrune(t *testing.T) {
 			"botocore/data/ec2/", "botocore/data/ec2/2016-11-15/", "botocore/data/ec2/2016-11-15/service-2.json",
 			"botocore/README.md",
 		}, defaults...)},
-		{"keep wins over defaults", Options{Keep: []string{"numpy/__pycache__"}}, defaults[2:]},
+		{"keep wins over defaults", Options{Bytecode: BytecodeStrip, Keep: []string{"numpy/__pycache__"}},
+			slices.DeleteFunc(slices.Clone(allByteCode), func(p string) bool { return strings.HasPrefix(p, "numpy/__pycache__/") })},
+		{"a compiled pyc follows its source, whatever the globs", Options{Patterns: []string{"**/__pycache__"}, Keep: []string{"numpy/__pycache__/gone*"}}, defaults},
 		{"folder pattern", Options{Patterns: []string{"numpy/core"}}, append([]string{
 			"numpy/core/", "numpy/core/__init__.py", "numpy/core/_multiarray_umath.so",
 			"numpy/core/tests/", "numpy/core/tests/test_core.py", "numpy/core/tests/data/", "numpy/core/tests/data/x.npy",
+			"numpy/core/tests/__pycache__/", "numpy/core/tests/__pycache__/test_core.cpython-311.pyc",
+			"numpy/core/__pycache__/", "numpy/core/__pycache__/__init__.cpython-311.pyc",
 		}, defaults...)},
 		{"metadata is never pruned", Options{Tests: true, Patterns: []string{"*.dist-info/**", "**/RECORD", "*.egg-info", "**/PKG-INFO"}}, testFolders},
 	}
@@ -183,6 +214,11 @@ func TestValidate(t *testing.T) {
 		{Options{Patterns: []string{"/abs/**"}}, "patterns", 0},
 		{Options{Keep: []string{"x", "y", "a/../b"}}, "keep", 2},
 		{Options{Patterns: []string{"{a,b"}}, "patterns", 0},
+		{Options{Bytecode: BytecodeCompile}, "", 0},
+		{Options{Bytecode: BytecodeStrip}, "", 0},
+	}
+	if err := (Options{Bytecode: "none"}).Validate(); !errors.As(err, new(*BytecodeError)) {
+		t.Errorf("bytecode \"none\": error %v, want a *BytecodeError", err)
 	}
 	for _, tt := range tests {
 		err := tt.opts.Validate()
@@ -201,6 +237,7 @@ func TestValidate(t *testing.T) {
 func TestKey(t *testing.T) {
 	base := Options{Patterns: []string{"a/**", "b/**"}, Keep: []string{"a/x"}}
 	same := []Options{
+		{Patterns: []string{"a/**", "b/**"}, Keep: []string{"a/x"}, Bytecode: BytecodeCompile},
 		{Patterns: []string{"b/**", "a/**"}, Keep: []string{"a/x"}},
 		{Patterns: []string{"a/**", "b/**", "a/**"}, Keep: []string{"a/x", "a/x"}},
 	}
@@ -210,6 +247,7 @@ func TestKey(t *testing.T) {
 		{Patterns: []string{"a/**", "b/**"}, Keep: []string{"a/x"}, Tests: true},
 		{Patterns: []string{"a/**", "b/**"}, Keep: []string{"a/x"}, Strip: true},
 		{Patterns: []string{"a/x"}, Keep: []string{"a/**", "b/**"}},
+		{Patterns: []string{"a/**", "b/**"}, Keep: []string{"a/x"}, Bytecode: BytecodeStrip},
 	}
 	for _, o := range same {
 		if o.Key() != base.Key() {
@@ -221,7 +259,25 @@ func TestKey(t *testing.T) {
 			t.Errorf("%+v: same key as %+v", o, base)
 		}
 	}
-	if got, want := (Options{}).Key(), `{"rules":1,"tests":false,"strip":false,"patterns":[],"keep":[]}`; got != want {
+	if got, want := (Options{}).Key(), `{"rules":2,"tests":false,"strip":false,"bytecode":"compile","patterns":[],"keep":[]}`; got != want {
 		t.Errorf("empty key %s, want %s", got, want)
+	}
+}
+
+func TestIsByteCode(t *testing.T) {
+	for rel, want := range map[string]bool{
+		"__pycache__/six.cpython-311.pyc":       true,
+		"a/b/__pycache__/c.cpython-39.pyc":      true,
+		"a/__pycache__/c.cpython-311.opt-1.pyc": false,
+		"a/__pycache__/c.pypy39.pyc":            false,
+		"a/c.pyc":                               false,
+		"a/__pycache__/.cpython-311.pyc":        false,
+		"a/__pycache__/c.cpython-3x.pyc":        false,
+		"a/__pycache__/c.cpython-311.py":        false,
+		"a/__pycache__/c.cpython-311.pyc.orig":  false,
+	} {
+		if got := IsByteCode(rel); got != want {
+			t.Errorf("IsByteCode(%q) = %t, want %t", rel, got, want)
+		}
 	}
 }

@@ -1,0 +1,71 @@
+# Compiles one installed unit's byte code in the build container, for
+# `[prune] bytecode = "compile"`:
+#
+#   python3 -I compile.py DIR N PYTHON
+#
+# Every .py file under DIR gets __pycache__/NAME.cpython-3XY.pyc, an
+# unchecked-hash pyc (PEP 552): Python loads it without looking at the
+# source's timestamp, which the zip's fixed time would otherwise make stale,
+# and without a stat of the source on Lambda's read-only /opt. The name
+# recorded in each code object is the path relative to DIR, not DIR itself
+# (/out/N depends on the unit's place in its batch), so the bytes depend on
+# the source alone; the import system puts the real path back when it
+# loads the pyc. A file that does not compile (Python 2 leftovers, templates
+# shipped as .py) is skipped and counted, never fatal. The last line is
+# "layers-compiled-unit: N COMPILED FAILED".
+#
+# Each unit is compiled by an interpreter of its own, started for it, so no
+# state of another unit's compilation can reach its bytes. Exit status 4:
+# the interpreter is not the runtime's Python, whose magic number the pycs
+# must carry.
+import os
+import py_compile
+import sys
+from concurrent.futures import ProcessPoolExecutor
+
+MARKER = "layers-compiled-unit: "
+
+
+def sources(root):
+    out = []
+    for d, dirs, files in os.walk(root):
+        dirs[:] = sorted(x for x in dirs if x != "__pycache__" and not x.endswith((".dist-info", ".egg-info")))
+        for f in sorted(files):
+            if f.endswith(".py"):
+                out.append(os.path.join(d, f))
+    return out
+
+
+def compile_one(args):
+    root, path = args
+    try:
+        py_compile.compile(path, dfile=os.path.relpath(path, root), doraise=True,
+                           invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+        return None
+    except Exception as e:  # PyCompileError, or an OSError writing the pyc
+        return "%s: %s" % (os.path.relpath(path, root), str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__)
+
+
+def main():
+    root, n, want = sys.argv[1], sys.argv[2], sys.argv[3]
+    have = "%d.%d" % sys.version_info[:2]
+    if have != want:
+        print("the build image's python3 is Python %s, the runtime's is Python %s: byte code it compiles would not load "
+              "on the runtime (set [build] image to the runtime's build image, or [prune] bytecode = \"strip\")" % (have, want))
+        sys.exit(4)
+    files = sources(root)
+    work = [(root, f) for f in files]
+    workers = min(os.cpu_count() or 1, 8)
+    if workers > 1 and len(work) > 64:
+        with ProcessPoolExecutor(workers) as pool:
+            errors = list(pool.map(compile_one, work, chunksize=16))
+    else:
+        errors = [compile_one(w) for w in work]
+    failed = [e for e in errors if e]
+    for e in failed[:20]:
+        print("layers: byte code not compiled: " + e)
+    print("%s%s %d %d" % (MARKER, n, len(files) - len(failed), len(failed)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
