@@ -30,6 +30,7 @@ import (
 	"github.com/layers-dev/layers/engine"
 	"github.com/layers-dev/layers/internal/digest"
 	"github.com/layers-dev/layers/internal/parallel"
+	"github.com/layers-dev/layers/internal/redact"
 	"github.com/layers-dev/layers/remote"
 	"github.com/layers-dev/layers/resolver"
 )
@@ -177,10 +178,10 @@ func (b *Builder) Key(spec UnitSpec) (cache.Key, error) {
 		}
 		version += "+src." + sum[:16]
 	case resolver.SourceURL:
-		version += "+url." + hashString(redactURL(spec.Package.URL))[:16]
+		version += "+url." + hashString(redact.URL(spec.Package.URL))[:16]
 	default:
 		if spec.Package.URL != "" {
-			version += "+index." + hashString(redactURL(spec.Package.URL))[:16]
+			version += "+index." + hashString(redact.URL(spec.Package.URL))[:16]
 		}
 	}
 	return cache.Key{
@@ -427,7 +428,7 @@ func (b *Builder) failure(batch []*job, err error, output string) error {
 	if len(lines) > keep {
 		lines = lines[len(lines)-keep:]
 	}
-	return &UnitError{Unit: unit, Err: err, Tail: Redact(strings.Join(lines, "\n"))}
+	return &UnitError{Unit: unit, Err: err, Tail: redact.Text(strings.Join(lines, "\n"))}
 }
 
 func (b *Builder) progress(e Event) {

@@ -66,23 +66,6 @@ func TestPlatformTags(t *testing.T) {
 	}
 }
 
-func TestRedact(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"Looking in indexes: https://user:s3cret@index.example.invalid/simple", "Looking in indexes: https://***@index.example.invalid/simple"},
-		{"https://token@index.example.invalid/simple and http://a:b@c.example.invalid/", "https://***@index.example.invalid/simple and http://***@c.example.invalid/"},
-		{"no url here: user@host", "no url here: user@host"},
-		{"https://index.example.invalid/simple", "https://index.example.invalid/simple"},
-	}
-	for _, tt := range tests {
-		if got := Redact(tt.in); got != tt.want {
-			t.Errorf("Redact(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-	if got := redactURL("https://u:p@index.example.invalid/simple?token=x"); got != "https://%2A%2A%2A@index.example.invalid/simple" {
-		t.Errorf("redactURL: %q", got)
-	}
-}
-
 func newTestBuilder(t *testing.T, o Options) *Builder {
 	t.Helper()
 	if o.Cache == nil {

@@ -98,7 +98,11 @@ func (b *Builder) runSpec(batch []*job) (engine.RunSpec, error) {
 				f.Name = path.Join(dir, f.Name)
 				files = append(files, f)
 			}
-			args = append(args, "/"+dir)
+			if digest.LocalArchive(b.o.Root, p.Path) {
+				args = append(args, "/"+path.Join(dir, src[0].Name)) // pip installs the wheel or sdist file
+			} else {
+				args = append(args, "/"+dir)
+			}
 		}
 		fmt.Fprintf(&script, "mkdir -p %s && %s || { echo; echo '%s%d'; exit 3; }\n", target, shellJoin(args), failMarker, n)
 		if b.o.Prune.Strip {

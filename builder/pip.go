@@ -2,8 +2,6 @@ package builder
 
 import (
 	"fmt"
-	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -102,29 +100,6 @@ func indexEnv(o resolver.IndexOptions, lockIndex string) []string {
 		env = append(env, "PIP_PRE=1")
 	}
 	return env
-}
-
-// userInfo matches the credentials part of a URL anywhere in a text.
-var userInfo = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@`)
-
-// Redact replaces the credentials of every URL in s with "***", for
-// messages and logs.
-func Redact(s string) string {
-	return userInfo.ReplaceAllString(s, "${1}***@")
-}
-
-// redactURL is Redact for one URL, also dropping its query, where tokens
-// hide too.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return Redact(s)
-	}
-	if u.User != nil {
-		u.User = url.User("***")
-	}
-	u.RawQuery = ""
-	return u.String()
 }
 
 // shellQuote quotes s for sh.

@@ -25,6 +25,7 @@ import (
 	"github.com/layers-dev/layers/internal/atomicfile"
 	"github.com/layers-dev/layers/internal/digest"
 	"github.com/layers-dev/layers/internal/pep508"
+	"github.com/layers-dev/layers/internal/redact"
 	"github.com/layers-dev/layers/remote"
 	"github.com/layers-dev/layers/resolver"
 )
@@ -322,12 +323,12 @@ func (r *PipResolver) inputsKey(req PipRequest) (string, error) {
 	}
 	h := sha256.New()
 	fmt.Fprintf(h, "resolution %d\ntool %s\ntarget %s\n", resolutionFormat, r.o.Tool, req.Target)
-	fmt.Fprintf(h, "requirements\n%s\nconstraints\n%s\n", Redact(reqText), Redact(conText))
+	fmt.Fprintf(h, "requirements\n%s\nconstraints\n%s\n", redact.Text(reqText), redact.Text(conText))
 	for _, kv := range indexEnv(req.Index, "") {
 		k, v, _ := strings.Cut(kv, "=")
 		var urls []string
 		for _, u := range strings.Fields(v) {
-			urls = append(urls, redactURL(u))
+			urls = append(urls, redact.URL(u))
 		}
 		fmt.Fprintf(h, "index %s %s\n", k, strings.Join(urls, " "))
 	}
@@ -371,7 +372,7 @@ func (r *PipResolver) store(ctx context.Context, req PipRequest, pkgs []resolver
 	}
 	f := resolutionFile{Format: resolutionFormat, Function: req.Function, ImageID: req.Image.ID}
 	for _, p := range pkgs {
-		p.URL = redactURL(p.URL)
+		p.URL = redact.URL(p.URL)
 		f.Packages = append(f.Packages, p)
 	}
 	data, err := json.MarshalIndent(f, "", "  ")
@@ -505,5 +506,5 @@ func lastLines(s string, n int) string {
 	if len(lines) > n {
 		lines = lines[len(lines)-n:]
 	}
-	return Redact(strings.Join(lines, "\n"))
+	return redact.Text(strings.Join(lines, "\n"))
 }

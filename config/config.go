@@ -20,11 +20,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 
 	"github.com/layers-dev/layers/internal/diag"
+	"github.com/layers-dev/layers/internal/repofs"
 )
 
 // FileName is the name of the config file at a repository's root.
@@ -303,10 +303,12 @@ func Load(root, file string) (*Config, error) {
 	if !explicit {
 		file = filepath.Join(root, FileName)
 	}
-	data, err := os.ReadFile(file)
+	data, err := repofs.ReadPath(file)
 	switch {
 	case err == nil:
 		return Parse(file, data)
+	case diag.IsInput(err):
+		return nil, err
 	case errors.Is(err, fs.ErrNotExist) && !explicit:
 		return Default(root), nil
 	case errors.Is(err, fs.ErrNotExist):

@@ -8,7 +8,9 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/layers-dev/layers/internal/diag"
 )
@@ -338,5 +340,34 @@ func TestParseByteOrderMark(t *testing.T) {
 	c, err := Parse("layers.toml", []byte("\ufeffruntime = \"python3.13\"\n"))
 	if err != nil || c.Runtime != "python3.13" {
 		t.Fatalf("Parse with a BOM = %+v, %v", c, err)
+	}
+}
+
+// TestLoadBounded: a named pipe or an oversized layers.toml is refused at
+// once, naming it, instead of hanging or filling the memory.
+func TestLoadBounded(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo.toml")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	big := filepath.Join(dir, "big.toml")
+	if err := os.WriteFile(big, make([]byte, 9<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for file, want := range map[string]string{
+		fifo: fifo + ": a named pipe, not a regular file: layers reads only regular files",
+		big:  big + ": larger than 8 MiB: layers reads input files up to that size",
+	} {
+		done := make(chan error, 1)
+		go func() { _, err := Load(dir, file); done <- err }()
+		select {
+		case err := <-done:
+			if err == nil || err.Error() != want || !diag.IsInput(err) {
+				t.Errorf("Load(%s) = %v, want %q", file, err, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("Load(%s) hangs", file)
+		}
 	}
 }

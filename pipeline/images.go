@@ -106,7 +106,7 @@ func (r *buildRun) buildImages(ctx context.Context, tr resolver.TargetResult, tm
 		if err != nil {
 			return err
 		}
-		src, err := digest.FunctionFiles(filepath.Join(cfg.Root, filepath.FromSlash(c.Path)), cfg.For(c.Name).Source)
+		src, err := digest.FunctionFiles(cfg.Root, filepath.Join(cfg.Root, filepath.FromSlash(c.Path)), cfg.For(c.Name).Source)
 		if err != nil {
 			return fmt.Errorf("function %s: %w", c.Name, err)
 		}

@@ -3,7 +3,6 @@ package pipeline
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"github.com/layers-dev/layers/builder"
 	"github.com/layers-dev/layers/config"
 	"github.com/layers-dev/layers/engine"
+	"github.com/layers-dev/layers/internal/redact"
 	"github.com/layers-dev/layers/manifest"
 	"github.com/layers-dev/layers/planner"
 	"github.com/layers-dev/layers/remote"
@@ -82,22 +82,11 @@ func packageDocuments(pkgs []resolver.Package) []PackageDocument {
 	for _, p := range pkgs {
 		d := PackageDocument{Name: p.Name, Version: p.Version, Source: p.Source, Path: p.Path}
 		if p.Source == resolver.SourceURL {
-			d.URL = redact(p.URL)
+			d.URL = redact.Text(p.URL)
 		}
 		out = append(out, d)
 	}
 	return out
-}
-
-// redact drops the user information of a URL: requirement files may
-// expand credentials into it from the environment.
-func redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return raw
-	}
-	u.User = url.User("***")
-	return u.String()
 }
 
 // PlanOptions configure PlanWith.

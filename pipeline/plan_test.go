@@ -12,7 +12,7 @@ func TestPackageDocumentsRedactCredentials(t *testing.T) {
 		{Name: "public", Version: "2.0", Source: resolver.SourceRegistry, URL: "https://index.example.invalid/simple", Hashes: []string{"sha256:00"}},
 		{Name: "lib", Version: "0.1", Source: resolver.SourceLocal, Path: "libs/lib"},
 	})
-	if got := docs[0].URL; got != "https://%2A%2A%2A@git.example.invalid/private.git@v1" && got != "https://***@git.example.invalid/private.git@v1" {
+	if got := docs[0].URL; got != "https://****@git.example.invalid/private.git@v1" {
 		t.Errorf("url package: URL = %q, want the credentials redacted", got)
 	}
 	if docs[1].URL != "" {

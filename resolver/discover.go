@@ -14,6 +14,7 @@ import (
 
 	"github.com/layers-dev/layers/config"
 	"github.com/layers-dev/layers/internal/diag"
+	"github.com/layers-dev/layers/internal/repofs"
 	"github.com/layers-dev/layers/internal/tomlpos"
 )
 
@@ -95,16 +96,26 @@ func Discover(cfg *config.Config) ([]Function, *Workspace, error) {
 	dirs = uniq(dirs)
 	var fns []Function
 	seen := map[string]string{}
+	folded := map[string]string{} // lower case -> folder
 	for _, d := range dirs {
 		name := path.Base(d)
 		if !isFunctionDir(cfg, d, name) {
 			continue
 		}
+		if !validFunctionName(name) {
+			return nil, nil, diag.Errorf(configPath(cfg), 0,
+				"function folder %q: %q cannot be a Lambda function name (letters, digits, - and _, at most 64; a function is named by its folder)", d, name)
+		}
 		if prev, ok := seen[name]; ok {
 			return nil, nil, diag.Errorf(configPath(cfg), 0,
 				"two functions are named %q: %s and %s (a function is named by its folder)", name, prev, d)
 		}
+		if prev, ok := folded[strings.ToLower(name)]; ok {
+			return nil, nil, diag.Errorf(configPath(cfg), 0,
+				"two functions are named %q and %q: %s and %s (names that differ only in case collide in layer names and on case-insensitive file systems)", path.Base(prev), name, prev, d)
+		}
 		seen[name] = d
+		folded[strings.ToLower(name)] = d
 		size, err := codeBytes(filepath.Join(cfg.Root, filepath.FromSlash(d)))
 		if err != nil {
 			return nil, nil, err
@@ -118,6 +129,20 @@ func Discover(cfg *config.Config) ([]Function, *Workspace, error) {
 		}
 	}
 	return fns, ws, nil
+}
+
+// validFunctionName reports whether name can name a Lambda function:
+// [A-Za-z0-9_-]{1,64}.
+func validFunctionName(name string) bool {
+	if name == "" || len(name) > 64 {
+		return false
+	}
+	for _, c := range []byte(name) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 func names(fns []Function) string {
@@ -293,7 +318,7 @@ func configLine(cfg *config.Config, key ...any) int {
 	if cfg.Path == "" {
 		return 0
 	}
-	data, err := os.ReadFile(cfg.Path)
+	data, err := repofs.ReadPath(cfg.Path)
 	if err != nil {
 		return 0
 	}

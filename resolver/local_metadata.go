@@ -1,8 +1,8 @@
 package resolver
 
 import (
+	"errors"
 	"fmt"
-	"io/fs"
 	"path"
 	"slices"
 	"strings"
@@ -12,6 +12,7 @@ import (
 	"github.com/layers-dev/layers/internal/diag"
 	"github.com/layers-dev/layers/internal/pep440"
 	"github.com/layers-dev/layers/internal/pep508"
+	"github.com/layers-dev/layers/internal/repofs"
 	"github.com/layers-dev/layers/internal/tomlpos"
 )
 
@@ -44,6 +45,17 @@ type pyprojectMetadata struct {
 	} `toml:"tool"`
 }
 
+// readInput reads a file a requirements file leads to (a local package's
+// metadata): inside the repository, regular and bounded.
+func (p *reqParser) readInput(rel string) ([]byte, error) {
+	if _, err := p.repoPath(".", rel); err != nil {
+		var o *repofs.OutsideError
+		errors.As(err, &o)
+		return nil, &diag.Error{Path: rel, Msg: o.Reason(), Err: err}
+	}
+	return repofs.Read(p.fsys, rel)
+}
+
 // folderMetadata reads a local project's name and version from
 // pyproject.toml ([project], then [tool.poetry]) or setup.cfg ([metadata]).
 func (p *reqParser) folderMetadata(dir string) (localInfo, error) {
@@ -52,7 +64,9 @@ func (p *reqParser) folderMetadata(dir string) (localInfo, error) {
 	}
 	var info localInfo
 	file := path.Join(dir, "pyproject.toml")
-	if data, err := fs.ReadFile(p.fsys, file); err == nil {
+	if data, err := p.readInput(file); err != nil && diag.IsInput(err) {
+		return info, err
+	} else if err == nil {
 		var err error
 		if info, err = pyprojectInfo(file, data); err != nil {
 			return info, err
@@ -60,7 +74,9 @@ func (p *reqParser) folderMetadata(dir string) (localInfo, error) {
 	}
 	if info.name == "" {
 		cfg := path.Join(dir, "setup.cfg")
-		if data, err := fs.ReadFile(p.fsys, cfg); err == nil {
+		if data, err := p.readInput(cfg); err != nil && diag.IsInput(err) {
+			return info, err
+		} else if err == nil {
 			var err error
 			if info, err = setupCfgMetadata(cfg, data); err != nil {
 				return info, err

@@ -3,9 +3,7 @@ package resolver
 import (
 	"cmp"
 	"fmt"
-	"os"
 	"path"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -14,6 +12,7 @@ import (
 	"github.com/layers-dev/layers/internal/diag"
 	"github.com/layers-dev/layers/internal/pep440"
 	"github.com/layers-dev/layers/internal/pep508"
+	"github.com/layers-dev/layers/internal/repofs"
 	"github.com/layers-dev/layers/internal/tomlpos"
 )
 
@@ -90,9 +89,9 @@ type poetryLockFile struct {
 // relative to root with forward slashes. Malformed content is a *diag.Error
 // naming rel and the line.
 func ParsePoetryLock(root, rel string) (*PoetryLock, error) {
-	data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(rel)))
+	data, err := repofs.ReadFile(root, rel)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", rel, err)
+		return nil, readError(rel, err)
 	}
 	return parsePoetryLock(root, rel, data)
 }

@@ -2,8 +2,6 @@ package resolver
 
 import (
 	"cmp"
-	"fmt"
-	"os"
 	"path"
 	"path/filepath"
 	"regexp"
@@ -15,6 +13,7 @@ import (
 	"github.com/layers-dev/layers/internal/diag"
 	"github.com/layers-dev/layers/internal/pep440"
 	"github.com/layers-dev/layers/internal/pep508"
+	"github.com/layers-dev/layers/internal/repofs"
 	"github.com/layers-dev/layers/internal/tomlpos"
 )
 
@@ -23,6 +22,7 @@ import (
 // the target and the extras and dependency groups asked for.
 type pylock struct {
 	path         string
+	root         string // the repository root, which local sources must not leave
 	data         []byte // kept for tomlpos on the error path
 	python       *pep440.Specifier
 	environments []*pep508.Marker
@@ -92,11 +92,11 @@ var pylockVersion = regexp.MustCompile(`^1\.[0-9]+$`)
 // (relative to the repository root, forward slashes) under root.
 func ParsePylock(root, rel string) (Lock, error) {
 	rel = path.Clean(filepath.ToSlash(rel))
-	data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(rel)))
+	data, err := repofs.ReadFile(root, rel)
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", rel, err)
+		return nil, readError(rel, err)
 	}
-	l, err := parsePylock(rel, data)
+	l, err := parsePylock(root, rel, data)
 	if err != nil {
 		return nil, err // not a typed nil inside the interface
 	}
@@ -105,7 +105,7 @@ func ParsePylock(root, rel string) (Lock, error) {
 
 // parsePylock parses a pylock.toml's text; file is its root-relative path,
 // used in messages and to rebase the lock's relative paths.
-func parsePylock(file string, data []byte) (*pylock, error) {
+func parsePylock(root, file string, data []byte) (*pylock, error) {
 	var doc pylockFile
 	if err := toml.Unmarshal(data, &doc); err != nil {
 		return nil, tomlpos.Error(file, err, nil)
@@ -117,7 +117,7 @@ func parsePylock(file string, data []byte) (*pylock, error) {
 	case !pylockVersion.MatchString(*doc.LockVersion):
 		return nil, diag.Errorf(file, line("lock-version"), "unsupported lock-version %q (1.x is supported)", *doc.LockVersion)
 	}
-	l := &pylock{path: file, data: data}
+	l := &pylock{path: file, root: root, data: data}
 	if doc.RequiresPython != "" {
 		s, err := pep440.ParseSpecifier(doc.RequiresPython)
 		if err != nil {
@@ -221,7 +221,11 @@ func (l *pylock) addPackage(i int, d *pylockPkgDoc, dir string, markers map[stri
 			}
 		case v.Path != "":
 			// A checkout on disk installs as the folder it is.
-			p.out.Source, p.out.Path = SourceLocal, rebaseLockPath(dir, path.Join(v.Path, v.Subdirectory))
+			lp, err := lockPath(l.root, dir, path.Join(v.Path, v.Subdirectory))
+			if err != nil {
+				return diag.Errorf(l.path, line("vcs"), "%v", err)
+			}
+			p.out.Source, p.out.Path = SourceLocal, lp
 		default:
 			return diag.Errorf(l.path, line("vcs"), "vcs package %s has neither url nor path", d.Name)
 		}
@@ -229,7 +233,11 @@ func (l *pylock) addPackage(i int, d *pylockPkgDoc, dir string, markers map[stri
 		if d.Directory.Path == "" {
 			return diag.Errorf(l.path, line("directory"), "directory package %s has no path", d.Name)
 		}
-		p.out.Source, p.out.Path = SourceLocal, rebaseLockPath(dir, path.Join(d.Directory.Path, d.Directory.Subdirectory))
+		lp, err := lockPath(l.root, dir, path.Join(d.Directory.Path, d.Directory.Subdirectory))
+		if err != nil {
+			return diag.Errorf(l.path, line("directory"), "%v", err)
+		}
+		p.out.Source, p.out.Path = SourceLocal, lp
 	case d.Archive != nil:
 		a := d.Archive
 		switch {
@@ -239,7 +247,11 @@ func (l *pylock) addPackage(i int, d *pylockPkgDoc, dir string, markers map[stri
 				p.out.URL += "#subdirectory=" + a.Subdirectory
 			}
 		case a.Path != "":
-			p.out.Source, p.out.Path = SourceLocal, rebaseLockPath(dir, a.Path)
+			lp, err := lockPath(l.root, dir, a.Path)
+			if err != nil {
+				return diag.Errorf(l.path, line("archive"), "%v", err)
+			}
+			p.out.Source, p.out.Path = SourceLocal, lp
 		default:
 			return diag.Errorf(l.path, line("archive"), "archive package %s has neither url nor path", d.Name)
 		}
@@ -249,12 +261,22 @@ func (l *pylock) addPackage(i int, d *pylockPkgDoc, dir string, markers map[stri
 			return diag.Errorf(l.path, line("name"), "package %s from an index has no version", d.Name)
 		}
 		p.out.Source, p.out.URL = SourceRegistry, d.Index
-		for _, w := range d.Wheels {
+		for j, w := range d.Wheels {
+			if w.Path != "" {
+				if _, err := lockPath(l.root, dir, w.Path); err != nil {
+					return diag.Errorf(l.path, line("wheels", j, "path"), "%v", err)
+				}
+			}
 			name := cmp.Or(w.Name, lockArtifactName(cmp.Or(w.URL, w.Path)))
 			p.out.Wheels = append(p.out.Wheels, Wheel{Filename: name, Size: w.Size, Hash: pylockSHA256(w.Hashes)})
 			p.out.Hashes = pylockHashes(p.out.Hashes, w.Hashes)
 		}
 		if d.Sdist != nil {
+			if d.Sdist.Path != "" {
+				if _, err := lockPath(l.root, dir, d.Sdist.Path); err != nil {
+					return diag.Errorf(l.path, line("sdist", "path"), "%v", err)
+				}
+			}
 			p.out.Sdist = true
 			p.out.Hashes = pylockHashes(p.out.Hashes, d.Sdist.Hashes)
 		}

@@ -169,7 +169,7 @@ func TestPylockErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			lock, err := parsePylock("pylock.toml", []byte(tt.text))
+			lock, err := parsePylock("/repo", "pylock.toml", []byte(tt.text))
 			if err == nil && tt.req != nil {
 				_, err = lock.Closure(*tt.req)
 			}
@@ -209,7 +209,7 @@ func FuzzPylock(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		lock, err := parsePylock("fn/pylock.toml", data)
+		lock, err := parsePylock("/repo", "fn/pylock.toml", data)
 		if err != nil {
 			if !diag.IsInput(err) {
 				t.Fatalf("%v is not a *diag.Error", err)

@@ -4,9 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"net/url"
-	"os"
 	"path"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -17,6 +15,7 @@ import (
 	"github.com/layers-dev/layers/internal/diag"
 	"github.com/layers-dev/layers/internal/pep440"
 	"github.com/layers-dev/layers/internal/pep508"
+	"github.com/layers-dev/layers/internal/repofs"
 	"github.com/layers-dev/layers/internal/tomlpos"
 )
 
@@ -71,9 +70,9 @@ type Pyproject struct {
 // ParsePyproject reads the pyproject.toml at rel (relative to root, with
 // forward slashes). Malformed content is a *diag.Error naming rel and the line.
 func ParsePyproject(root, rel string) (*Pyproject, error) {
-	data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(rel)))
+	data, err := repofs.ReadFile(root, rel)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", rel, err)
+		return nil, readError(rel, err)
 	}
 	return parsePyproject(root, rel, data)
 }
@@ -360,27 +359,10 @@ func (pp *pyprojectParser) localPath(p string, keys []any) (string, error) {
 
 // pyprojectRepoPath relates p (absolute, or relative to dir, itself
 // relative to the root) to the repository root, with forward slashes. A
-// path outside the repository is an error: nothing outside it reaches the
-// build.
+// path outside the repository, as written or through a symbolic link, is
+// an error: nothing outside it reaches the build.
 func pyprojectRepoPath(root, dir, p string) (string, error) {
-	var rel string
-	if path.IsAbs(p) || filepath.IsAbs(p) {
-		absRoot, err := filepath.Abs(root)
-		if err != nil {
-			return "", err
-		}
-		r, err := filepath.Rel(absRoot, filepath.FromSlash(p))
-		if err != nil {
-			return "", fmt.Errorf("%s is outside the repository", p)
-		}
-		rel = filepath.ToSlash(r)
-	} else {
-		rel = path.Join(dir, filepath.ToSlash(p))
-	}
-	if rel == ".." || strings.HasPrefix(rel, "../") {
-		return "", fmt.Errorf("%s is outside the repository", p)
-	}
-	return rel, nil
+	return repofs.Rel(root, dir, p)
 }
 
 // dependencyGroups reads PEP 735 groups, expanding include-group entries.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/layers-dev/layers/internal/diag"
 	"github.com/layers-dev/layers/internal/pep508"
+	"github.com/layers-dev/layers/internal/repofs"
 )
 
 // This file reads requirements files the way pip 26 does (pip's
@@ -72,11 +73,19 @@ func ParseRequirementsFile(root, rel string, getenv func(string) (string, bool))
 // fsys sits on disk, for absolute paths and file: URLs.
 func parseRequirements(fsys fs.FS, rootAbs, rel string, getenv func(string) (string, bool)) (*RequirementsFile, error) {
 	rel = path.Clean(rel)
-	if fi, err := fs.Stat(fsys, rel); err == nil && !fi.Mode().IsRegular() {
+	if _, err := repofs.Rel(rootAbs, ".", rel); err != nil {
+		var o *repofs.OutsideError
+		errors.As(err, &o)
+		return nil, &diag.Error{Path: rel, Msg: o.Reason(), Err: err}
+	}
+	if fi, err := fs.Stat(fsys, rel); err == nil && fi.IsDir() {
 		return nil, diag.Errorf(rel, 0, "not a file: a requirements file must be a regular file")
 	}
-	data, err := fs.ReadFile(fsys, rel)
+	data, err := repofs.Read(fsys, rel)
 	if err != nil {
+		if diag.IsInput(err) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("reading requirements file: %w", err)
 	}
 	p := &reqParser{
@@ -244,9 +253,13 @@ func (p *reqParser) include(file string, line int, target string, constraint boo
 		}
 		target = local
 	}
-	rel, ok := p.repoPath(path.Dir(file), target)
-	if !ok {
-		return p.errorf(file, line, "%s file %s is outside the repository", kind, written)
+	rel, err := p.repoPath(path.Dir(file), target)
+	if err != nil {
+		var o *repofs.OutsideError
+		if errors.As(err, &o) && o.Written == target {
+			o.Written = written // a file: URL as written
+		}
+		return p.errorf(file, line, "%s file %v", kind, err)
 	}
 	for i, f := range p.stack {
 		if f == rel {
@@ -254,13 +267,16 @@ func (p *reqParser) include(file string, line int, target string, constraint boo
 			return p.errorf(file, line, "include cycle: %s", chain)
 		}
 	}
-	data, err := fs.ReadFile(p.fsys, rel)
+	data, err := repofs.Read(p.fsys, rel)
 	if err != nil {
 		reason := err.Error()
 		var pe *fs.PathError
+		var de *diag.Error
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			reason = "no such file"
+		case errors.As(err, &de):
+			reason = de.Msg
 		case errors.As(err, &pe):
 			reason = pe.Err.Error()
 		}
@@ -275,45 +291,45 @@ func (p *reqParser) include(file string, line int, target string, constraint boo
 }
 
 // repoPath turns a path written in a file of folder dir into a path relative
-// to the root; ok is false when it leaves the repository.
-func (p *reqParser) repoPath(dir, written string) (string, bool) {
-	var rel string
-	if strings.HasPrefix(written, "/") {
-		r, err := filepath.Rel(filepath.FromSlash(p.rootAbs), filepath.FromSlash(written))
-		if err != nil {
-			return "", false
-		}
-		rel = filepath.ToSlash(r)
-	} else {
-		rel = path.Join(dir, written)
-	}
-	if rel == ".." || strings.HasPrefix(rel, "../") || !fs.ValidPath(rel) {
-		return "", false
-	}
-	return rel, true
+// to the root; it is an error when the path leaves the repository, as
+// written or through a symbolic link.
+func (p *reqParser) repoPath(dir, written string) (string, error) {
+	return repofs.Rel(p.rootAbs, dir, written)
 }
 
 // locate finds the file or folder a local requirement names: relative to the
 // naming file's folder first, then to the root. When neither exists it
-// returns the first candidate inside the repository with a nil info.
-func (p *reqParser) locate(dir, written string) (rel string, info fs.FileInfo, ok bool) {
+// returns the first candidate inside the repository with a nil info. out
+// is why no candidate is inside the repository, or why the one that
+// exists is not.
+func (p *reqParser) locate(dir, written string) (rel string, info fs.FileInfo, out error) {
 	candidates := []string{dir}
 	if dir != "." && !strings.HasPrefix(written, "/") {
 		candidates = append(candidates, ".")
 	}
+	found := false
 	for _, d := range candidates {
-		r, inside := p.repoPath(d, written)
-		if !inside {
+		r, err := p.repoPath(d, written)
+		if err != nil && linkOut(err) && !found {
+			return "", nil, err // the link is there: it is what the path names
+		}
+		if err != nil {
+			if out == nil {
+				out = err
+			}
 			continue
 		}
-		if !ok {
-			rel, ok = r, true
+		if !found {
+			rel, found = r, true
 		}
 		if fi, err := fs.Stat(p.fsys, r); err == nil {
-			return r, fi, true
+			return r, fi, nil
 		}
 	}
-	return rel, nil, ok
+	if found {
+		out = nil
+	}
+	return rel, nil, out
 }
 
 // expand applies pip's ${NAME} expansion to a logical line.
@@ -385,7 +401,11 @@ func (p *reqParser) lineRequirement(file string, line int, args string) (Require
 	dir := path.Dir(file)
 	written, extras := stripExtras(name)
 	if looksLikePath(name) {
-		if rel, fi, _ := p.locate(dir, written); fi != nil && fi.IsDir() {
+		rel, fi, out := p.locate(dir, written)
+		if out != nil && linkOut(out) {
+			return r, p.errorf(file, line, "%v", out)
+		}
+		if fi != nil && fi.IsDir() {
 			x, err := p.parseExtras(file, line, extras)
 			if err != nil {
 				return r, err
@@ -395,13 +415,13 @@ func (p *reqParser) lineRequirement(file string, line int, args string) (Require
 		}
 	}
 	if isArchive(written) {
-		rel, fi, inside := p.locate(dir, written)
+		rel, fi, out := p.locate(dir, written)
 		at := strings.Index(name, "@")
-		if fi == nil && at >= 0 && !looksLikePath(name[:at]) {
+		if fi == nil && out == nil && at >= 0 && !looksLikePath(name[:at]) {
 			return p.pep508Requirement(r, name)
 		}
-		if !inside {
-			return r, p.errorf(file, line, "%s is outside the repository", written)
+		if out != nil {
+			return r, p.errorf(file, line, "%v", out)
 		}
 		if fi == nil || fi.IsDir() {
 			return r, p.errorf(file, line, "archive %s does not exist", written)
@@ -489,10 +509,10 @@ func (p *reqParser) linkRequirement(r Requirement, link string) (Requirement, er
 
 // fileRequirement handles a file: URL: a local folder or archive.
 func (p *reqParser) fileRequirement(r Requirement, local, name string) (Requirement, error) {
-	rel, fi, inside := p.locate(path.Dir(r.Path), local)
+	rel, fi, out := p.locate(path.Dir(r.Path), local)
 	switch {
-	case !inside:
-		return r, p.errorf(r.Path, r.Line, "%s is outside the repository", local)
+	case out != nil:
+		return r, p.errorf(r.Path, r.Line, "%v", out)
 	case fi == nil:
 		return r, p.errorf(r.Path, r.Line, "%s does not exist", local)
 	}
@@ -548,6 +568,14 @@ func (p *reqParser) localRequirement(r Requirement, rel, written, name string, d
 	return r, nil
 }
 
+// linkOut reports whether err says a symbolic link leads out of the
+// repository. A path that leaves it as written may still be a requirement
+// of another form; one that exists only through such a link is refused.
+func linkOut(err error) bool {
+	var o *repofs.OutsideError
+	return errors.As(err, &o) && o.Link != ""
+}
+
 // editableRequirement parses an -e value as pip's parse_editable does.
 func (p *reqParser) editableRequirement(file string, line int, value string) (Requirement, error) {
 	r := Requirement{Path: file, Line: line, Editable: true}
@@ -566,7 +594,10 @@ func (p *reqParser) editableRequirement(file string, line int, value string) (Re
 		return r, nil
 	}
 	link, extras := stripExtras(value)
-	rel, fi, inside := p.locate(path.Dir(file), link)
+	rel, fi, out := p.locate(path.Dir(file), link)
+	if out != nil && linkOut(out) {
+		return r, p.errorf(file, line, "%v", out)
+	}
 	if fi != nil && fi.IsDir() {
 		x, err := p.parseExtras(file, line, extras)
 		if err != nil {
@@ -600,7 +631,7 @@ func (p *reqParser) editableRequirement(file string, line int, value string) (Re
 	}
 	if !isVCS(link) {
 		if urlScheme(link) == "" && looksLikePath(link) {
-			if !inside {
+			if out != nil {
 				return r, p.errorf(file, line, "%s is outside the repository", value)
 			}
 			return r, p.errorf(file, line, "editable %s: no such project folder", value)
@@ -620,10 +651,10 @@ func (p *reqParser) editableRequirement(file string, line int, value string) (Re
 
 // editableFolder completes an editable file: requirement, which must be a folder.
 func (p *reqParser) editableFolder(r Requirement, local, name string) (Requirement, error) {
-	rel, fi, inside := p.locate(path.Dir(r.Path), local)
+	rel, fi, out := p.locate(path.Dir(r.Path), local)
 	switch {
-	case !inside:
-		return r, p.errorf(r.Path, r.Line, "%s is outside the repository", local)
+	case out != nil:
+		return r, p.errorf(r.Path, r.Line, "%v", out)
 	case fi == nil || !fi.IsDir():
 		return r, p.errorf(r.Path, r.Line, "editable %s: no such project folder", local)
 	}

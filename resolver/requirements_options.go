@@ -261,7 +261,7 @@ func (p *reqParser) applyOptions(file string, o lineOptions) {
 		// from the requirements file's folder when it exists there.
 		v := o.findLinks[0]
 		if urlScheme(v) == "" {
-			if rel, ok := p.repoPath(path.Dir(file), v); ok {
+			if rel, err := p.repoPath(path.Dir(file), v); err == nil {
 				if _, err := fs.Stat(p.fsys, rel); err == nil {
 					v = rel
 				}

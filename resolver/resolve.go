@@ -11,6 +11,7 @@ import (
 
 	"github.com/layers-dev/layers/config"
 	"github.com/layers-dev/layers/internal/diag"
+	"github.com/layers-dev/layers/internal/digest"
 	"github.com/layers-dev/layers/internal/pep508"
 )
 
@@ -140,10 +141,15 @@ type resolution struct {
 	sizes map[string]int64 // local package folder -> bytes
 }
 
-// localBytes measures a local package's folder once per resolution.
+// localBytes measures a local package's folder once per resolution. It
+// lists the files the build would copy in first, so that a symbolic link
+// in it that leads out of the repository stops plan as it stops build.
 func (r *resolution) localBytes(dir string) (int64, error) {
 	if n, ok := r.sizes[dir]; ok {
 		return n, nil
+	}
+	if _, err := digest.LocalPackageFiles(r.cfg.Root, dir); err != nil && diag.IsInput(err) {
+		return 0, err
 	}
 	abs := filepath.Join(r.cfg.Root, filepath.FromSlash(dir))
 	var n int64

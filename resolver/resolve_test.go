@@ -106,6 +106,22 @@ func TestDiscoverErrors(t *testing.T) {
 			"functions/orders/requirements.txt": "six==1.16.0\n",
 			"services/README.md":                "moved\n",
 		}, `layers.toml:3: functions: glob "services/*" matches no function folder`},
+		{"a newline in a function folder", map[string]string{
+			"functions/a\nb/requirements.txt": "six==1.16.0\n",
+		}, `function folder "functions/a\nb": "a\nb" cannot be a Lambda function name (letters, digits, - and _, at most 64; a function is named by its folder)`},
+		{"a command substitution in a function folder", map[string]string{
+			"functions/$(id)/requirements.txt": "six==1.16.0\n",
+		}, `function folder "functions/$(id)": "$(id)" cannot be a Lambda function name`},
+		{"a space in a function folder", map[string]string{
+			"functions/my api/requirements.txt": "six==1.16.0\n",
+		}, `"my api" cannot be a Lambda function name`},
+		{"a function name too long", map[string]string{
+			"functions/" + strings.Repeat("a", 65) + "/requirements.txt": "six==1.16.0\n",
+		}, `cannot be a Lambda function name`},
+		{"two functions differing in case", map[string]string{
+			"functions/API/requirements.txt": "six==1.16.0\n",
+			"functions/api/requirements.txt": "six==1.16.0\n",
+		}, `two functions are named "API" and "api": functions/API and functions/api (names that differ only in case collide`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

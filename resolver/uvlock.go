@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"path"
 	"path/filepath"
 	"slices"
@@ -18,6 +17,7 @@ import (
 	"github.com/layers-dev/layers/internal/diag"
 	"github.com/layers-dev/layers/internal/pep440"
 	"github.com/layers-dev/layers/internal/pep508"
+	"github.com/layers-dev/layers/internal/repofs"
 	"github.com/layers-dev/layers/internal/tomlpos"
 )
 
@@ -30,6 +30,7 @@ import (
 // their graphs.
 type UVLock struct {
 	path    string // as the user would name it
+	root    string // the repository root, which local sources must not leave
 	data    []byte // kept for tomlpos on the error path
 	members []string
 	python  *pep440.Specifier // requires-python; nil when absent
@@ -125,17 +126,18 @@ type uvLockArtifact struct {
 // forward slashes) under root.
 func ParseUVLock(root, rel string) (*UVLock, error) {
 	rel = path.Clean(filepath.ToSlash(rel))
-	data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(rel)))
+	data, err := repofs.ReadFile(root, rel)
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", rel, err)
+		return nil, readError(rel, err)
 	}
-	return parseUVLock(rel, data)
+	return parseUVLock(root, rel, data)
 }
 
 // parseUVLock parses a uv.lock's text. path is the lock's root-relative
 // path: it names the file in messages, and local sources, which uv writes
-// relative to the lock's folder, are rebased on its folder.
-func parseUVLock(file string, data []byte) (*UVLock, error) {
+// relative to the lock's folder, are rebased on its folder; each must
+// stay inside root.
+func parseUVLock(root, file string, data []byte) (*UVLock, error) {
 	var doc uvLockFile
 	if err := toml.Unmarshal(data, &doc); err != nil {
 		return nil, tomlpos.Error(file, err, nil)
@@ -148,6 +150,7 @@ func parseUVLock(file string, data []byte) (*UVLock, error) {
 	}
 	l := &UVLock{
 		path:      file,
+		root:      root,
 		data:      data,
 		pkgs:      make([]uvPkg, len(doc.Packages)),
 		byName:    make(map[string][]int32, len(doc.Packages)),
@@ -220,7 +223,11 @@ func (l *UVLock) addPackage(i int, d *uvLockPkgDoc, dir string) error {
 		rel := cmp.Or(s.Editable, s.Virtual, s.Directory, s.Path)
 		p.local = true
 		p.root = path.Clean(rel) == "." && s.Path == ""
-		p.out.Source, p.out.Path = SourceLocal, rebaseLockPath(dir, rel)
+		lp, err := lockPath(l.root, dir, rel)
+		if err != nil {
+			return diag.Errorf(l.path, line("source"), "%v", err)
+		}
+		p.out.Source, p.out.Path = SourceLocal, lp
 	case s.Git != "":
 		u, err := uvGitURL(s.Git)
 		if err != nil {
@@ -235,7 +242,12 @@ func (l *UVLock) addPackage(i int, d *uvLockPkgDoc, dir string) error {
 	default:
 		return diag.Errorf(l.path, line("name"), "package %s has no source", d.Name)
 	}
-	for _, w := range d.Wheels {
+	for j, w := range d.Wheels {
+		if w.Path != "" {
+			if _, err := lockPath(l.root, dir, w.Path); err != nil {
+				return diag.Errorf(l.path, line("wheels", j, "path"), "%v", err)
+			}
+		}
 		name := w.Filename
 		if name == "" {
 			name = lockArtifactName(cmp.Or(w.URL, w.Path))
@@ -385,14 +397,12 @@ func uvSameSource(s *uvLockSource, p *uvPkg) bool {
 	}
 }
 
-// rebaseLockPath rebases a path the lock names relative to its own folder onto
-// the repository root.
-func rebaseLockPath(dir, rel string) string {
-	rel = filepath.ToSlash(rel)
-	if path.IsAbs(rel) {
-		return path.Clean(rel)
-	}
-	return path.Join(dir, rel)
+// lockPath rebases a path a lock in folder dir names (relative to that
+// folder, or absolute) onto the repository root. A path that leaves the
+// repository, as written or through a symbolic link, is an error: nothing
+// outside it reaches the build.
+func lockPath(root, dir, written string) (string, error) {
+	return repofs.Rel(root, dir, written)
 }
 
 // uvGitURL turns uv's `https://host/repo?rev=v1#<commit>` into the pip

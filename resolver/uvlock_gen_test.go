@@ -165,7 +165,7 @@ func uvGenLock(members, registry int) []byte {
 // TestUVLockGenerated keeps the benchmark's input honest: it parses, every
 // member resolves, and closures are of a realistic size.
 func TestUVLockGenerated(t *testing.T) {
-	lock, err := parseUVLock("uv.lock", uvGenLock(500, 1500))
+	lock, err := parseUVLock("/repo", "uv.lock", uvGenLock(500, 1500))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +195,7 @@ func BenchmarkUVLockClosure(b *testing.B) {
 	b.ReportAllocs()
 	total := 0
 	for b.Loop() {
-		lock, err := parseUVLock("uv.lock", data)
+		lock, err := parseUVLock("/repo", "uv.lock", data)
 		if err != nil {
 			b.Fatal(err)
 		}

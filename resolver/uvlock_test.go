@@ -302,7 +302,7 @@ source = { registry = "https://index.example.invalid/simple" }
 			if tt.file != "" {
 				lock, err = ParseUVLock("testdata/uvlock", tt.file)
 			} else {
-				lock, err = parseUVLock("uv.lock", []byte(tt.text))
+				lock, err = parseUVLock("/repo", "uv.lock", []byte(tt.text))
 			}
 			if err == nil && tt.req != nil {
 				_, err = lock.Closure(*tt.req)
@@ -324,7 +324,7 @@ source = { registry = "https://index.example.invalid/simple" }
 // TestUVLockConcurrentClosures backs Closure's promise of concurrent use
 // (walks are pooled); run it with -race.
 func TestUVLockConcurrentClosures(t *testing.T) {
-	lock, err := parseUVLock("uv.lock", uvGenLock(40, 200))
+	lock, err := parseUVLock("/repo", "uv.lock", uvGenLock(40, 200))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -386,7 +386,7 @@ func FuzzUVLock(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		lock, err := parseUVLock("functions/uv.lock", data)
+		lock, err := parseUVLock("/repo", "functions/uv.lock", data)
 		if err != nil {
 			if !diag.IsInput(err) {
 				t.Fatalf("%v is not a *diag.Error", err)

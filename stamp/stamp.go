@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -22,6 +21,7 @@ import (
 	"github.com/layers-dev/layers/config"
 	"github.com/layers-dev/layers/internal/buildinfo"
 	"github.com/layers-dev/layers/internal/digest"
+	"github.com/layers-dev/layers/internal/repofs"
 	"github.com/layers-dev/layers/manifest"
 	"github.com/layers-dev/layers/resolver"
 )
@@ -71,7 +71,7 @@ func ReadFresh(ctx context.Context, cfg *config.Config, tool string, getenv func
 				return nil, fmt.Errorf("%s: image function %s is not among the functions of %s/%s: run `layers build`", manifest.File, im.Function, t.Runtime, t.Architecture)
 			}
 			dir := filepath.Join(cfg.Root, filepath.FromSlash(t.Functions[i].Path))
-			sum, err := digest.Function(dir, cfg.For(im.Function).Source)
+			sum, err := digest.Function(cfg.Root, dir, cfg.For(im.Function).Source)
 			if err != nil {
 				return nil, fmt.Errorf("function %s: %w", im.Function, err)
 			}
@@ -141,7 +141,7 @@ func Compute(cfg *config.Config, res *resolver.Result, tool string, epoch time.T
 	// The digest keeps the form older versions wrote, so that their
 	// manifests stay comparable; the parts name files as users know them.
 	for _, f := range slices.Sorted(maps.Keys(files)) {
-		data, err := os.ReadFile(f)
+		data, err := repofs.ReadPath(f) // as the resolver read it: regular and bounded
 		if err != nil {
 			return "", nil, fmt.Errorf("inputs digest: %w", err)
 		}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/layers-dev/layers/archive"
 	"github.com/layers-dev/layers/builder"
 	"github.com/layers-dev/layers/builder/cache"
 	"github.com/layers-dev/layers/config"
@@ -46,7 +47,7 @@ func unit(t *testing.T, name string, files map[string]string) builder.Unit {
 func TestTaskFilesAndKey(t *testing.T) {
 	six := unit(t, "six", map[string]string{"six.py": "# six", "six-1.0.dist-info/METADATA": "Name: six"})
 	idna := unit(t, "idna", map[string]string{"idna/__init__.py": "# idna"})
-	src, err := digest.FunctionFiles(writeTree(t, map[string]string{"app.py": "import six"}), nil)
+	src, err := functionFiles(writeTree(t, map[string]string{"app.py": "import six"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +97,7 @@ func TestTaskFilesAndKey(t *testing.T) {
 		"units":    func(s *Spec) { s.Units = s.Units[:1] },
 		"bytecode": func(s *Spec) { s.StripByteCode = true },
 		"source": func(s *Spec) {
-			src, err := digest.FunctionFiles(writeTree(t, map[string]string{"app.py": "import idna"}), nil)
+			src, err := functionFiles(writeTree(t, map[string]string{"app.py": "import idna"}))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -110,7 +111,7 @@ func TestTaskFilesAndKey(t *testing.T) {
 		}
 	}
 
-	clash, err := digest.FunctionFiles(writeTree(t, map[string]string{"six.py": "mine"}), nil)
+	clash, err := functionFiles(writeTree(t, map[string]string{"six.py": "mine"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,6 +120,9 @@ func TestTaskFilesAndKey(t *testing.T) {
 		t.Errorf("a function file shadowing a package file: %v", err)
 	}
 }
+
+// functionFiles is digest.FunctionFiles of a folder that is its own repository.
+func functionFiles(dir string) ([]archive.File, error) { return digest.FunctionFiles(dir, dir, nil) }
 
 // TestTaskFilesByteCode checks that an image ships its units' byte code,
 // and none of it with StripByteCode, nor the folders that held it.

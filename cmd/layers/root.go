@@ -12,6 +12,7 @@ import (
 	"github.com/layers-dev/layers/config"
 	"github.com/layers-dev/layers/internal/buildinfo"
 	"github.com/layers-dev/layers/internal/diag"
+	"github.com/layers-dev/layers/internal/redact"
 )
 
 // Exit statuses.
@@ -52,7 +53,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "layers: interrupted")
 		return exitFailure
 	default:
-		fmt.Fprintln(stderr, "layers:", err)
+		fmt.Fprintln(stderr, "layers:", redact.Text(err.Error()))
 		return exitFailure
 	}
 }

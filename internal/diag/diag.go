@@ -9,6 +9,8 @@ package diag
 import (
 	"errors"
 	"fmt"
+
+	"github.com/layers-dev/layers/internal/redact"
 )
 
 // Error is a problem with a user's input at a known place.
@@ -29,11 +31,13 @@ func Wrap(path string, line int, err error) *Error {
 	return &Error{Path: path, Line: line, Msg: err.Error(), Err: err}
 }
 
+// Error is the message with the credentials of any URL in it hidden: a
+// message may quote a requirement line as written.
 func (e *Error) Error() string {
 	if e.Line > 0 {
-		return fmt.Sprintf("%s:%d: %s", e.Path, e.Line, e.Msg)
+		return redact.Text(fmt.Sprintf("%s:%d: %s", e.Path, e.Line, e.Msg))
 	}
-	return fmt.Sprintf("%s: %s", e.Path, e.Msg)
+	return redact.Text(fmt.Sprintf("%s: %s", e.Path, e.Msg))
 }
 
 func (e *Error) Unwrap() error { return e.Err }

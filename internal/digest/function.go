@@ -12,6 +12,8 @@ import (
 	"github.com/bmatcuk/doublestar/v4"
 
 	"github.com/layers-dev/layers/archive"
+	"github.com/layers-dev/layers/internal/diag"
+	"github.com/layers-dev/layers/internal/repofs"
 )
 
 // skipDirs never go into an image: tests, virtual environments, caches,
@@ -36,9 +38,10 @@ func skipFile(name string) bool {
 // files (requirements.txt, pyproject.toml, a lock) are small and say what
 // the image was built from; they go in like any other file.
 //
-// A symbolic link to a file is followed; any other special file, or a
-// link to a folder, is an error naming it.
-func FunctionFiles(dir string, globs []string) ([]archive.File, error) {
+// A symbolic link to a file is followed when its target lies inside the
+// repository at root (a link that leads out is a *diag.Error naming it);
+// any other special file, or a link to a folder, is an error naming it.
+func FunctionFiles(root, dir string, globs []string) ([]archive.File, error) {
 	var files []archive.File
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -67,6 +70,9 @@ func FunctionFiles(dir string, globs []string) ([]archive.File, error) {
 			return err
 		}
 		if info.Mode()&fs.ModeSymlink != 0 {
+			if err := linkInside(root, p); err != nil {
+				return err
+			}
 			if info, err = os.Stat(p); err != nil {
 				return fmt.Errorf("%s: %w", rel, err)
 			}
@@ -83,9 +89,30 @@ func FunctionFiles(dir string, globs []string) ([]archive.File, error) {
 		return nil
 	})
 	if err != nil {
+		if diag.IsInput(err) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("read function source in %s: %w", dir, err)
 	}
 	return files, nil
+}
+
+// linkInside checks that the link at p, a path on disk under root, does
+// not lead out of the repository.
+func linkInside(root, p string) error {
+	absRoot, err := filepath.Abs(root)
+	if err != nil {
+		return err
+	}
+	rel, err := filepath.Rel(absRoot, p)
+	if err != nil {
+		return err
+	}
+	rel = filepath.ToSlash(rel)
+	if err := repofs.Inside(root, rel); err != nil {
+		return outside(rel, err)
+	}
+	return nil
 }
 
 // selected reports whether rel, or a folder above it, matches a glob.
@@ -106,8 +133,8 @@ func selected(rel string, globs []string) bool {
 // Function returns the digest of an image function's own files, as
 // FunctionFiles selects them: what its image's content key and the build
 // manifest record.
-func Function(dir string, globs []string) (string, error) {
-	files, err := FunctionFiles(dir, globs)
+func Function(root, dir string, globs []string) (string, error) {
+	files, err := FunctionFiles(root, dir, globs)
 	if err != nil {
 		return "", err
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/layers-dev/layers/archive"
+	"github.com/layers-dev/layers/internal/diag"
 	"github.com/layers-dev/layers/internal/testkit/testfs"
 )
 
@@ -41,7 +42,7 @@ var functionTree = map[string]string{
 
 func TestFunctionFilesDefault(t *testing.T) {
 	dir := testfs.Tree(t, functionTree)
-	files, err := FunctionFiles(dir, nil)
+	files, err := FunctionFiles(dir, dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +63,7 @@ func TestFunctionFilesGlobs(t *testing.T) {
 		{[]string{"lib/**"}, []string{"lib/data.json", "lib/util.py"}},
 		{[]string{"nothing/*"}, nil},
 	} {
-		files, err := FunctionFiles(dir, c.globs)
+		files, err := FunctionFiles(dir, dir, c.globs)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -77,7 +78,7 @@ func TestFunctionFilesLinks(t *testing.T) {
 	if err := os.Symlink(filepath.Join(dir, "real", "shared.py"), filepath.Join(dir, "shared.py")); err != nil {
 		t.Fatal(err)
 	}
-	files, err := FunctionFiles(dir, nil)
+	files, err := FunctionFiles(dir, dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +88,33 @@ func TestFunctionFilesLinks(t *testing.T) {
 	if err := os.Symlink(filepath.Join(dir, "missing"), filepath.Join(dir, "dangling.py")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := FunctionFiles(dir, nil); err == nil || !strings.Contains(err.Error(), "dangling.py") {
+	if _, err := FunctionFiles(dir, dir, nil); err == nil || !strings.Contains(err.Error(), "dangling.py") {
 		t.Errorf("a dangling link: %v, want an error naming it", err)
+	}
+}
+
+// TestFunctionFilesLinkOut: a link in an image function's folder that
+// leads out of the repository is an input error naming it, not a file
+// copied into the image.
+func TestFunctionFilesLinkOut(t *testing.T) {
+	base := testfs.Tree(t, map[string]string{"repo/functions/api/app.py": "x", "repo/common/shared.py": "y", "outside/secret.py": "SECRET"})
+	root := filepath.Join(base, "repo")
+	dir := filepath.Join(root, "functions", "api")
+	if err := os.Symlink("../../common/shared.py", filepath.Join(dir, "shared.py")); err != nil {
+		t.Fatal(err)
+	}
+	files, err := FunctionFiles(root, dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := names(files); !slices.Equal(got, []string{"app.py", "shared.py"}) {
+		t.Errorf("files = %v", got)
+	}
+	if err := os.Symlink("../../../outside/secret.py", filepath.Join(dir, "secret.py")); err != nil {
+		t.Fatal(err)
+	}
+	want := "functions/api/secret.py: a symbolic link that leads outside the repository: nothing outside the repository goes into a build"
+	if _, err := FunctionFiles(root, dir, nil); err == nil || err.Error() != want || !diag.IsInput(err) {
+		t.Errorf("a link out: %v, want %q", err, want)
 	}
 }

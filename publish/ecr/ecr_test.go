@@ -59,7 +59,7 @@ func image(t *testing.T, d *engine.Docker, marker string) manifest.Image {
 	if err := os.WriteFile(filepath.Join(dir, "app.py"), []byte(app), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	src, err := digest.FunctionFiles(dir, nil)
+	src, err := digest.FunctionFiles(dir, dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
