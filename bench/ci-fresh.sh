@@ -90,16 +90,7 @@ story() {
 repo="$work/mono"
 mkdir -p "$repo"
 printf 'runtime = "python3.11"\narchitectures = ["x86_64"]\n\n[build]\nimage = "%s"\n\n[layers]\nprefix = "bench"\n' "$IMAGE" > "$repo/layers.toml"
-fn orders    $web $model
-fn payments  $web $model $aws
-fn refunds   $web $model $aws
-fn notify    $web PyYAML==6.0.2
-fn reports   $aws PyYAML==6.0.2
-fn export    $aws $model
-fn thumbs    $aws attrs==24.2.0
-fn audit     $model PyYAML==6.0.2
-fn search    $web attrs==24.2.0
-fn webhooks  $web $model PyYAML==6.0.2
+shop10
 fn billing   $aws $model orjson==3.10.11
 fn invoices  $aws $model orjson==3.10.11
 fn ledger    $aws cryptography==43.0.3 cffi==1.17.1 pycparser==2.22

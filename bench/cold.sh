@@ -17,16 +17,7 @@ cd "$(dirname "$0")/.."
 repo="$work/repo"
 mkdir -p "$repo"
 printf 'runtime = "python3.11"\narchitectures = ["x86_64"]\n\n[build]\nimage = "%s"\n' "$IMAGE" > "$repo/layers.toml"
-fn orders    $web $model
-fn payments  $web $model $aws
-fn refunds   $web $model $aws
-fn notify    $web PyYAML==6.0.2
-fn reports   $aws PyYAML==6.0.2
-fn export    $aws $model
-fn thumbs    $aws attrs==24.2.0
-fn audit     $model PyYAML==6.0.2
-fn search    $web attrs==24.2.0
-fn webhooks  $web $model PyYAML==6.0.2
+shop10
 
 start=$(ms)
 "$work/layers" build --dir "$repo" > /dev/null 2> "$work/layers.log" || { cat "$work/layers.log"; exit 1; }

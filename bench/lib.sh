@@ -48,3 +48,18 @@ rebuilds() {
 	echo "worst no-change rebuild of $label: $worst ms (target: under 1000 ms)"
 	[ "$worst" -lt 1000 ]
 }
+
+# shop10 writes ten functions that share the stacks heavily, as a shop's
+# services do.
+shop10() {
+	fn orders    $web $model
+	fn payments  $web $model $aws
+	fn refunds   $web $model $aws
+	fn notify    $web PyYAML==6.0.2
+	fn reports   $aws PyYAML==6.0.2
+	fn export    $aws $model
+	fn thumbs    $aws attrs==24.2.0
+	fn audit     $model PyYAML==6.0.2
+	fn search    $web attrs==24.2.0
+	fn webhooks  $web $model PyYAML==6.0.2
+}

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,17 +26,6 @@ import (
 	"github.com/layers-dev/layers/manifest"
 	"github.com/layers-dev/layers/pipeline"
 )
-
-// countingEngine counts the containers a build starts.
-type countingEngine struct {
-	engine.Engine
-	runs atomic.Int32
-}
-
-func (c *countingEngine) Run(ctx context.Context, spec engine.RunSpec) error {
-	c.runs.Add(1)
-	return c.Engine.Run(ctx, spec)
-}
 
 // monorepo is a small repository with two functions sharing six (its
 // hashes pinned, so pip runs with --require-hashes): one with the requests
@@ -131,12 +119,12 @@ func TestBuildEndToEnd(t *testing.T) {
 		last, lastCfg, lastCache = res, cfg, cacheDir
 	}
 
-	counting := &countingEngine{Engine: d}
+	counting := &dockertest.Counting{Engine: d}
 	again, err := build(t, counting, lastCfg, lastCache)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := counting.runs.Load(); n != 0 {
+	if n := counting.Runs(); n != 0 {
 		t.Errorf("a rebuild with nothing changed started %d containers", n)
 	}
 	if again.UnitsBuilt != 0 || again.LayersWritten != 0 || again.LayersReused != len(first) {
@@ -260,7 +248,7 @@ func BenchmarkNoChangeRebuild(b *testing.B) {
 	if _, err := pipeline.Build(context.Background(), cfg, opts); err != nil {
 		b.Fatal(err)
 	}
-	counting := &countingEngine{Engine: d}
+	counting := &dockertest.Counting{Engine: d}
 	opts.Engine = counting
 	for b.Loop() {
 		res, err := pipeline.Build(context.Background(), cfg, opts)
@@ -271,7 +259,7 @@ func BenchmarkNoChangeRebuild(b *testing.B) {
 			b.Fatalf("rebuild built %d units, wrote %d layers", res.UnitsBuilt, res.LayersWritten)
 		}
 	}
-	b.ReportMetric(float64(counting.runs.Load())/float64(b.N), "containers/op")
+	b.ReportMetric(float64(counting.Runs())/float64(b.N), "containers/op")
 }
 
 // TestBuildHeavyStripped builds packages with large compiled extensions

@@ -139,7 +139,7 @@ func names(pkgs []resolver.Package) []string {
 func TestResolveInBuildImage(t *testing.T) {
 	d := dockertest.Engine(t)
 	image := dockertest.Image(t, d)
-	e := &countingEngine{Engine: d}
+	e := &dockertest.Counting{Engine: d}
 	cfg := writeRepo(t, image, copyMap(unpinned))
 	c := closureOf(t, cfg, "api")
 	if len(c.Unresolved) == 0 {
@@ -177,7 +177,7 @@ func TestResolveInBuildImage(t *testing.T) {
 			t.Errorf("requests %s is outside >=2.31,<3", p.Version)
 		}
 	}
-	if n := e.runs.Load(); n != 1 {
+	if n := e.Runs(); n != 1 {
 		t.Errorf("%d containers, want 1", n)
 	}
 
@@ -185,7 +185,7 @@ func TestResolveInBuildImage(t *testing.T) {
 	if err != nil || !cached || !slices.EqualFunc(again, pkgs, func(a, b resolver.Package) bool { return a.Name == b.Name && a.Version == b.Version }) {
 		t.Errorf("second resolution: %v, cached %v, %v", names(again), cached, err)
 	}
-	if n := e.runs.Load(); n != 1 {
+	if n := e.Runs(); n != 1 {
 		t.Errorf("a cached resolution started a container (%d in all)", n)
 	}
 	offline := req
@@ -278,13 +278,13 @@ func TestBuildUnpinned(t *testing.T) {
 	}
 	checkByteCode(t, zips(t, cfg, res.Manifest), "shared_lib/legacy.py")
 
-	counting := &countingEngine{Engine: d}
+	counting := &dockertest.Counting{Engine: d}
 	doc, err := pipeline.PlanWith(context.Background(), cfg, pipeline.PlanOptions{Resolve: true, Engine: counting, CacheDir: cacheDir, Tool: "test",
 		Getenv: dockertest.Getenv(cacheDir), Progress: func(line string) { t.Log(line) }})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := counting.runs.Load(); n != 0 {
+	if n := counting.Runs(); n != 0 {
 		t.Errorf("plan after a build started %d containers", n)
 	}
 	for _, f := range doc.Targets[0].Functions {

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -23,17 +22,6 @@ import (
 	"github.com/layers-dev/layers/pipeline"
 	"github.com/layers-dev/layers/publish"
 )
-
-// countingEngine counts the containers a run asks the real engine for.
-type countingEngine struct {
-	engine.Engine
-	runs atomic.Int32
-}
-
-func (c *countingEngine) Run(ctx context.Context, spec engine.RunSpec) error {
-	c.runs.Add(1)
-	return c.Engine.Run(ctx, spec)
-}
 
 const cacheURL = "s3://layers-cache/acme"
 
@@ -54,7 +42,7 @@ type runner struct {
 	t      *testing.T
 	cfg    *config.Config
 	cache  string
-	engine *countingEngine
+	engine *dockertest.Counting
 }
 
 func newRunner(t *testing.T, e engine.Engine, files map[string]string) *runner {
@@ -63,7 +51,7 @@ func newRunner(t *testing.T, e engine.Engine, files map[string]string) *runner {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &runner{t: t, cfg: cfg, cache: t.TempDir(), engine: &countingEngine{Engine: e}}
+	return &runner{t: t, cfg: cfg, cache: t.TempDir(), engine: &dockertest.Counting{Engine: e}}
 }
 
 func (r *runner) build() *pipeline.BuildResult {
@@ -129,8 +117,8 @@ func TestFreshRunner(t *testing.T) {
 	files := project(image)
 	first := newRunner(t, d, files)
 	built := first.build()
-	if built.UnitsBuilt != 3 || first.engine.runs.Load() == 0 {
-		t.Fatalf("first runner: %d units built in %d containers", built.UnitsBuilt, first.engine.runs.Load())
+	if built.UnitsBuilt != 3 || first.engine.Runs() == 0 {
+		t.Fatalf("first runner: %d units built in %d containers", built.UnitsBuilt, first.engine.Runs())
 	}
 	if st := built.RemoteStats; st.Uploads != 3 {
 		t.Errorf("first runner uploaded %d objects, want the 3 units: %+v", st.Uploads, st)
@@ -143,7 +131,7 @@ func TestFreshRunner(t *testing.T) {
 	// A fresh runner, same commit: nothing to install.
 	fresh := newRunner(t, d, files)
 	again := fresh.build()
-	if n := fresh.engine.runs.Load(); n != 0 {
+	if n := fresh.engine.Runs(); n != 0 {
 		t.Errorf("a fresh runner with a warm remote cache started %d containers", n)
 	}
 	if again.UnitsRemote != 3 || again.UnitsBuilt != 0 || again.PlanFrom != cacheURL+"/plans/default.json" {
