@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # What a fresh CI runner costs, with and without the remote cache, on a
-# generated 24-function monorepo of real packages:
+# generated 24-function monorepo of real packages and on the demo
+# (testdata/demo, x86_64 only: the stand-in build image is; its reports
+# function ships as a container image, pushed to a local registry):
 #
 #   (a) cold: empty local cache, empty remote cache; then `layers publish`
 #       stores the plan it published;
@@ -12,9 +14,11 @@
 #       bytes in layers the previous build did not have (target <= 1%).
 #
 #   bench/ci-fresh.sh
+#   ONLY=mono bench/ci-fresh.sh     # or ONLY=demo
 #   LAYERS_BENCH_IMAGE=... bench/ci-fresh.sh
 #
-# AWS is moto_server on 127.0.0.1 (S3 for the cache, Lambda for publish).
+# AWS is moto_server on 127.0.0.1 (S3 for the cache, Lambda and ECR for
+# publish), and images go to Debian's docker-registry on 127.0.0.1.
 # Containers are counted from the engine's own create events for layers'
 # containers (label layers.build), so run it on an otherwise idle engine.
 set -euo pipefail
@@ -26,7 +30,12 @@ command -v moto_server > /dev/null || { echo "moto_server is needed: pip install
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 moto_server -H 127.0.0.1 -p "$port" > "$work/moto.log" 2>&1 &
 moto=$!
-trap 'kill $moto 2> /dev/null; rm -rf "$work"' EXIT
+regport=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+printf 'version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\n' "$work/registry" "$regport" > "$work/registry.yml"
+docker-registry serve "$work/registry.yml" > "$work/registry.log" 2>&1 &
+registry=$!
+trap 'kill $moto $registry 2> /dev/null; rm -rf "$work"' EXIT
+export LAYERS_REGISTRY="127.0.0.1:$regport"
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/moto-api/" > /dev/null && break; sleep 0.1; done
 export AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1 \
 	AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true
@@ -77,8 +86,11 @@ story() {
 	run "$label-a" "$work/$label-a"
 	"$work/layers" publish --dir "$work/$label-a" > /dev/null 2> "$work/$label-publish.log" || { cat "$work/$label-publish.log"; exit 1; }
 	grep '^plan:' "$work/$label-publish.log" | sed 's/^/      /'
+	# A fresh runner's engine has none of the images the first one built.
+	docker images --format '{{.Repository}}:{{.Tag}}' | grep '^layers/' | xargs -r docker rmi -f > /dev/null
 	cp -r "$src" "$work/$label-b"
 	run "$label-b" "$work/$label-b"
+	grep '^container image' "$work/$label-b.log" | sed 's/^/      /' || true
 	cp -r "$src" "$work/$label-c"
 	echo "$line" >> "$work/$label-c/functions/$fn/requirements.txt"
 	run "$label-c" "$work/$label-c"
@@ -106,5 +118,16 @@ fn schedule  $aws python-dateutil==2.9.0.post0
 fn cleanup   $aws
 fn health    six==1.16.0
 
-story mono "$repo" notify "tabulate==0.9.0"
+if [ "${ONLY:-mono}" = mono ]; then
+	story mono "$repo" notify "tabulate==0.9.0"
+fi
+
+if [ "${ONLY:-demo}" = demo ]; then
+	cp -r testdata/demo "$work/demo"
+	sed -i 's/^architectures = .*/architectures = ["x86_64"]/' "$work/demo/layers.toml"
+	printf '\n[build]\nimage = "%s"\n' "$IMAGE" >> "$work/demo/layers.toml"
+	sed -i "s|^repository = \"acme/functions\"\$|&\nbase = \"${LAYERS_BENCH_LAMBDA_IMAGE:-layers-standin/lambda-python3.11:bookworm}\"|" "$work/demo/layers.toml"
+	# legacy is the demo's pip-compiled function: it gains a package.
+	story demo "$work/demo" legacy "tabulate==0.9.0"
+fi
 
