@@ -126,6 +126,9 @@ if [ "${ONLY:-demo}" = demo ]; then
 	cp -r testdata/demo "$work/demo"
 	sed -i 's/^architectures = .*/architectures = ["x86_64"]/' "$work/demo/layers.toml"
 	printf '\n[build]\nimage = "%s"\n' "$IMAGE" >> "$work/demo/layers.toml"
+	# The demo targets python3.12 and the stand-in has 3.11: byte code it
+	# compiled would not load, so the copy ships none.
+	printf '\n[prune]\nbytecode = "strip"\n' >> "$work/demo/layers.toml"
 	sed -i "s|^repository = \"acme/functions\"\$|&\nbase = \"${LAYERS_BENCH_LAMBDA_IMAGE:-layers-standin/lambda-python3.11:bookworm}\"|" "$work/demo/layers.toml"
 	# legacy is the demo's pip-compiled function: it gains a package.
 	story demo "$work/demo" legacy "tabulate==0.9.0"

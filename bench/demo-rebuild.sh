@@ -18,6 +18,9 @@ RUNS="${RUNS:-5}"
 cp -r testdata/demo "$work/demo"
 sed -i 's/^architectures = .*/architectures = ["x86_64"]/' "$work/demo/layers.toml"
 printf '\n[build]\nimage = "%s"\n' "$IMAGE" >> "$work/demo/layers.toml"
+# The demo targets python3.12 and the stand-in has 3.11: byte code it
+# compiled would not load, so the copy ships none.
+printf '\n[prune]\nbytecode = "strip"\n' >> "$work/demo/layers.toml"
 # reports is a container image: its base is the stand-in Lambda image too.
 sed -i "s|^repository = \"acme/functions\"\$|&\nbase = \"${LAYERS_BENCH_LAMBDA_IMAGE:-layers-standin/lambda-python3.11:bookworm}\"|" "$work/demo/layers.toml"
 

@@ -54,7 +54,9 @@ func newRunner(t *testing.T, e engine.Engine, files map[string]string) *runner {
 	return &runner{t: t, cfg: cfg, cache: t.TempDir(), engine: &dockertest.Counting{Engine: e}}
 }
 
-func (r *runner) build() *pipeline.BuildResult {
+// build runs `layers build`; a warning fails the test unless it is the
+// one expected, first.
+func (r *runner) build(expected ...string) *pipeline.BuildResult {
 	r.t.Helper()
 	var notices []string
 	res, err := pipeline.Build(context.Background(), r.cfg, pipeline.BuildOptions{
@@ -65,9 +67,18 @@ func (r *runner) build() *pipeline.BuildResult {
 	if err != nil {
 		r.t.Fatal(err)
 	}
+	var warnings []string
 	for _, n := range notices {
 		if strings.HasPrefix(n, "warning:") {
-			r.t.Errorf("build warned: %s", n)
+			warnings = append(warnings, n)
+		}
+	}
+	if len(warnings) != len(expected) {
+		r.t.Errorf("build warned %q, want %d warnings %q", warnings, len(expected), expected)
+	}
+	for i := range min(len(warnings), len(expected)) {
+		if !strings.Contains(warnings[i], expected[i]) {
+			r.t.Errorf("warning %q, want one saying %q", warnings[i], expected[i])
 		}
 	}
 	return res
@@ -114,9 +125,13 @@ func TestFreshRunner(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// As on a CI runner: the first build, with no plan anywhere, says it
+	// plans from scratch; the fresh runners after it start from the plan
+	// publish stored, and say nothing.
+	t.Setenv("CI", "true")
 	files := project(image)
 	first := newRunner(t, d, files)
-	built := first.build()
+	built := first.build("no previous plan")
 	if built.UnitsBuilt != 3 || first.engine.Runs() == 0 {
 		t.Fatalf("first runner: %d units built in %d containers", built.UnitsBuilt, first.engine.Runs())
 	}
