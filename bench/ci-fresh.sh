@@ -87,7 +87,7 @@ story() {
 	"$work/layers" publish --dir "$work/$label-a" > /dev/null 2> "$work/$label-publish.log" || { cat "$work/$label-publish.log"; exit 1; }
 	grep '^plan:' "$work/$label-publish.log" | sed 's/^/      /'
 	# A fresh runner's engine has none of the images the first one built.
-	docker images --format '{{.Repository}}:{{.Tag}}' | grep '^layers/' | xargs -r docker rmi -f > /dev/null
+	{ docker images --format '{{.Repository}}:{{.Tag}}' | grep '^layers/' || true; } | xargs -r docker rmi -f > /dev/null
 	cp -r "$src" "$work/$label-b"
 	run "$label-b" "$work/$label-b"
 	grep '^container image' "$work/$label-b.log" | sed 's/^/      /' || true
