@@ -79,8 +79,12 @@ type Config struct {
 	// Architectures are built for every function without an override; not
 	// empty, no duplicates.
 	Architectures []string `toml:"architectures"`
+	// Handler is the module.function of every function without its own
+	// (Function.Handler): what a container image's CMD names and what
+	// verify imports. "" means none.
+	Handler string `toml:"handler"`
 	// Functions are doublestar globs of function folders relative to Root.
-	// Empty means discovery: uv workspace members, else functions/*.
+	// Empty means discovery: uv workspace members and functions/*.
 	Functions []string `toml:"functions"`
 	// Exclude lists distributions never put in layers, PEP 503-normalised.
 	Exclude []string `toml:"exclude"`
@@ -224,7 +228,8 @@ type Function struct {
 	Groups []string `toml:"groups"`
 	// Package is PackageLayers or PackageImage.
 	Package string `toml:"package"`
-	// Handler is the module.function Lambda calls, like "app.handler".
+	// Handler is the module.function Lambda calls, like "app.handler";
+	// "" inherits Config.Handler.
 	Handler string `toml:"handler"`
 	// Source are doublestar globs of the function's files, relative to its
 	// folder.
@@ -331,6 +336,9 @@ func (c *Config) For(name string) Function {
 	}
 	if f.Package == "" {
 		f.Package = PackageLayers
+	}
+	if f.Handler == "" {
+		f.Handler = c.Handler
 	}
 	if f.Image == "" {
 		f.Image = c.Build.Image

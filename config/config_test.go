@@ -162,6 +162,7 @@ func TestFor(t *testing.T) {
 	doc := `
 runtime = "python3.11"
 architectures = ["x86_64", "arm64"]
+handler = "app.handler"
 
 [function.api]
 runtime = "python3.13"
@@ -170,6 +171,7 @@ runtime = "python3.13"
 architectures = ["arm64"]
 package = "image"
 bytecode = "strip"
+handler = "worker.main"
 `
 	c, err := Parse("layers.toml", []byte(doc))
 	if err != nil {
@@ -179,9 +181,9 @@ bytecode = "strip"
 		name string
 		want Function
 	}{
-		{"api", Function{Runtime: "python3.13", Architectures: []string{"x86_64", "arm64"}, Package: "layers", Bytecode: "compile"}},
-		{"worker", Function{Runtime: "python3.11", Architectures: []string{"arm64"}, Package: "image", Bytecode: "strip"}},
-		{"plain", Function{Runtime: "python3.11", Architectures: []string{"x86_64", "arm64"}, Package: "layers", Bytecode: "compile"}},
+		{"api", Function{Runtime: "python3.13", Architectures: []string{"x86_64", "arm64"}, Package: "layers", Bytecode: "compile", Handler: "app.handler"}},
+		{"worker", Function{Runtime: "python3.11", Architectures: []string{"arm64"}, Package: "image", Bytecode: "strip", Handler: "worker.main"}},
+		{"plain", Function{Runtime: "python3.11", Architectures: []string{"x86_64", "arm64"}, Package: "layers", Bytecode: "compile", Handler: "app.handler"}},
 	}
 	for _, tc := range cases {
 		if got := c.For(tc.name); !reflect.DeepEqual(got, tc.want) {

@@ -77,16 +77,16 @@ func TestParseErrors(t *testing.T) {
 		{"cache write string", "[cache]\nwrite = \"no\"", `layers.toml:2: cache.write: want a boolean, got string`},
 
 		// Unknown keys.
-		{"unknown table", "runtime = \"python3.12\"\n\n[limit]\nreserved_layers = 1", `layers.toml:3: unknown key "limit" (known: architectures, build, cache, exclude, function, functions, image, layers, limits, prune, publish, runtime, verify)`},
+		{"unknown table", "runtime = \"python3.12\"\n\n[limit]\nreserved_layers = 1", `layers.toml:3: unknown key "limit" (known: architectures, build, cache, exclude, function, functions, handler, image, layers, limits, prune, publish, runtime, verify)`},
 		{"unknown dotted key", `limits.layers = 3`, `layers.toml:1: unknown key "layers" in [limits] (known: function_unzipped_bytes, layers_per_function, reserved_layers)`},
 		{"unknown key in layers", "[layers]\nprefix = \"a\"\nmax = 1", `layers.toml:3: unknown key "max" in [layers] (known: groups, local_in_code, max_extra, plan_file, prefix)`},
 		{"unknown subtable of a function", "[function.api.extra]\nx = 1", `layers.toml:1: unknown key "extra" in [function.api] (known: architectures, bytecode, extras, groups, handler, image, package, requirements, runtime, source)`},
 		{"unknown key in quoted function", "[function.\"a b\"]\nruntim = \"python3.12\"", `layers.toml:2: unknown key "runtim" in [function."a b"] (known: architectures, bytecode, extras, groups, handler, image, package, requirements, runtime, source)`},
-		{"key case", "architectures = [\"arm64\"]\nRuntime = \"python3.12\"", `layers.toml:2: unknown key "Runtime" (known: architectures, build, cache, exclude, function, functions, image, layers, limits, prune, publish, runtime, verify)`},
-		{"key case in table", "[Limits]\nreserved_layers = 1", `layers.toml:1: unknown key "Limits" (known: architectures, build, cache, exclude, function, functions, image, layers, limits, prune, publish, runtime, verify)`},
+		{"key case", "architectures = [\"arm64\"]\nRuntime = \"python3.12\"", `layers.toml:2: unknown key "Runtime" (known: architectures, build, cache, exclude, function, functions, handler, image, layers, limits, prune, publish, runtime, verify)`},
+		{"key case in table", "[Limits]\nreserved_layers = 1", `layers.toml:1: unknown key "Limits" (known: architectures, build, cache, exclude, function, functions, handler, image, layers, limits, prune, publish, runtime, verify)`},
 		{"key case in function", "[function.api]\nRuntime = \"python3.12\"", `layers.toml:2: unknown key "Runtime" in [function.api] (known: architectures, bytecode, extras, groups, handler, image, package, requirements, runtime, source)`},
-		{"fields TOML does not see", "Path = \"x\"", `layers.toml:1: unknown key "Path" (known: architectures, build, cache, exclude, function, functions, image, layers, limits, prune, publish, runtime, verify)`},
-		{"first of several unknown keys", "a = 1\nb = 2", `layers.toml:1: unknown key "a" (known: architectures, build, cache, exclude, function, functions, image, layers, limits, prune, publish, runtime, verify)`},
+		{"fields TOML does not see", "Path = \"x\"", `layers.toml:1: unknown key "Path" (known: architectures, build, cache, exclude, function, functions, handler, image, layers, limits, prune, publish, runtime, verify)`},
+		{"first of several unknown keys", "a = 1\nb = 2", `layers.toml:1: unknown key "a" (known: architectures, build, cache, exclude, function, functions, handler, image, layers, limits, prune, publish, runtime, verify)`},
 
 		// Values.
 		{"empty runtime", `runtime = ""`, `layers.toml:1: runtime: unsupported runtime "" (supported: python3.9, python3.10, python3.11, python3.12, python3.13, python3.14)`},
@@ -124,13 +124,14 @@ func TestParseErrors(t *testing.T) {
 		{"function package", "[function.api]\npackage = \"zip\"", `layers.toml:2: function.api.package: want "layers" or "image", got "zip"`},
 		{"function handler", "[function.api]\nhandler = \"app\"", `layers.toml:2: function.api.handler: invalid handler "app" (want module.function, like "app.handler")`},
 		{"function handler shape", "[function.api]\nhandler = \"app.handler()\"", `layers.toml:2: function.api.handler: invalid handler "app.handler()" (want module.function, like "app.handler")`},
+		{"default handler", "runtime = \"python3.12\"\nhandler = \"handler\"", `layers.toml:2: handler: invalid handler "handler" (want module.function, like "app.handler")`},
 		{"function source", "[function.api]\nsource = [\"src/{a,b\"]", `layers.toml:2: function.api.source: invalid glob "src/{a,b"`},
 		{"function source absolute", "[function.api]\nsource = [\"/src\"]", `layers.toml:2: function.api.source: glob "/src" must be relative to the function folder`},
 		{"quoted function name", "[function.\"svc/api\"]\npackage = \"zip\"", `layers.toml:2: function."svc/api".package: want "layers" or "image", got "zip"`},
 
 		// The first problem in the document wins, whatever its kind.
 		{"value before unknown key", "runtime = \"python2\"\nfoo = 1", `layers.toml:1: runtime: unsupported runtime "python2" (supported: python3.9, python3.10, python3.11, python3.12, python3.13, python3.14)`},
-		{"unknown key before value", "foo = 1\nruntime = \"python2\"", `layers.toml:1: unknown key "foo" (known: architectures, build, cache, exclude, function, functions, image, layers, limits, prune, publish, runtime, verify)`},
+		{"unknown key before value", "foo = 1\nruntime = \"python2\"", `layers.toml:1: unknown key "foo" (known: architectures, build, cache, exclude, function, functions, handler, image, layers, limits, prune, publish, runtime, verify)`},
 		{"section order", "[layers]\nprefix = \"a b\"\n[limits]\nlayers_per_function = 9", `layers.toml:2: layers.prefix: "a b" may only hold letters, digits, "-" and "_", at most 64 of them`},
 	}
 	for _, tc := range cases {

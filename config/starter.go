@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -16,17 +18,31 @@ import (
 
 // StarterInput is what `layers init` found in a repository.
 type StarterInput struct {
-	Runtime       string   // "" for DefaultRuntime
+	Runtime string // "" for DefaultRuntime
+	// RuntimeSource says where Runtime comes from, for the comment above it.
+	RuntimeSource string
 	Architectures []string // empty for the default
 	Functions     []string // function globs to write; empty when discovery finds them
 	Workspace     bool     // the repository is a uv workspace
 	Discovered    []string // function folders found, listed in a comment
+	// LeftOut are folders that look like functions and are left out, with
+	// the reason, listed in a comment.
+	LeftOut []string
+	// Overrides are [function.NAME] tables to write, by function name.
+	Overrides map[string]StarterOverride
+}
+
+// StarterOverride is a function's own runtime, and why it has one.
+type StarterOverride struct {
+	Runtime string
+	Why     string
 }
 
 // Starter returns a commented layers.toml for `layers init`: runtime,
-// architectures and (when given) functions are set; every other key appears
-// commented out with its default or an example. Given supported runtimes and
-// architectures and valid globs, the result parses with Parse.
+// architectures and (when given) functions and per-function runtimes are
+// set; every other key appears commented out with its default or an
+// example. Given supported runtimes and architectures and valid globs, the
+// result parses with Parse.
 func Starter(in StarterInput) []byte {
 	if in.Runtime == "" {
 		in.Runtime = DefaultRuntime
@@ -55,6 +71,9 @@ func Starter(in StarterInput) []byte {
 	w("# its default (or an example): uncomment it to change it.")
 	w("")
 	w("# Lambda runtime of the functions: %s … %s.", Runtimes[0], Runtimes[len(Runtimes)-1])
+	if in.RuntimeSource != "" {
+		w("# layers init chose it from %s.", commentText(in.RuntimeSource))
+	}
 	set(true, "runtime = "+tomlString(in.Runtime), "")
 	w("")
 	w("# Architectures to build the functions for: %s.", strings.Join(Architectures, " and/or "))
@@ -62,11 +81,11 @@ func Starter(in StarterInput) []byte {
 	w("")
 	w("# Function folders: globs relative to this file's folder (** spans folders).")
 	w("# Unset, functions are discovered: the members of the uv workspace if there")
-	w("# is one, else the folders matching functions/*.")
+	w("# is one, and the folders matching functions/*.")
 	switch {
 	case len(in.Functions) > 0: // set below: discovery does not apply
 	case in.Workspace:
-		w("# This repository is a uv workspace, so its members are the functions.")
+		w("# This repository is a uv workspace, so its members are functions.")
 	default:
 		w("# This repository is not a uv workspace, so functions/* are the functions.")
 	}
@@ -76,7 +95,17 @@ func Starter(in StarterInput) []byte {
 			w("#   %s", commentText(d))
 		}
 	}
+	if len(in.LeftOut) > 0 {
+		w("# and left out these, which look like functions:")
+		for _, d := range in.LeftOut {
+			w("#   %s", commentText(d))
+		}
+	}
 	set(len(in.Functions) > 0, "functions = "+tomlArray(in.Functions), "")
+	w("")
+	w("# The handler (module.function) of every function without its own: the CMD")
+	w("# of functions shipped as container images, and what `layers verify` imports.")
+	set(false, `handler = "app.handler"`, "default: none")
 	w("")
 	w("# Distributions never put in layers, like ones the runtime already has.")
 	set(false, "exclude = []", `e.g. ["boto3", "botocore"]`)
@@ -94,6 +123,13 @@ func Starter(in StarterInput) []byte {
 	set(false, "source = []", "globs of the function's own files")
 	set(false, `image = "my-registry/build-python:tag"`, "default: the [build] image")
 	set(false, fmt.Sprintf("bytecode = %q", BytecodeCompile), "an image's own choice; default: the [prune] bytecode")
+	for _, name := range slices.Sorted(maps.Keys(in.Overrides)) {
+		o := in.Overrides[name]
+		w("")
+		w("# %s", commentText(o.Why))
+		w("[function.%s]", tableKey(name))
+		set(true, "runtime = "+tomlString(o.Runtime), "")
+	}
 	w("")
 	w("# Lambda's limits, which the split into layers keeps to.")
 	set(false, "[limits]", "")
@@ -217,4 +253,14 @@ func commentText(s string) string {
 		return strconv.Quote(s)
 	}
 	return s
+}
+
+// tableKey returns name as a TOML key: bare when it can be, else quoted.
+func tableKey(name string) string {
+	if name != "" && strings.IndexFunc(name, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_')
+	}) < 0 {
+		return name
+	}
+	return tomlString(name)
 }

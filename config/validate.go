@@ -22,6 +22,9 @@ func (c *Config) validate() []problem {
 
 	v.runtime(c.Runtime, "runtime")
 	v.architectures(c.Architectures, "architectures")
+	if c.Handler != "" && !handler.MatchString(c.Handler) {
+		v.errorf([]any{"handler"}, "invalid handler %s (want module.function, like \"app.handler\")", tomlString(c.Handler))
+	}
 	v.globs(c.Functions, "the config file's folder", "functions")
 	c.Exclude = v.names(c.Exclude, "distribution", "exclude")
 

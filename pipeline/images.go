@@ -35,7 +35,7 @@ func checkImageConfig(cfg *config.Config, function, why string) error {
 	// config.Validate has checked the form of a handler that is set.
 	if cfg.For(function).Handler == "" {
 		return diag.Errorf(file, lineOf(data, "function", function),
-			"function %s must ship as a container image (%s), and its image needs a handler for its CMD: add\n\n    [function.%s]\n    handler = \"app.handler\"    # module.function\n\nto %s",
+			"function %s must ship as a container image (%s), and its image needs a handler for its CMD: add\n\n    [function.%s]\n    handler = \"app.handler\"    # module.function\n\nto %s, or give every function the same one with handler = \"app.handler\" above its tables",
 			function, why, function, filepath.Base(file))
 	}
 	return nil

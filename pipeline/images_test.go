@@ -100,3 +100,26 @@ func TestBuildImageNeedsImageEngine(t *testing.T) {
 		t.Fatalf("build: %v", err)
 	}
 }
+
+// TestPlanImageDefaultHandler checks an image function without a handler
+// of its own takes the top-level one, and its own wins over it.
+func TestPlanImageDefaultHandler(t *testing.T) {
+	for _, c := range []struct{ name, toml, want string }{
+		{"inherited", "handler = \"main.lambda_handler\"\n\n[function.report]\npackage = \"image\"\n\n[image]\nrepository = \"acme/functions\"\n", "CMD main.lambda_handler"},
+		{"its own wins", "handler = \"main.lambda_handler\"\n\n[function.report]\npackage = \"image\"\nhandler = \"report.run\"\n\n[image]\nrepository = \"acme/functions\"\n", "CMD report.run"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			doc, err := Plan(context.Background(), repo(t, imageRepo(t, c.toml)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var b strings.Builder
+			if err := doc.WriteText(&b); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(b.String(), c.want) {
+				t.Errorf("plan text lacks %q:\n%s", c.want, b.String())
+			}
+		})
+	}
+}

@@ -249,7 +249,7 @@ func plannerInput(cfg *config.Config, tr resolver.TargetResult, previous *planne
 		if cfg.For(c.Name).Package == config.PackageImage {
 			in.Rules.Images = append(in.Rules.Images, c.Name)
 		}
-		f := planner.Function{Name: c.Name, Target: t, CodeBytes: c.CodeBytes}
+		f := planner.Function{Name: c.Name, Target: t, CodeBytes: c.CodeBytes, Direct: c.Direct}
 		for _, p := range c.Packages {
 			f.Closure = append(f.Closure, planner.Dist{Name: p.Name, Version: p.Version, Source: string(p.Source), Local: p.Source == resolver.SourceLocal})
 			u := unitOf(t, p)

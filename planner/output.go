@@ -71,8 +71,9 @@ func unitsKey(us []int32) string {
 // output names the layers and reports every function.
 func (ts *targetState) output() TargetPlan {
 	tp := TargetPlan{Target: ts.target, Layers: make([]Layer, 0, len(ts.all)), Functions: make([]FunctionPlan, 0, len(ts.fns))}
+	previous := ts.previousNames()
 	for _, l := range ts.all {
-		l.name = ts.layerName(l.units)
+		l.name = ts.layerName(l, previous)
 		tp.Layers = append(tp.Layers, ts.layer(l))
 	}
 	slices.SortFunc(tp.Layers, func(a, b Layer) int { return cmp.Compare(a.Name, b.Name) })
@@ -86,28 +87,121 @@ func (ts *targetState) output() TargetPlan {
 	return tp
 }
 
-// layerName derives a layer's name from its target and content only: the
-// prefix, a readable hint (the first group, else the first package) and a
-// hash of the target and the sorted packages.
-func (ts *targetState) layerName(units []int32) string {
+// layerName derives a layer's name from its target and content: the
+// prefix, a readable hint (what the layer is for, see hint) and a hash of
+// the target and the sorted packages. A layer of the previous plan with the
+// same prefix and hash keeps its name, hint included: the hint may be
+// chosen otherwise now (its functions' direct requirements changed, or an
+// older layers chose it), and a new name would publish the same content
+// again.
+func (ts *targetState) layerName(l *layerAcc, previous map[string][]string) string {
 	h := sha256.New()
 	h.Write([]byte(ts.target.Runtime + "\x00" + ts.target.Architecture + "\x00"))
-	hint := ""
-	for _, u := range units {
+	for _, u := range l.units {
 		un := &ts.units[u]
 		h.Write([]byte(un.key.name + "\x00" + un.key.version + "\x00" + un.key.source + "\n"))
-		if un.group >= 0 && (hint == "" || ts.groups[un.group] < hint) {
-			hint = ts.groups[un.group]
+	}
+	sum := hex.EncodeToString(h.Sum(nil))[:hashLength]
+	for _, name := range previous[sum] {
+		if ts.hintOf(l, strings.TrimSuffix(strings.TrimPrefix(name, ts.prefix), "-"+sum)) {
+			return name
 		}
 	}
-	if hint == "" {
-		hint = ts.units[units[0]].key.name
+	return ts.prefix + shortHint(ts.hint(l)) + "-" + sum
+}
+
+// shortHint makes a package or group name a layer name's hint.
+func shortHint(s string) string {
+	s = sanitize(s)
+	if len(s) > maxHintLength {
+		s = s[:maxHintLength]
 	}
-	hint = sanitize(hint)
-	if len(hint) > maxHintLength {
-		hint = hint[:maxHintLength]
+	return s
+}
+
+// hintOf reports whether hint names a package or a group of layer l: a
+// previous name whose hint is not one of them was made with another prefix.
+func (ts *targetState) hintOf(l *layerAcc, hint string) bool {
+	for _, u := range l.units {
+		un := &ts.units[u]
+		if shortHint(un.key.name) == hint || un.group >= 0 && shortHint(ts.groups[un.group]) == hint {
+			return true
+		}
 	}
-	return ts.prefix + hint + "-" + hex.EncodeToString(h.Sum(nil))[:hashLength]
+	return false
+}
+
+// hint names what a layer is for, so that a person reading layer names
+// (in the console, all they see) knows what is inside: the largest package
+// that one of its functions asks for directly, else the largest package. A
+// package of a user group stands for its group, which counts as one
+// package (asked for when a member is, with all members' bytes). Ties go
+// to the name first in order.
+func (ts *targetState) hint(l *layerAcc) string {
+	type candidate struct {
+		name  string
+		asked bool  // a function of the layer asks for it directly
+		bytes int64 // known bytes in the layer
+	}
+	var cands []candidate
+	byGroup := map[int]int{} // group -> index in cands
+	for _, u := range l.units {
+		un := &ts.units[u]
+		asked := slices.ContainsFunc(l.fns, func(f int32) bool {
+			_, ok := slices.BinarySearch(ts.live[f].direct, un.key.name)
+			return ok
+		})
+		bytes := un.size.Bytes // a guess for an unknown size names no layer
+		if un.size.Kind == SizeUnknown {
+			bytes = 0
+		}
+		if un.group < 0 {
+			cands = append(cands, candidate{un.key.name, asked, bytes})
+			continue
+		}
+		i, ok := byGroup[un.group]
+		if !ok {
+			i = len(cands)
+			byGroup[un.group] = i
+			cands = append(cands, candidate{name: ts.groups[un.group]})
+		}
+		cands[i].asked = cands[i].asked || asked
+		cands[i].bytes += bytes
+	}
+	best := slices.MinFunc(cands, func(a, b candidate) int {
+		return cmp.Or(compareBool(b.asked, a.asked), cmp.Compare(b.bytes, a.bytes), cmp.Compare(a.name, b.name))
+	})
+	return best.name
+}
+
+func compareBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
+}
+
+// previousNames maps a hash to the names of the previous plan's layers of
+// this target that end with it.
+func (ts *targetState) previousNames() map[string][]string {
+	out := map[string][]string{}
+	if ts.previous == nil {
+		return out
+	}
+	for _, tp := range ts.previous.Targets {
+		if tp.Target != ts.target {
+			continue
+		}
+		for _, l := range tp.Layers {
+			if i := strings.LastIndexByte(l.Name, '-'); i >= 0 && len(l.Name)-i-1 == hashLength && strings.HasPrefix(l.Name, ts.prefix) {
+				out[l.Name[i+1:]] = append(out[l.Name[i+1:]], l.Name)
+			}
+		}
+	}
+	return out
 }
 
 // sanitize replaces the characters a layer name may not hold by '-'.

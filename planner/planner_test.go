@@ -562,3 +562,74 @@ func TestPruneKeepsLayer(t *testing.T) {
 		t.Errorf("y's layer is %s with two others and %s with four", names[0], names[1])
 	}
 }
+
+// TestLayerNameHints checks a layer is named after what its functions ask
+// for (the largest of those), else after its largest package, a group
+// standing for its members; and that a layer of the previous plan keeps
+// its name when its content and prefix are the same.
+func TestLayerNameHints(t *testing.T) {
+	web := func(direct ...string) *repo {
+		r := newRepo().
+			size("annotated-doc==0.1", mb/100).size("fastapi==0.115", mb/2).size("starlette==0.40", 2*mb).size("pydantic-core==2.27", 5*mb).
+			fn("a", "annotated-doc==0.1", "fastapi==0.115", "starlette==0.40", "pydantic-core==2.27").
+			fn("b", "annotated-doc==0.1", "fastapi==0.115", "starlette==0.40", "pydantic-core==2.27")
+		for i := range r.in.Functions {
+			r.in.Functions[i].Direct = direct
+		}
+		return r
+	}
+	aws := func(direct ...string) *repo {
+		r := newRepo().
+			size("async-timeout==4.0", mb/100).size("boto3==1.35", mb).size("botocore==1.35", 60*mb).
+			fn("a", "async-timeout==4.0", "boto3==1.35", "botocore==1.35").
+			fn("b", "async-timeout==4.0", "boto3==1.35", "botocore==1.35")
+		r.in.Functions[0].Direct = direct
+		return r
+	}
+	grouped := aws("async-timeout", "boto3")
+	grouped.in.Rules.Groups = []planner.Group{{Name: "sdk", Packages: []string{"boto3", "botocore"}}}
+	for _, c := range []struct {
+		name string
+		in   planner.Input
+		want string
+	}{
+		{"asked for beats larger", web("fastapi").in, "fastapi-"},
+		{"the largest of those asked for", aws("async-timeout", "boto3").in, "boto3-"},
+		{"names normalised", aws("Async_Timeout").in, "async-timeout-"},
+		{"the largest when none is asked for", web().in, "pydantic-core-"},
+		{"a group for its members", grouped.in, "sdk-"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, tp := split(t, c.in)
+			if len(tp.Layers) != 1 || !strings.HasPrefix(tp.Layers[0].Name, c.want) {
+				t.Fatalf("layers %v, want one named %s…", targetLayers(tp), c.want)
+			}
+		})
+	}
+
+	// The previous plan named the same content otherwise: the name stays,
+	// unless it was made with another prefix.
+	r := web("fastapi")
+	p, tp := split(t, r.in)
+	hash := tp.Layers[0].Name[len("fastapi-"):]
+	p.Targets[0].Layers[0].Name = "annotated-doc-" + hash
+	for i := range p.Targets[0].Functions {
+		p.Targets[0].Functions[i].Layers = []string{"annotated-doc-" + hash}
+	}
+	r.in.Previous = p
+	if _, tp := split(t, r.in); targetLayers(tp)[0] != "annotated-doc-"+hash {
+		t.Errorf("with the previous plan: layers %v, want annotated-doc-%s", targetLayers(tp), hash)
+	}
+	r.in.Rules.Prefix = "annotated"
+	if _, tp := split(t, r.in); targetLayers(tp)[0] != "annotated-fastapi-"+hash {
+		t.Errorf("with another prefix: layers %v, want annotated-fastapi-%s", targetLayers(tp), hash)
+	}
+}
+
+func targetLayers(tp *planner.TargetPlan) []string {
+	var out []string
+	for _, l := range tp.Layers {
+		out = append(out, l.Name)
+	}
+	return out
+}

@@ -31,8 +31,9 @@ type unit struct {
 // fnState is one function of a target while it is planned.
 type fnState struct {
 	fn     *Function
-	dists  []Dist // normalised, sorted, deduplicated closure
-	image  string // why the function is an image; "" when it uses layers
+	dists  []Dist   // normalised, sorted, deduplicated closure
+	direct []string // fn.Direct normalised and sorted, for layer names
+	image  string   // why the function is an image; "" when it uses layers
 	units  []int32
 	others []int32 // other versions of the names of units, ascending
 	code   []int32 // local units shipped with the code
@@ -170,6 +171,10 @@ func (ts *targetState) newFn(f *Function) (*fnState, error) {
 		out = append(out, d)
 	}
 	fs.dists = out
+	for _, n := range f.Direct {
+		fs.direct = append(fs.direct, NormalizeName(n))
+	}
+	slices.Sort(fs.direct)
 
 	var known int64
 	unknown, estimated, layered := 0, false, false

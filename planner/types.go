@@ -61,6 +61,11 @@ type Function struct {
 	Closure Closure
 	// CodeBytes is the unzipped size of the function's own code.
 	CodeBytes int64
+	// Direct names the distributions the function asks for itself (its
+	// top-level requirements, not what they pull in); nil when unknown.
+	// Only layer names read it: a layer is named after what its
+	// functions ask for.
+	Direct []string
 }
 
 // SizeKind says how much a [Size] can be trusted.

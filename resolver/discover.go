@@ -43,8 +43,9 @@ type Workspace struct {
 	Projects map[string]*Pyproject
 }
 
-// inputFiles are the files whose presence makes a folder a function.
-var inputFiles = []string{"requirements.txt", "pyproject.toml"}
+// inputFiles are the files whose presence makes a folder a function: a
+// PEP 751 pylock.toml alone is a closure too.
+var inputFiles = []string{"requirements.txt", "pyproject.toml", "pylock.toml"}
 
 // skipDirs never ship with a function's code.
 var skipDirs = map[string]bool{
@@ -54,9 +55,13 @@ var skipDirs = map[string]bool{
 
 // Discover finds the functions of the repository cfg describes: the folders
 // cfg.Functions matches, or by default the uv workspace's members (less the
-// libraries other members depend on) when the root has a uv workspace, else
-// functions/*. A matched folder is a function when it holds a
-// requirements.txt or a pyproject.toml (or the file its override names).
+// libraries other members depend on) when the root has a uv workspace, and
+// the folders matching functions/* whatever manages them (Poetry projects,
+// compiled requirements and pylock.toml files next to a workspace). A
+// matched folder is a function when it holds a requirements.txt, a
+// pyproject.toml or a pylock.toml (or the file its override names).
+// Folders that look like functions but that this leaves out are what
+// FindCandidates and LeftOut tell.
 func Discover(cfg *config.Config) ([]Function, *Workspace, error) {
 	ws, err := loadWorkspace(cfg.Root)
 	if err != nil {
@@ -79,18 +84,25 @@ func Discover(cfg *config.Config) ([]Function, *Workspace, error) {
 			}
 			dirs = append(dirs, m...)
 		}
-	case ws != nil:
-		for _, m := range ws.Members {
-			if !ws.Libraries[m] {
-				dirs = append(dirs, m)
+	default:
+		if ws != nil {
+			for _, m := range ws.Members {
+				if !ws.Libraries[m] {
+					dirs = append(dirs, m)
+				}
 			}
 		}
-	default:
-		m, err := globDirs(cfg.Root, "functions/*")
+		m, err := globDirs(cfg.Root, DefaultFunctionsGlob)
 		if err != nil {
 			return nil, nil, err
 		}
-		dirs = m
+		for _, d := range m {
+			// A workspace member that others depend on is a library
+			// wherever it lives.
+			if ws == nil || !ws.Libraries[d] {
+				dirs = append(dirs, d)
+			}
+		}
 	}
 	sort.Strings(dirs)
 	dirs = uniq(dirs)
@@ -102,7 +114,7 @@ func Discover(cfg *config.Config) ([]Function, *Workspace, error) {
 		if !isFunctionDir(cfg, d, name) {
 			continue
 		}
-		if !validFunctionName(name) {
+		if !ValidFunctionName(name) {
 			return nil, nil, diag.Errorf(configPath(cfg), 0,
 				"function folder %q: %q cannot be a Lambda function name (letters, digits, - and _, at most 64; a function is named by its folder)", d, name)
 		}
@@ -131,9 +143,9 @@ func Discover(cfg *config.Config) ([]Function, *Workspace, error) {
 	return fns, ws, nil
 }
 
-// validFunctionName reports whether name can name a Lambda function:
+// ValidFunctionName reports whether name can name a Lambda function:
 // [A-Za-z0-9_-]{1,64}.
-func validFunctionName(name string) bool {
+func ValidFunctionName(name string) bool {
 	if name == "" || len(name) > 64 {
 		return false
 	}

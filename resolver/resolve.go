@@ -36,6 +36,9 @@ func Lookup(getenv func(string) string) func(string) (string, bool) {
 // Result is every function's closure for every target it is built for.
 type Result struct {
 	Targets []TargetResult `json:"targets"`
+	// LeftOut are the folders that look like functions (FindCandidates)
+	// but that the config's globs, or the default discovery, leave out.
+	LeftOut []Candidate `json:"-"`
 }
 
 // TargetResult holds the closures of the functions built for one target.
@@ -57,6 +60,9 @@ type Closure struct {
 	Unresolved []Unresolved `json:"unresolved,omitempty"`
 	// Inputs are the files the closure was read from (input, lock).
 	Inputs []string `json:"-"`
+	// Direct names the distributions the function asks for itself (its
+	// top-level requirements), sorted; nil when its inputs do not say.
+	Direct []string `json:"-"`
 	// Index carries the pip options of the function's requirements files.
 	Index IndexOptions `json:"-"`
 	// CodeBytes is the size of the function's own code.
@@ -118,7 +124,11 @@ func Resolve(ctx context.Context, cfg *config.Config, opts Options) (*Result, er
 			byTarget[t] = append(byTarget[t], c)
 		}
 	}
-	res := &Result{Targets: []TargetResult{}}
+	cands, err := FindCandidates(ctx, cfg.Root, ws)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Targets: []TargetResult{}, LeftOut: LeftOut(cands, fns)}
 	for t, cs := range byTarget {
 		sort.Slice(cs, func(i, j int) bool { return cs[i].Name < cs[j].Name })
 		res.Targets = append(res.Targets, TargetResult{Target: t, Runtime: t.Runtime, Arch: t.Architecture, Functions: cs})
@@ -210,12 +220,60 @@ func (r *resolution) inputs(fn Function) (*inputs, error) {
 			return r.pyprojectInputs(fn, in, "")
 		}
 	}
+	if !has("requirements.txt") && has("pylock.toml") {
+		// A PEP 751 lock alone (pip lock, uv export) is the closure.
+		l, err := r.lock(rel("pylock.toml"))
+		if err != nil {
+			return nil, err
+		}
+		in.lock = l
+		return in, nil
+	}
 	req, err := ParseRequirementsFile(root, rel("requirements.txt"), r.opts.Getenv)
 	if err != nil {
 		return nil, err
 	}
 	in.req = req
 	return in, nil
+}
+
+// direct returns the names of the distributions the function asks for
+// itself, not through another package: a pyproject's dependencies (with
+// the function's extras and groups), an unpinned requirements file's
+// lines, or the requirements.in a compiled requirements file was compiled
+// from. Nil when the inputs do not say (a compiled file alone, a
+// pylock.toml alone).
+func (r *resolution) direct(in *inputs, env pep508.Env) []string {
+	var reqs []Requirement
+	switch {
+	case in.pp != nil:
+		reqs = append(reqs, in.pp.Dependencies...)
+		for _, x := range in.fc.Extras {
+			reqs = append(reqs, in.pp.Optional[x]...)
+		}
+		for _, g := range in.fc.Groups {
+			reqs = append(reqs, in.pp.Groups[g]...)
+		}
+	case in.req != nil:
+		src := path.Join(path.Dir(in.req.Path), "requirements.in")
+		if path.Ext(in.req.Path) == ".txt" && exists(filepath.Join(r.cfg.Root, filepath.FromSlash(src))) {
+			if f, err := ParseRequirementsFile(r.cfg.Root, src, r.opts.Getenv); err == nil {
+				reqs = f.Requirements
+				break
+			}
+		}
+		if len(in.req.Pinned(env)) > 0 {
+			reqs = in.req.Requirements
+		}
+	}
+	var names []string
+	for _, q := range reqs {
+		if q.Name != "" && !slices.Contains(names, q.Name) {
+			names = append(names, q.Name)
+		}
+	}
+	slices.Sort(names)
+	return names
 }
 
 // pyproject returns the function's pyproject.toml, read by discovery
@@ -310,6 +368,7 @@ func (r *resolution) closure(fn Function, in *inputs, t config.Target) (Closure,
 	if err != nil {
 		return c, fmt.Errorf("function %s: %w", fn.Name, err)
 	}
+	c.Direct = r.direct(in, env)
 	var pkgs []Package
 	switch {
 	case in.req != nil:
