@@ -27,6 +27,13 @@ const wheelExpansion = 3
 // function's closure and layers, and the layers themselves.
 type PlanDocument struct {
 	Targets []TargetDocument `json:"targets"`
+	// LeftOut are folders that look like functions but that discovery
+	// (the functions globs, or the defaults) does not find: not planned.
+	LeftOut []resolver.Candidate `json:"left_out,omitempty"`
+	// EstimatedUnits counts the packages (of all targets) whose sizes are
+	// estimates or unknown, not measured by a build; Units counts them all.
+	EstimatedUnits int `json:"estimated_units"`
+	Units          int `json:"units"`
 
 	plans []*planner.Plan // one per target, for Explain
 	limit int64           // bytes a function may have unzipped
@@ -34,6 +41,10 @@ type PlanDocument struct {
 	// functions' handlers, for the text's container image section.
 	repository string
 	handlers   map[string]string
+	// globs are the functions globs of layers.toml; nil for discovery.
+	globs []string
+	// configured is set when a layers.toml exists.
+	configured bool
 }
 
 // TargetDocument is one target's part of a PlanDocument.
@@ -157,7 +168,8 @@ func PlanWith(ctx context.Context, cfg *config.Config, o PlanOptions) (*PlanDocu
 		}
 	}
 	doc := &PlanDocument{Targets: []TargetDocument{}, limit: cfg.Limits.FunctionUnzippedBytes,
-		repository: cfg.Image.Repository, handlers: map[string]string{}}
+		repository: cfg.Image.Repository, handlers: map[string]string{},
+		LeftOut: res.LeftOut, globs: cfg.Functions, configured: cfg.Path != ""}
 	var hint *planner.Plan
 	if !o.Fresh {
 		var from string
@@ -167,6 +179,7 @@ func PlanWith(ctx context.Context, cfg *config.Config, o PlanOptions) (*PlanDocu
 	}
 	for _, tr := range res.Targets {
 		in := plannerInput(cfg, tr, hint)
+		doc.countEstimated(in)
 		plan, err := planner.Split(in)
 		if err != nil {
 			return nil, fmt.Errorf("plan %s: %w", tr.Target, err)
@@ -207,6 +220,25 @@ func PlanWith(ctx context.Context, cfg *config.Config, o PlanOptions) (*PlanDocu
 		o.Progress("plan: written to " + cfg.Layers.PlanFile)
 	}
 	return doc, nil
+}
+
+// countEstimated adds the units of one target's input, and those whose
+// size no build has measured, to the document's counts.
+func (d *PlanDocument) countEstimated(in planner.Input) {
+	seen := map[planner.Unit]bool{}
+	for _, f := range in.Functions {
+		for _, p := range f.Closure {
+			u := planner.Unit{Target: f.Target, Name: p.Name, Version: p.Version, Source: p.Source}
+			if seen[u] {
+				continue
+			}
+			seen[u] = true
+			d.Units++
+			if in.Sizes[u].Kind != planner.SizeMeasured {
+				d.EstimatedUnits++
+			}
+		}
+	}
 }
 
 // plan is every target's plan in one, as a build writes it.

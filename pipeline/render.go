@@ -3,6 +3,8 @@ package pipeline
 import (
 	"fmt"
 	"io"
+	"path"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -44,11 +46,54 @@ func (d *PlanDocument) WriteText(w io.Writer) error {
 		d.writeTarget(&b, t)
 	}
 	if len(d.Targets) == 0 {
-		b.WriteString("no functions found: a function is a folder holding a requirements.txt or a pyproject.toml,\n" +
-			"found by the globs of `functions` in layers.toml (default: the uv workspace's members, else functions/*)\n")
+		b.WriteString("no functions found: a function is a folder holding a requirements.txt, a pyproject.toml or a pylock.toml,\n" +
+			"found by the globs of `functions` in layers.toml (default: the uv workspace's members and functions/*)\n")
 	}
+	if d.EstimatedUnits > 0 {
+		fmt.Fprintf(&b, "\nestimates: %d of %d package sizes are not measured (~ and (est.): from the lock files' wheels;\n"+
+			"\"unknown\": no size at all), and the layers above are planned from them. `layers build` measures\n"+
+			"every package and plans again: at the first build, expect other layer names and counts than these.\n", d.EstimatedUnits, d.Units)
+	}
+	d.writeLeftOut(&b)
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeLeftOut names the folders that look like functions and are not
+// planned, and how to plan them.
+func (d *PlanDocument) writeLeftOut(b *strings.Builder) {
+	if len(d.LeftOut) == 0 {
+		return
+	}
+	how := "the default discovery (the uv workspace's members and functions/*) does not find"
+	if len(d.globs) > 0 {
+		how = "no glob of functions in layers.toml matches"
+	}
+	fmt.Fprintf(b, "\nnot planned: %s that %s (no layers for %s):\n", plural(len(d.LeftOut), "folder looks like a function, but"), how,
+		map[bool]string{true: "it", false: "them"}[len(d.LeftOut) == 1])
+	globs := slices.Clone(d.globs)
+	if len(globs) == 0 {
+		globs = []string{"functions/*"}
+	}
+	for _, c := range d.LeftOut {
+		fmt.Fprintf(b, "  %s (%s)\n", c.Dir, c.Inputs)
+		g := path.Dir(c.Dir) + "/*"
+		if path.Dir(c.Dir) == "." {
+			g = c.Dir
+		}
+		if !slices.Contains(globs, g) {
+			globs = append(globs, g)
+		}
+	}
+	quoted := make([]string, len(globs))
+	for i, g := range globs {
+		quoted[i] = fmt.Sprintf("%q", g)
+	}
+	fmt.Fprintf(b, "to plan them, set in layers.toml: functions = [%s]", strings.Join(quoted, ", "))
+	if !d.configured || len(d.globs) == 0 {
+		b.WriteString("\n(or run `layers init`, which writes globs that find every function)")
+	}
+	b.WriteString("\n")
 }
 
 func (d *PlanDocument) writeTarget(b *strings.Builder, t TargetDocument) {

@@ -132,25 +132,30 @@ func (ts *targetState) hintOf(l *layerAcc, hint string) bool {
 }
 
 // hint names what a layer is for, so that a person reading layer names
-// (in the console, all they see) knows what is inside: the largest package
-// that one of its functions asks for directly, else the largest package. A
-// package of a user group stands for its group, which counts as one
-// package (asked for when a member is, with all members' bytes). Ties go
-// to the name first in order.
+// (in the console, all they see) knows what is inside: the package most
+// of its functions ask for directly (the largest of a tie), else its
+// largest package. A package of a user group stands for its group, which
+// counts as one package (asked for by the functions asking for a member,
+// with all members' bytes). Further ties go to the name first in order.
+// The largest package alone names badly: a large dependency (botocore) is
+// rarely what anyone asked for, and the largest package asked for can be a
+// small one riding along (python-dateutil next to boto3).
 func (ts *targetState) hint(l *layerAcc) string {
 	type candidate struct {
 		name  string
-		asked bool  // a function of the layer asks for it directly
+		asked int   // functions of the layer asking for it directly
 		bytes int64 // known bytes in the layer
 	}
 	var cands []candidate
 	byGroup := map[int]int{} // group -> index in cands
 	for _, u := range l.units {
 		un := &ts.units[u]
-		asked := slices.ContainsFunc(l.fns, func(f int32) bool {
-			_, ok := slices.BinarySearch(ts.live[f].direct, un.key.name)
-			return ok
-		})
+		asked := 0
+		for _, f := range l.fns {
+			if _, ok := slices.BinarySearch(ts.live[f].direct, un.key.name); ok {
+				asked++
+			}
+		}
 		bytes := un.size.Bytes // a guess for an unknown size names no layer
 		if un.size.Kind == SizeUnknown {
 			bytes = 0
@@ -165,23 +170,13 @@ func (ts *targetState) hint(l *layerAcc) string {
 			byGroup[un.group] = i
 			cands = append(cands, candidate{name: ts.groups[un.group]})
 		}
-		cands[i].asked = cands[i].asked || asked
+		cands[i].asked = max(cands[i].asked, asked)
 		cands[i].bytes += bytes
 	}
 	best := slices.MinFunc(cands, func(a, b candidate) int {
-		return cmp.Or(compareBool(b.asked, a.asked), cmp.Compare(b.bytes, a.bytes), cmp.Compare(a.name, b.name))
+		return cmp.Or(cmp.Compare(b.asked, a.asked), cmp.Compare(b.bytes, a.bytes), cmp.Compare(a.name, b.name))
 	})
 	return best.name
-}
-
-func compareBool(a, b bool) int {
-	switch {
-	case a == b:
-		return 0
-	case a:
-		return 1
-	}
-	return -1
 }
 
 // previousNames maps a hash to the names of the previous plan's layers of

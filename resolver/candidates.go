@@ -15,8 +15,9 @@ import (
 // workspace's members, when layers.toml sets no functions.
 const DefaultFunctionsGlob = "functions/*"
 
-// maxCandidateDepth bounds how many folders deep FindCandidates looks.
-const maxCandidateDepth = 5
+// maxCandidateDepth bounds how many folders deep FindCandidates looks:
+// services/NAME/handlers/NAME is four.
+const maxCandidateDepth = 4
 
 // Candidate is a folder that looks like a function: it holds an input
 // file and is neither the repository root nor a library that another
@@ -58,7 +59,7 @@ func FindCandidates(ctx context.Context, root string, ws *Workspace) ([]Candidat
 		if strings.HasPrefix(name, ".") || skipDirs[name] || name == "site-packages" {
 			return fs.SkipDir
 		}
-		if ws != nil && ws.Libraries[p] {
+		if ws != nil && ws.Libraries[p] || strings.Count(p, "/")+1 > maxCandidateDepth {
 			return fs.SkipDir
 		}
 		for _, f := range inputFiles {
@@ -66,9 +67,6 @@ func FindCandidates(ctx context.Context, root string, ws *Workspace) ([]Candidat
 				dirs = append(dirs, p)
 				return fs.SkipDir
 			}
-		}
-		if strings.Count(p, "/")+1 >= maxCandidateDepth {
-			return fs.SkipDir
 		}
 		return nil
 	})

@@ -254,16 +254,23 @@ func (r *resolution) direct(in *inputs, env pep508.Env) []string {
 		for _, g := range in.fc.Groups {
 			reqs = append(reqs, in.pp.Groups[g]...)
 		}
-	case in.req != nil:
-		src := path.Join(path.Dir(in.req.Path), "requirements.in")
-		if path.Ext(in.req.Path) == ".txt" && exists(filepath.Join(r.cfg.Root, filepath.FromSlash(src))) {
+	case in.req != nil && len(in.req.Pinned(env)) > 0:
+		reqs = in.req.Requirements
+	default:
+		// A compiled file or a lock alone: the requirements.in it was
+		// compiled from, if it is there.
+		var file string
+		switch {
+		case in.req != nil:
+			file = in.req.Path
+		case in.lock != nil:
+			file = in.lock.Path()
+		}
+		src := path.Join(path.Dir(file), "requirements.in")
+		if file != "" && exists(filepath.Join(r.cfg.Root, filepath.FromSlash(src))) {
 			if f, err := ParseRequirementsFile(r.cfg.Root, src, r.opts.Getenv); err == nil {
 				reqs = f.Requirements
-				break
 			}
-		}
-		if len(in.req.Pinned(env)) > 0 {
-			reqs = in.req.Requirements
 		}
 	}
 	var names []string

@@ -1,0 +1,1 @@
+"""Models and AWS helpers the shop's functions share."""
