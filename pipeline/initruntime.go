@@ -214,7 +214,20 @@ func fromRequiresPython(reqs []requirement) RuntimeChoice {
 	}
 	what := fmt.Sprintf("requires-python %s in %s", strings.Join(quoted, ", "), files(reqs))
 	if rt := oldestAllowed(reqs); rt != "" {
-		return RuntimeChoice{Runtime: rt, Source: what + ": the oldest Lambda runtime all of them allow"}
+		src := what + ": the oldest Lambda runtime all of them allow"
+		if i := slices.Index(config.Runtimes, rt); i > 0 {
+			prev := config.Runtimes[i-1]
+			var by []string
+			for _, r := range reqs {
+				if !allows(r.spec, prev) && len(by) < 3 {
+					by = append(by, fmt.Sprintf("%s (%q)", r.file, r.text))
+				}
+			}
+			if len(by) > 0 && len(by) < len(reqs) {
+				src += fmt.Sprintf("; %s rules out %s", strings.Join(by, ", "), prev)
+			}
+		}
+		return RuntimeChoice{Runtime: rt, Source: src}
 	}
 	best, most := "", 0
 	for _, rt := range config.Runtimes {

@@ -65,12 +65,15 @@ func (d *PlanDocument) writeLeftOut(b *strings.Builder) {
 	if len(d.LeftOut) == 0 {
 		return
 	}
-	how := "the default discovery (the uv workspace's members and functions/*) does not find"
-	if len(d.globs) > 0 {
-		how = "no glob of functions in layers.toml matches"
+	it, look, finds := "it", "folder looks like a function", "does not find"
+	if len(d.LeftOut) > 1 {
+		it, look = "them", "folders look like functions"
 	}
-	fmt.Fprintf(b, "\nnot planned: %s that %s (no layers for %s):\n", plural(len(d.LeftOut), "folder looks like a function, but"), how,
-		map[bool]string{true: "it", false: "them"}[len(d.LeftOut) == 1])
+	how := "the default discovery (the uv workspace's members and functions/*) " + finds + " " + it
+	if len(d.globs) > 0 {
+		how = "no glob of functions in layers.toml matches " + it
+	}
+	fmt.Fprintf(b, "\nnot planned: %d %s, but %s (no layers for %s):\n", len(d.LeftOut), look, how, it)
 	globs := slices.Clone(d.globs)
 	if len(globs) == 0 {
 		globs = []string{"functions/*"}
@@ -89,7 +92,7 @@ func (d *PlanDocument) writeLeftOut(b *strings.Builder) {
 	for i, g := range globs {
 		quoted[i] = fmt.Sprintf("%q", g)
 	}
-	fmt.Fprintf(b, "to plan them, set in layers.toml: functions = [%s]", strings.Join(quoted, ", "))
+	fmt.Fprintf(b, "to plan %s, set in layers.toml: functions = [%s]", it, strings.Join(quoted, ", "))
 	if !d.configured || len(d.globs) == 0 {
 		b.WriteString("\n(or run `layers init`, which writes globs that find every function)")
 	}
