@@ -72,7 +72,9 @@ func Starter(in StarterInput) []byte {
 	w("")
 	w("# Lambda runtime of the functions: %s … %s.", Runtimes[0], Runtimes[len(Runtimes)-1])
 	if in.RuntimeSource != "" {
-		w("# layers init chose it from %s.", commentText(in.RuntimeSource))
+		for _, line := range wrap("layers init chose it from "+commentText(in.RuntimeSource)+".", 76) {
+			w("# %s", line)
+		}
 	}
 	set(true, "runtime = "+tomlString(in.Runtime), "")
 	w("")
@@ -126,7 +128,9 @@ func Starter(in StarterInput) []byte {
 	for _, name := range slices.Sorted(maps.Keys(in.Overrides)) {
 		o := in.Overrides[name]
 		w("")
-		w("# %s", commentText(o.Why))
+		for _, line := range wrap(commentText(o.Why)+".", 76) {
+			w("# %s", line)
+		}
 		w("[function.%s]", tableKey(name))
 		set(true, "runtime = "+tomlString(o.Runtime), "")
 	}
@@ -263,4 +267,25 @@ func tableKey(name string) string {
 		return name
 	}
 	return tomlString(name)
+}
+
+// wrap breaks text into lines of at most width bytes at spaces (a word
+// longer than width stands alone).
+func wrap(text string, width int) []string {
+	var lines []string
+	line := ""
+	for _, word := range strings.Fields(text) {
+		if line != "" && len(line)+1+len(word) > width {
+			lines = append(lines, line)
+			line = ""
+		}
+		if line != "" {
+			line += " "
+		}
+		line += word
+	}
+	if line != "" {
+		lines = append(lines, line)
+	}
+	return lines
 }

@@ -39,9 +39,9 @@ func TestInitMixed(t *testing.T) {
 	if len(res.LeftOut) != 0 {
 		t.Errorf("left out: %v", res.LeftOut)
 	}
-	// invoices (Poetry) asks for python ^3.12, the others for >=3.11: the
-	// oldest runtime all allow.
-	if res.Runtime.Runtime != "python3.12" || !strings.Contains(res.Runtime.Source, `functions/invoices/pyproject.toml (">=3.12,<4.0") rules out python3.11`) {
+	// The workspace and its members ask for >=3.11, the Poetry projects
+	// for ^3.11: the oldest runtime all allow.
+	if res.Runtime.Runtime != "python3.11" || !strings.Contains(res.Runtime.Source, `(">=3.11", ">=3.11,<4.0"): the oldest Lambda runtime all of them allow`) {
 		t.Errorf("runtime %+v", res.Runtime)
 	}
 	cfg, err := config.Load(root, "")
@@ -62,7 +62,7 @@ func TestInitMixed(t *testing.T) {
 		"pyproject.toml + poetry.lock (3):    billing, invoices, mailer",
 		"requirements.txt (4):",
 		"pylock.toml (1):",
-		`runtime = "python3.12", from requires-python`,
+		`runtime = "python3.11", from requires-python`,
 	} {
 		if !strings.Contains(text.String(), w) {
 			t.Errorf("init text lacks %q:\n%s", w, text.String())
@@ -88,7 +88,7 @@ func TestInitRuntime(t *testing.T) {
 		{"requires-python: the oldest runtime it allows", map[string]string{
 			"functions/a/pyproject.toml": project("a", ">=3.11"),
 			"functions/b/pyproject.toml": project("b", ">=3.10,<3.13"),
-		}, "python3.11", `requires-python ">=3.10,<3.13", ">=3.11" in 2 functions' pyproject.toml: the oldest Lambda runtime all of them allow`, nil, ""},
+		}, "python3.11", `requires-python in 2 functions' pyproject.toml (">=3.10,<3.13", ">=3.11"): the oldest Lambda runtime all of them allow`, nil, ""},
 		{"no runtime allows all: overrides", map[string]string{
 			"functions/a/pyproject.toml": project("a", ">=3.11,<3.12"),
 			"functions/b/pyproject.toml": project("b", ">=3.11,<3.12"),

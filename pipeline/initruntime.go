@@ -212,19 +212,21 @@ func fromRequiresPython(reqs []requirement) RuntimeChoice {
 	for _, t := range slices.Sorted(maps.Keys(texts)) {
 		quoted = append(quoted, fmt.Sprintf("%q", t))
 	}
-	what := fmt.Sprintf("requires-python %s in %s", strings.Join(quoted, ", "), files(reqs))
+	what := fmt.Sprintf("requires-python in %s (%s)", files(reqs), strings.Join(quoted, ", "))
 	if rt := oldestAllowed(reqs); rt != "" {
 		src := what + ": the oldest Lambda runtime all of them allow"
 		if i := slices.Index(config.Runtimes, rt); i > 0 {
 			prev := config.Runtimes[i-1]
+			// Name the few that rule the previous runtime out, when not
+			// all of them do.
 			var by []string
 			for _, r := range reqs {
-				if !allows(r.spec, prev) && len(by) < 3 {
+				if !allows(r.spec, prev) {
 					by = append(by, fmt.Sprintf("%s (%q)", r.file, r.text))
 				}
 			}
-			if len(by) > 0 && len(by) < len(reqs) {
-				src += fmt.Sprintf("; %s rules out %s", strings.Join(by, ", "), prev)
+			if len(by) > 0 && len(by) <= 3 && len(by) < len(reqs) {
+				src += fmt.Sprintf(" (%s rules out %s)", strings.Join(by, ", "), prev)
 			}
 		}
 		return RuntimeChoice{Runtime: rt, Source: src}

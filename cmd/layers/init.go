@@ -1,8 +1,6 @@
 package main
 
 import (
-	"fmt"
-
 	"github.com/spf13/cobra"
 
 	"github.com/layers-dev/layers/pipeline"
@@ -19,8 +17,7 @@ func newInitCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			_, err = fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s (%d functions found)\n", res.Path, len(res.Functions))
-			return err
+			return res.WriteText(cmd.ErrOrStderr())
 		},
 	}
 	cmd.Flags().BoolVar(&force, "force", false, "overwrite an existing file")

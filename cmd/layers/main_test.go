@@ -308,3 +308,67 @@ func TestInterruptedSaysSo(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want exit 1 and \"interrupted\"", code, stderr.String())
 	}
 }
+
+// TestLayerNamesOnDemo pins the demo's layer names next to their content:
+// each name's hint is the package most of the layer's functions ask for
+// directly (orders asks for requests, payments for stripe and cryptography),
+// else the largest, a group standing for its members; not the first
+// package in alphabetical order.
+func TestLayerNamesOnDemo(t *testing.T) {
+	code, stdout, stderr := runCLI(t, "plan", "--dir", demo, "--json", "--fresh")
+	if code != 0 {
+		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
+	}
+	var doc planDoc
+	if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, tg := range doc.Targets {
+		b.WriteString(tg.Runtime + " / " + tg.Architecture + "\n")
+		for _, l := range tg.Layers {
+			var pkgs []string
+			for _, p := range l.Packages {
+				pkgs = append(pkgs, p.Name)
+			}
+			b.WriteString("  " + l.Name + ": " + strings.Join(pkgs, " ") + "\n")
+		}
+	}
+	golden.Check(t, "layer-names-demo.txt", b.String())
+}
+
+// TestMixedMonorepo is the first hour on testdata/mixed, as a user reads
+// it: plan before init names the function the defaults leave out; init
+// finds all twelve functions (a uv workspace of four, Poetry projects,
+// compiled requirements, a pylock.toml, a job outside functions/), says
+// where the runtime comes from, and plan then plans them all.
+func TestMixedMonorepo(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS("../../testdata/mixed")); err != nil {
+		t.Fatal(err)
+	}
+	clean := func(s string) string { return strings.ReplaceAll(s, dir, "DIR") }
+	code, stdout, stderr := runCLI(t, "plan", "--dir", dir)
+	if code != 0 {
+		t.Fatalf("plan: exit %d: %s", code, stderr)
+	}
+	golden.Check(t, "mixed-plan-before-init.txt", clean(stdout))
+	code, _, stderr = runCLI(t, "init", "--dir", dir)
+	if code != 0 {
+		t.Fatalf("init: exit %d: %s", code, stderr)
+	}
+	golden.Check(t, "mixed-init.txt", clean(stderr))
+	written, err := os.ReadFile(filepath.Join(dir, "layers.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden.Check(t, "mixed-layers.toml", string(written))
+	code, stdout, stderr = runCLI(t, "plan", "--dir", dir)
+	if code != 0 {
+		t.Fatalf("plan after init: exit %d: %s", code, stderr)
+	}
+	golden.Check(t, "mixed-plan.txt", clean(stdout))
+	if !strings.Contains(stdout, "python3.11 / x86_64: 12 functions") || strings.Contains(stdout, "not planned") {
+		t.Errorf("plan after init does not plan all 12 functions:\n%s", stdout)
+	}
+}
