@@ -45,6 +45,21 @@ var starterCases = []struct {
 		c.Architectures = []string{"x86_64", "arm64"}
 		c.Functions = []string{"services/*/lambda", "jobs/**"}
 	}},
+	{"runtime source, left out folders and a function's own runtime", StarterInput{
+		Runtime:       "python3.11",
+		RuntimeSource: `requires-python in pyproject.toml (">=3.11"): the oldest Lambda runtime it allows, said at some length so that the comment wraps`,
+		Functions:     []string{"functions/*"},
+		Discovered:    []string{"functions/a (uv workspace member)", "functions/b (pyproject.toml + poetry.lock)"},
+		LeftOut:       []string{"jobs/a: functions/a already has the name \"a\""},
+		Overrides: map[string]StarterOverride{
+			"b":     {Runtime: "python3.13", Why: `requires-python ">=3.13" in functions/b/pyproject.toml does not allow python3.11`},
+			"a.b c": {Runtime: "python3.12", Why: "a name that needs quoting"},
+		},
+	}, func(c *Config) {
+		c.Runtime = "python3.11"
+		c.Functions = []string{"functions/*"}
+		c.Function = map[string]Function{"b": {Runtime: "python3.13"}, "a.b c": {Runtime: "python3.12"}}
+	}},
 	{"strings that need quoting", StarterInput{
 		Functions:  []string{`odd "quoted"/*`, `back\\slash/*`, "tab\there/*"},
 		Discovered: []string{"new\nline", "carriage\rreturn", "nul\x00", "bad\xffutf8", "# = [x]", "ünïcode"},
@@ -150,6 +165,9 @@ func missingKeys(t reflect.Type, doc map[string]any, prefix string) []string {
 				out = append(out, prefix+k+".NAME")
 			}
 			for name, e := range sub {
+				if _, example := sub["NAME"]; example && name != "NAME" {
+					continue // a real table (a function's own runtime) sets what it needs
+				}
 				m, _ := e.(map[string]any)
 				out = append(out, missingKeys(ft.Elem(), m, prefix+k+"."+name+".")...)
 			}
