@@ -372,3 +372,52 @@ func TestMixedMonorepo(t *testing.T) {
 		t.Errorf("plan after init does not plan all 12 functions:\n%s", stdout)
 	}
 }
+
+// TestReadmeQuickstart keeps the README's quickstart true: its commands,
+// the init output it shows (the golden of TestMixedMonorepo), and the
+// error a machine without Docker gets.
+func TestReadmeQuickstart(t *testing.T) {
+	data, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, quick, _ := strings.Cut(string(data), "\n## Quickstart\n")
+	quick, _, _ = strings.Cut(quick, "\n## Commands\n")
+	for _, cmd := range []string{
+		"go run ./cmd/layers plan --dir testdata/demo",
+		"go run ./cmd/layers build --dir testdata/demo",
+		"go run ./cmd/layers verify --dir testdata/demo",
+		"go run ./cmd/layers report --dir testdata/demo",
+		"go run ./cmd/layers publish --dir testdata/demo --dry-run",
+		"make test",
+	} {
+		if !strings.Contains(quick, cmd) {
+			t.Errorf("the quickstart lacks %q", cmd)
+		}
+	}
+	init, err := os.ReadFile("testdata/mixed-init.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := strings.ReplaceAll(string(init), "DIR", "/tmp/mixed"); !strings.Contains(quick, want) {
+		t.Errorf("the quickstart's init output is not what init prints:\n%s", want)
+	}
+
+	// No engine where DOCKER_HOST points, as on a machine without Docker.
+	dir := t.TempDir()
+	if err := os.CopyFS(filepath.Join(dir, "demo"), os.DirFS(demo)); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("DOCKER_HOST", "unix://"+dir+"/docker.sock")
+	code, stdout, stderr := runCLI(t, "build", "--dir", filepath.Join(dir, "demo"))
+	if code != 1 || stdout != "" {
+		t.Fatalf("build without an engine: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	msg := strings.ReplaceAll(strings.TrimSpace(stderr), "unix://"+dir+"/docker.sock", "unix:///var/run/docker.sock")
+	if !strings.Contains(quick, "\n"+msg+"\n") {
+		t.Errorf("the quickstart does not show the error without Docker:\n%s", msg)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "demo", ".layers")); err == nil {
+		t.Error("build without an engine wrote .layers/")
+	}
+}
