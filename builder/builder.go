@@ -95,7 +95,7 @@ type UnitSpec struct {
 }
 
 func (s UnitSpec) String() string {
-	return fmt.Sprintf("%s==%s (%s)", s.Package.Name, s.Package.Version, s.Target)
+	return fmt.Sprintf("%s (%s)", s.Package, s.Target)
 }
 
 // Unit is a built unit: a folder in the cache holding one distribution
@@ -165,7 +165,7 @@ func (e *UnitError) Unwrap() error { return e.Err }
 // digest of its source folder and a URL package's a digest of its URL,
 // since their version alone does not fix their bytes.
 func (b *Builder) Key(spec UnitSpec) (cache.Key, error) {
-	version := spec.Package.Version
+	var local string // a PEP 440 local label
 	switch spec.Package.Source {
 	case resolver.SourceLocal:
 		files, err := digest.LocalPackageFiles(b.o.Root, spec.Package.Path)
@@ -176,13 +176,20 @@ func (b *Builder) Key(spec UnitSpec) (cache.Key, error) {
 		if err != nil {
 			return cache.Key{}, err
 		}
-		version += "+src." + sum[:16]
+		local = "src." + sum[:16]
 	case resolver.SourceURL:
-		version += "+url." + hashString(redact.URL(spec.Package.URL))[:16]
+		local = "url." + hashString(redact.URL(spec.Package.URL))[:16]
 	default:
 		if spec.Package.URL != "" {
-			version += "+index." + hashString(redact.URL(spec.Package.URL))[:16]
+			local = "index." + hashString(redact.URL(spec.Package.URL))[:16]
 		}
+	}
+	version := spec.Package.Version
+	switch {
+	case version == "":
+		version = local // a version only the build can tell
+	case local != "":
+		version += "+" + local
 	}
 	return cache.Key{
 		Distribution: spec.Package.Name,

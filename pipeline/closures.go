@@ -127,7 +127,24 @@ func resolveClosure(ctx context.Context, cfg *config.Config, c resolver.Closure,
 
 // unitOf is the planner's unit of package p on target t.
 func unitOf(t planner.Target, p resolver.Package) planner.Unit {
-	return planner.Unit{Target: t, Name: p.Name, Version: p.Version, Source: string(p.Source)}
+	return planner.Unit{Target: t, Name: p.Name, Version: p.Version, Source: p.Origin()}
+}
+
+// distOf is p as the planner sees it: its origin tells two artifacts of
+// one name and version apart (two VCS URLs, two local folders).
+func distOf(p resolver.Package) planner.Dist {
+	return planner.Dist{Name: p.Name, Version: p.Version, Source: p.Origin(), Local: p.Source == resolver.SourceLocal}
+}
+
+// refOf is p as a manifest records it, the planner's way.
+func refOf(p resolver.Package) planner.PackageRef {
+	d := distOf(p)
+	return planner.PackageRef{Name: d.Name, Version: d.Version, Source: d.Source, Local: d.Local}
+}
+
+// refUnit is the unit a recorded package stands for.
+func refUnit(t planner.Target, r planner.PackageRef) planner.Unit {
+	return planner.Unit{Target: t, Name: r.Name, Version: r.Version, Source: r.Source}
 }
 
 // noMatch is pip's message for a requirement no release satisfies.

@@ -251,7 +251,7 @@ func plannerInput(cfg *config.Config, tr resolver.TargetResult, previous *planne
 		}
 		f := planner.Function{Name: c.Name, Target: t, CodeBytes: c.CodeBytes}
 		for _, p := range c.Packages {
-			f.Closure = append(f.Closure, planner.Dist{Name: p.Name, Version: p.Version, Source: string(p.Source), Local: p.Source == resolver.SourceLocal})
+			f.Closure = append(f.Closure, distOf(p))
 			u := unitOf(t, p)
 			if _, done := in.Sizes[u]; done {
 				continue
