@@ -97,8 +97,8 @@ func TestRenderContent(t *testing.T) {
 		"82% of the limit", `<td class="num over">260.0 MiB<br><small>104% of the limit</small>`, // heavy is over
 		"numpy-0123456789abcdef: 120.0 MiB", "function code", // report's stacked layers
 		"1250 ms", "pandas 900 ms", // report's import time and slowest
-		"without byte code: 5000 ms<br>(byte code: 75% faster)", // and without byte code
-		"byte code 51.0 MiB (25%)",                           // report's byte code
+		"without byte code: 5000 ms<br>(byte code: 75% faster)",                                        // and without byte code
+		"byte code 51.0 MiB (25%)",                                                                     // report's byte code
 		"byte code 60.0 MiB (20%)</small><br><small class=\"over\">byte code pushes it over the limit", // big fits without it
 		"import yaml (pyyaml) failed", "No module named &#39;yaml.constructor&#39;",
 		"requests 2.32.3 requires urllib3&lt;3,&gt;=1.21.1, which the function does not receive",
