@@ -48,14 +48,14 @@ var _ Lock = (*UVLock)(nil)
 
 // uvPkg is one [[package]] entry, ready to walk.
 type uvPkg struct {
-	out      Package
-	index    int // position in the file, for tomlpos
-	local    bool
-	root     bool // the project at the lock's own folder (a single-project lock)
+	out   Package
+	index int // position in the file, for tomlpos
+	local bool
+	root  bool // the project at the lock's own folder (a single-project lock)
 	// virtual marks a project uv does not install (no build system): a
 	// project that is a package (editable or directory) is installed
 	// with its closure, as `uv sync` installs it.
-	virtual bool
+	virtual  bool
 	deps     []uvEdge
 	optional map[string][]uvEdge // by normalised extra
 	dev      map[string][]uvEdge // by normalised group
