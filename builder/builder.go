@@ -149,9 +149,14 @@ type UnitError struct {
 	Err  error
 	// Tail holds pip's last lines, credentials redacted.
 	Tail string
+	// tls: pip's output says it failed on the index's TLS certificate.
+	tls bool
 }
 
 func (e *UnitError) Error() string {
+	if e.tls {
+		return fmt.Sprintf("install %s: %s", e.Unit, tlsAdvice)
+	}
 	msg := fmt.Sprintf("install %s: %v", e.Unit, e.Err)
 	if e.Tail != "" {
 		msg += "\npip's last lines:\n" + indent(e.Tail)
@@ -435,7 +440,7 @@ func (b *Builder) failure(batch []*job, err error, output string) error {
 	if len(lines) > keep {
 		lines = lines[len(lines)-keep:]
 	}
-	return &UnitError{Unit: unit, Err: err, Tail: redact.Text(strings.Join(lines, "\n"))}
+	return &UnitError{Unit: unit, Err: err, Tail: redact.Text(strings.Join(lines, "\n")), tls: diagnosePip(output) == pipTLS}
 }
 
 func (b *Builder) progress(e Event) {
