@@ -342,8 +342,20 @@ func (b *Builder) runBatch(ctx context.Context, batch []*job) error {
 	markers := &markerWatcher{}
 	spec.Stdout = io.MultiWriter(tail, markers)
 	spec.Stderr = tail
+	check, current := unitCheck(batch), -1
 	spec.Out = []engine.CopyOut{{Path: "/out", Extract: func(r io.Reader) error {
-		_, err := archive.ExtractTar(r, out, archive.WithEntryCheck(unitCheck(batch)))
+		_, err := archive.ExtractTar(r, out, archive.WithEntryCheck(func(rel string, bytes int64) error {
+			if n, err := strconv.Atoi(strings.SplitN(rel, "/", 2)[0]); err == nil && n >= 0 && n < len(batch) {
+				current = n
+			}
+			return check(rel, bytes)
+		}))
+		var ue *UnitError
+		if err != nil && current >= 0 && !errors.As(err, &ue) {
+			// pip succeeded; storing its files failed (a full disk):
+			// name the unit, and show none of pip's lines.
+			return &UnitError{Unit: batch[current].spec.String(), Err: fmt.Errorf("store its files: %w", err)}
+		}
 		return err
 	}}}
 	start := time.Now()
@@ -371,7 +383,7 @@ func (b *Builder) runBatch(ctx context.Context, batch []*job) error {
 			return os.Rename(src, dir)
 		})
 		if err != nil {
-			return err
+			return &UnitError{Unit: j.spec.String(), Err: fmt.Errorf("store it in the cache: %w", err)}
 		}
 		compiled, failed := markers.compiledFiles(i)
 		*j.out = Unit{Spec: j.spec, Key: j.key, Dir: e.Dir, Files: e.Files, Bytes: e.Bytes, ByteCode: e.ByteCode, Saved: saved,
