@@ -95,7 +95,7 @@ type UnitSpec struct {
 }
 
 func (s UnitSpec) String() string {
-	return fmt.Sprintf("%s==%s (%s)", s.Package.Name, s.Package.Version, s.Target)
+	return fmt.Sprintf("%s (%s)", s.Package, s.Target)
 }
 
 // Unit is a built unit: a folder in the cache holding one distribution
@@ -149,9 +149,14 @@ type UnitError struct {
 	Err  error
 	// Tail holds pip's last lines, credentials redacted.
 	Tail string
+	// tls: pip's output says it failed on the index's TLS certificate.
+	tls bool
 }
 
 func (e *UnitError) Error() string {
+	if e.tls {
+		return fmt.Sprintf("install %s: %s", e.Unit, tlsAdvice)
+	}
 	msg := fmt.Sprintf("install %s: %v", e.Unit, e.Err)
 	if e.Tail != "" {
 		msg += "\npip's last lines:\n" + indent(e.Tail)
@@ -165,7 +170,7 @@ func (e *UnitError) Unwrap() error { return e.Err }
 // digest of its source folder and a URL package's a digest of its URL,
 // since their version alone does not fix their bytes.
 func (b *Builder) Key(spec UnitSpec) (cache.Key, error) {
-	version := spec.Package.Version
+	var local string // a PEP 440 local label
 	switch spec.Package.Source {
 	case resolver.SourceLocal:
 		files, err := digest.LocalPackageFiles(b.o.Root, spec.Package.Path)
@@ -176,13 +181,20 @@ func (b *Builder) Key(spec UnitSpec) (cache.Key, error) {
 		if err != nil {
 			return cache.Key{}, err
 		}
-		version += "+src." + sum[:16]
+		local = "src." + sum[:16]
 	case resolver.SourceURL:
-		version += "+url." + hashString(redact.URL(spec.Package.URL))[:16]
+		local = "url." + hashString(redact.URL(spec.Package.URL))[:16]
 	default:
 		if spec.Package.URL != "" {
-			version += "+index." + hashString(redact.URL(spec.Package.URL))[:16]
+			local = "index." + hashString(redact.URL(spec.Package.URL))[:16]
 		}
+	}
+	version := spec.Package.Version
+	switch {
+	case version == "":
+		version = local // a version only the build can tell
+	case local != "":
+		version += "+" + local
 	}
 	return cache.Key{
 		Distribution: spec.Package.Name,
@@ -330,8 +342,20 @@ func (b *Builder) runBatch(ctx context.Context, batch []*job) error {
 	markers := &markerWatcher{}
 	spec.Stdout = io.MultiWriter(tail, markers)
 	spec.Stderr = tail
+	check, current := unitCheck(batch), -1
 	spec.Out = []engine.CopyOut{{Path: "/out", Extract: func(r io.Reader) error {
-		_, err := archive.ExtractTar(r, out, archive.WithEntryCheck(unitCheck(batch)))
+		_, err := archive.ExtractTar(r, out, archive.WithEntryCheck(func(rel string, bytes int64) error {
+			if n, err := strconv.Atoi(strings.SplitN(rel, "/", 2)[0]); err == nil && n >= 0 && n < len(batch) {
+				current = n
+			}
+			return check(rel, bytes)
+		}))
+		var ue *UnitError
+		if err != nil && current >= 0 && !errors.As(err, &ue) {
+			// pip succeeded; storing its files failed (a full disk):
+			// name the unit, and show none of pip's lines.
+			return &UnitError{Unit: batch[current].spec.String(), Err: fmt.Errorf("store its files: %w", err)}
+		}
 		return err
 	}}}
 	start := time.Now()
@@ -359,7 +383,7 @@ func (b *Builder) runBatch(ctx context.Context, batch []*job) error {
 			return os.Rename(src, dir)
 		})
 		if err != nil {
-			return err
+			return &UnitError{Unit: j.spec.String(), Err: fmt.Errorf("store it in the cache: %w", err)}
 		}
 		compiled, failed := markers.compiledFiles(i)
 		*j.out = Unit{Spec: j.spec, Key: j.key, Dir: e.Dir, Files: e.Files, Bytes: e.Bytes, ByteCode: e.ByteCode, Saved: saved,
@@ -428,7 +452,7 @@ func (b *Builder) failure(batch []*job, err error, output string) error {
 	if len(lines) > keep {
 		lines = lines[len(lines)-keep:]
 	}
-	return &UnitError{Unit: unit, Err: err, Tail: redact.Text(strings.Join(lines, "\n"))}
+	return &UnitError{Unit: unit, Err: err, Tail: redact.Text(strings.Join(lines, "\n")), tls: diagnosePip(output) == pipTLS}
 }
 
 func (b *Builder) progress(e Event) {

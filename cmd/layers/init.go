@@ -17,6 +17,7 @@ func newInitCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			res.Path = g.display(res.Path)
 			return res.WriteText(cmd.ErrOrStderr())
 		},
 	}

@@ -421,3 +421,41 @@ func TestReadmeQuickstart(t *testing.T) {
 		t.Error("build without an engine wrote .layers/")
 	}
 }
+
+// TestErrorPathsOneStyle checks every input error names its file the same
+// way: relative to the working directory when the file lies below it (as
+// a shell opens it), else absolute; layers.toml the same as a requirements
+// file, whatever --dir is.
+func TestErrorPathsOneStyle(t *testing.T) {
+	parent := t.TempDir()
+	repoDir := filepath.Join(parent, "repo")
+	testfs.WriteFiles(t, repoDir, map[string]string{"functions/a/requirements.txt": "six==1.16.0\n"})
+	badConfig := "runtime = \"python3.12\"\nbogus = 1\n"
+	badReq := "six==1.16.0\nrequests>=>2\n"
+	for _, c := range []struct {
+		cwd, dir string
+		config   string // what the layers.toml error starts with
+		req      string // what the requirements error starts with
+	}{
+		{repoDir, ".", "layers.toml:2:", "functions/a/requirements.txt:2:"},
+		{parent, "repo", "repo/layers.toml:2:", "repo/functions/a/requirements.txt:2:"},
+		{parent, repoDir, "repo/layers.toml:2:", "repo/functions/a/requirements.txt:2:"},
+		{filepath.Join(repoDir, "functions"), "..", repoDir + "/layers.toml:2:", "a/requirements.txt:2:"},
+	} {
+		t.Run(c.cwd+" "+c.dir, func(t *testing.T) {
+			t.Chdir(c.cwd)
+			for _, f := range []struct{ file, text, want string }{
+				{"layers.toml", badConfig, c.config},
+				{"functions/a/requirements.txt", badReq, c.req},
+			} {
+				testfs.WriteFiles(t, repoDir, map[string]string{f.file: f.text})
+				code, _, stderr := runCLI(t, "plan", "--dir", c.dir)
+				if code != 2 || !strings.HasPrefix(stderr, f.want) {
+					t.Errorf("%s: exit %d, stderr %q, want it to start with %q", f.file, code, stderr, f.want)
+				}
+				os.Remove(filepath.Join(repoDir, "layers.toml"))
+				testfs.WriteFiles(t, repoDir, map[string]string{"functions/a/requirements.txt": "six==1.16.0\n"})
+			}
+		})
+	}
+}
