@@ -149,6 +149,13 @@ func Build(ctx context.Context, cfg *config.Config, o BuildOptions) (*BuildResul
 	if err != nil {
 		return nil, err
 	}
+	if len(res.LeftOut) > 0 {
+		var dirs []string
+		for _, c := range res.LeftOut {
+			dirs = append(dirs, c.Dir)
+		}
+		r.rep.warning(fmt.Sprintf("not built, though they look like functions: %s; no functions glob finds them (`layers plan` says how to include them)", strings.Join(dirs, ", ")))
+	}
 	// Before resolution fills the closures: publish recomputes the stamp
 	// from the input files alone.
 	inputs, parts, err := stamp.Compute(cfg, res, o.Tool, r.epoch)

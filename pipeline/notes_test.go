@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -102,5 +103,26 @@ func TestPlanEstimatesNotice(t *testing.T) {
 	measured.countEstimated(in)
 	if measured.EstimatedUnits != 0 || strings.Contains(planText(t, measured), "estimates:") {
 		t.Errorf("all measured: counted %d, text:\n%s", measured.EstimatedUnits, planText(t, measured))
+	}
+}
+
+// TestBuildWarnsLeftOut checks build names the function-like folders it
+// does not build.
+func TestBuildWarnsLeftOut(t *testing.T) {
+	files := map[string]string{}
+	for k, v := range smallRepo {
+		files[k] = v
+	}
+	files["jobs/nightly/requirements.txt"] = "six==1.16.0\n"
+	cfg := repo(t, files)
+	var lines []string
+	_, err := Build(context.Background(), cfg, BuildOptions{Engine: &pipEngine{}, CacheDir: t.TempDir(), Tool: "test", Jobs: 1,
+		Getenv: func(string) string { return "" }, Progress: func(s string) { lines = append(lines, s) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "warning: not built, though they look like functions: jobs/nightly; no functions glob finds them (`layers plan` says how to include them)"
+	if !slices.Contains(lines, want) {
+		t.Errorf("build progress lacks %q:\n%s", want, strings.Join(lines, "\n"))
 	}
 }

@@ -30,10 +30,12 @@
 // never make an image; a layer or function whose size depends on an unknown
 // size reports a nil size. The plan is a function of the input's content,
 // not its order: targets, layers, functions and packages are sorted and
-// every tie is broken on names. A layer's name is derived from its target
-// and content only: prefix, a readable hint (its first group, else its
-// first package) and 16 hex digits of a SHA-256, at most 140 characters of
-// [a-zA-Z0-9-_].
+// every tie is broken on names. A layer's name is prefix, a readable hint
+// and 16 hex digits of a SHA-256 of its target and content, at most 140
+// characters of [a-zA-Z0-9-_]. The hint says what is inside: the package
+// most of the layer's functions ask for directly (Function.Direct), else
+// its largest, a group standing for its members. A layer of
+// Input.Previous with the same prefix and hash keeps its name.
 //
 // # The algorithm, per target
 //
