@@ -126,3 +126,19 @@ func TestBuildWarnsLeftOut(t *testing.T) {
 		t.Errorf("build progress lacks %q:\n%s", want, strings.Join(lines, "\n"))
 	}
 }
+
+// TestPlanEstimatesNoticeKept checks layers kept from the last build's plan
+// are not called provisional: the notice names only the others, and says
+// nothing when every layer is kept.
+func TestPlanEstimatesNoticeKept(t *testing.T) {
+	doc := &PlanDocument{EstimatedUnits: 3, Units: 3, Targets: []TargetDocument{{Runtime: "python3.12", Architecture: "x86_64",
+		Layers: []planner.Layer{{Name: "a-0123456789abcdef", Kept: true}, {Name: "b-0123456789abcdef"}}}}}
+	if text := planText(t, doc); !strings.Contains(text, "1 layer marked (kept) is\nthe last build's, the other 1 layer is planned from estimates") ||
+		strings.Contains(text, "at the first build") {
+		t.Errorf("some kept:\n%s", text)
+	}
+	doc.Targets[0].Layers[1].Kept = true
+	if text := planText(t, doc); strings.Contains(text, "estimates:") {
+		t.Errorf("all kept, yet:\n%s", text)
+	}
+}

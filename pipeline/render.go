@@ -51,13 +51,39 @@ func (d *PlanDocument) WriteText(w io.Writer) error {
 			"found by the globs of `functions` in layers.toml (default: the uv workspace's members and functions/*)\n")
 	}
 	if d.EstimatedUnits > 0 {
-		fmt.Fprintf(&b, "\nestimates: %d of %d package sizes are not measured (~ and (est.): from the lock files' wheels;\n"+
-			"\"unknown\": no size at all), and the layers above are planned from them. `layers build` measures\n"+
-			"every package and plans again: at the first build, expect other layer names and counts than these.\n", d.EstimatedUnits, d.Units)
+		// Layers kept from the last build's plan keep their names whatever
+		// the estimates say; only the others are provisional.
+		kept, layers := 0, 0
+		for _, t := range d.Targets {
+			for _, l := range t.Layers {
+				layers++
+				if l.Kept {
+					kept++
+				}
+			}
+		}
+		switch {
+		case kept == 0:
+			fmt.Fprintf(&b, "\nestimates: %d of %d package sizes are not measured (~ and (est.): from the lock files' wheels;\n"+
+				"\"unknown\": no size at all), and the layers above are planned from them. `layers build` measures\n"+
+				"every package and plans again: at the first build, expect other layer names and counts than these.\n", d.EstimatedUnits, d.Units)
+		case kept < layers:
+			fmt.Fprintf(&b, "\nestimates: %d of %d package sizes are not measured (~ and (est.)); %s marked (kept) %s\n"+
+				"the last build's, the other %s planned from estimates: the next `layers build` measures\n"+
+				"their packages and plans them again, so expect their names and count to change.\n",
+				d.EstimatedUnits, d.Units, plural(kept, "layer"), isAre(kept), plural(layers-kept, "layer")+" "+isAre(layers-kept))
+		}
 	}
 	d.writeLeftOut(&b)
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+func isAre(n int) string {
+	if n == 1 {
+		return "is"
+	}
+	return "are"
 }
 
 // writeLeftOut names the folders that look like functions and are not
