@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -165,10 +164,16 @@ func (e *UnitError) Unwrap() error { return e.Err }
 // digest of its source folder and a URL package's a digest of its URL,
 // since their version alone does not fix their bytes.
 func (b *Builder) Key(spec UnitSpec) (cache.Key, error) {
+	return UnitKey(spec, b.o.Root, b.o.Prune, b.o.Tool)
+}
+
+// UnitKey is Builder.Key for a builder with root, prune settings and tool
+// version: what a plan needs to find the units an earlier build cached.
+func UnitKey(spec UnitSpec, root string, pruning prune.Options, tool string) (cache.Key, error) {
 	version := spec.Package.Version
 	switch spec.Package.Source {
 	case resolver.SourceLocal:
-		files, err := digest.LocalPackageFiles(b.o.Root, spec.Package.Path)
+		files, err := digest.LocalPackageFiles(root, spec.Package.Path)
 		if err != nil {
 			return cache.Key{}, err
 		}
@@ -190,8 +195,8 @@ func (b *Builder) Key(spec UnitSpec) (cache.Key, error) {
 		Runtime:      spec.Target.Runtime,
 		Architecture: spec.Target.Architecture,
 		ImageID:      spec.Image.ID,
-		Prune:        b.o.Prune.Key(),
-		Tool:         b.o.Tool,
+		Prune:        pruning.Key(),
+		Tool:         tool,
 	}, nil
 }
 
@@ -289,21 +294,9 @@ func kind(s UnitSpec) string {
 	return "wheel"
 }
 
-// lockIndex is the index a lock file names for a registry package, which
-// pip must use too: a private package is only on the private index. A host
-// under .invalid (RFC 6761: it never resolves) stands for "the default
-// index" in fixtures and examples that must not name a real registry, so
-// pip's own configuration decides there.
-func lockIndex(s UnitSpec) string {
-	if s.Package.Source != resolver.SourceRegistry || s.Package.URL == "" {
-		return ""
-	}
-	if u, err := url.Parse(s.Package.URL); err == nil &&
-		(strings.HasSuffix(u.Hostname(), ".invalid") || u.Hostname() == "invalid") {
-		return ""
-	}
-	return s.Package.URL
-}
+// lockIndex is the index a lock names for a registry package
+// (resolver.Package.LockIndex).
+func lockIndex(s UnitSpec) string { return s.Package.LockIndex() }
 
 // run runs the batches, at most Jobs at once, and stops them all at the
 // first failure.

@@ -120,6 +120,8 @@ type buildRun struct {
 	hint     *planner.Plan
 	rep      *reporter
 	out      *BuildResult
+	// wheelsSeen are the packages built from source already reported.
+	wheelsSeen map[string]bool
 }
 
 // Build resolves every function, installs the units the cache lacks in the
@@ -149,6 +151,16 @@ func Build(ctx context.Context, cfg *config.Config, o BuildOptions) (*BuildResul
 	if err != nil {
 		return nil, err
 	}
+	// Before any container: a package no wheel of which the runtime loads
+	// would otherwise fail minutes later, in a compiler.
+	ca, err := caBundle(cfg, o.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	wheels := newWheelCheck(cfg, o.Getenv, true, true, ca, r.rep.warning)
+	if err := r.checkWheels(ctx, res, wheels); err != nil {
+		return nil, err
+	}
 	// Before resolution fills the closures: publish recomputes the stamp
 	// from the input files alone.
 	inputs, parts, err := stamp.Compute(cfg, res, o.Tool, r.epoch)
@@ -173,6 +185,9 @@ func Build(ctx context.Context, cfg *config.Config, o BuildOptions) (*BuildResul
 		return nil, err
 	}
 	if err := checkResolved(res); err != nil {
+		return nil, err
+	}
+	if err := r.checkWheels(ctx, res, wheels); err != nil { // what pip resolved
 		return nil, err
 	}
 
@@ -207,6 +222,29 @@ func Build(ctx context.Context, cfg *config.Config, o BuildOptions) (*BuildResul
 	r.out.Manifest, r.out.ManifestPath, r.out.Took = m, manifest.Path(cfg.Root), time.Since(start)
 	r.out.Remote, r.out.RemoteStats = r.remote.Location(), r.remote.Stats()
 	return r.out, nil
+}
+
+// checkWheels stops the build at the first target with a package that
+// no wheel its runtime loads can install, and reports those that will be
+// built from source. A package is reported once per run.
+func (r *buildRun) checkWheels(ctx context.Context, res *resolver.Result, w *wheelCheck) error {
+	if r.wheelsSeen == nil {
+		r.wheelsSeen = map[string]bool{}
+	}
+	for i := range res.Targets {
+		tr := &res.Targets[i]
+		problems := w.problems(ctx, tr)
+		if err := refusal(tr.Target, problems); err != nil {
+			return err
+		}
+		for _, p := range problems {
+			if key := tr.Target.String() + " " + p.Name + "==" + p.Version; !r.wheelsSeen[key] {
+				r.wheelsSeen[key] = true
+				r.rep.line("wheels: " + p.Message)
+			}
+		}
+	}
+	return nil
 }
 
 // prepare readies what the installs need: the engine cleaned of a killed

@@ -148,6 +148,16 @@ func (d *PlanDocument) writeTarget(b *strings.Builder, t TargetDocument) {
 	if note := byteCodeNote(overNames, overBytes, d.limit); note != "" {
 		b.WriteString("\n" + note)
 	}
+	if len(t.Wheels) > 0 {
+		b.WriteString("\nno wheel the runtime loads:\n")
+		for _, p := range t.Wheels {
+			what := "refused by `layers build`"
+			if !p.Refused() {
+				what = "built from source"
+			}
+			fmt.Fprintf(b, "  %s: %s\n", what, strings.ReplaceAll(p.Text(), "\n", "\n  "))
+		}
+	}
 	if len(unresolved) > 0 {
 		b.WriteString("\nnot pinned by a lock file (the builder resolves these in the build image):\n")
 		for _, f := range unresolved {
