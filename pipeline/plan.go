@@ -203,7 +203,7 @@ func PlanWith(ctx context.Context, cfg *config.Config, o PlanOptions) (*PlanDocu
 		images = buildImageIDs(ctx, cfg, res, o.Engine)
 	}
 	units := cache.OpenExisting(o.CacheDir)
-	wheels := newWheelCheck(cfg, o.Getenv, !o.Offline, false, ca, warn)
+	wheels := newWheelCheck(cfg, o.Getenv, !o.Offline, !o.Offline, false, ca, warn)
 	for ti, tr := range res.Targets {
 		in := plannerInput(cfg, tr, hint)
 		// Measured sizes first: the first plan after a build plans the

@@ -75,17 +75,19 @@ func (p WheelProblem) Text() string {
 
 // wheelCheck decides, per target, which packages have no wheel their
 // runtime loads: from the files the locks list, and for packages whose
-// inputs list none (pinned requirements) from the index, when ask is set
-// and an index is configured. With fill set, what the index tells is
+// inputs list none (pinned requirements) from the index, when askFiles is
+// set and an index is configured. With fill set, what the index tells is
 // written into the closures' packages, so that the builder installs a
 // release with an sdist only from its sdist.
 type wheelCheck struct {
 	cfg    *config.Config
 	getenv func(string) string
-	ask    bool
-	fill   bool
-	ca     []byte
-	warn   func(string)
+	// askFiles asks the index for the files of packages whose inputs list
+	// none; askFixes for a release that has a wheel, when one is refused.
+	askFiles, askFixes bool
+	fill               bool
+	ca                 []byte
+	warn               func(string)
 
 	mu      sync.Mutex
 	clients map[string]*pyindex.Client
@@ -95,8 +97,8 @@ type wheelCheck struct {
 // pkgAt is a package of a target: tr.Functions[fi].Packages[pi].
 type pkgAt struct{ fi, pi int }
 
-func newWheelCheck(cfg *config.Config, getenv func(string) string, ask, fill bool, ca []byte, warn func(string)) *wheelCheck {
-	return &wheelCheck{cfg: cfg, getenv: getenv, ask: ask, fill: fill, ca: ca, warn: warn,
+func newWheelCheck(cfg *config.Config, getenv func(string) string, askFiles, askFixes, fill bool, ca []byte, warn func(string)) *wheelCheck {
+	return &wheelCheck{cfg: cfg, getenv: getenv, askFiles: askFiles, askFixes: askFixes, fill: fill, ca: ca, warn: warn,
 		clients: map[string]*pyindex.Client{}, pages: map[string][]pyindex.File{}}
 }
 
@@ -133,10 +135,10 @@ func (w *wheelCheck) problems(ctx context.Context, tr *resolver.TargetResult) []
 			order = append(order, key)
 		}
 	}
-	if w.ask && len(unknown) > 0 {
+	if w.askFiles && len(unknown) > 0 {
 		for _, u := range w.fromIndex(ctx, tr, unknown) {
 			key := u.Name + "==" + u.Version + "\x00"
-			if _, ok := byUnit[key]; !ok {
+			if byUnit[key] == nil {
 				order = append(order, key)
 			}
 			byUnit[key] = u
@@ -148,7 +150,7 @@ func (w *wheelCheck) problems(ctx context.Context, tr *resolver.TargetResult) []
 			out = append(out, *p)
 		}
 	}
-	if w.ask {
+	if w.askFixes {
 		w.fixes(ctx, tr, out)
 	}
 	sort.SliceStable(out, func(i, j int) bool {
@@ -161,8 +163,23 @@ func (w *wheelCheck) problems(ctx context.Context, tr *resolver.TargetResult) []
 }
 
 // fromIndex asks the index for the files of packages whose inputs list
-// none, and returns their problems.
+// none (several at once), and returns their problems.
 func (w *wheelCheck) fromIndex(ctx context.Context, tr *resolver.TargetResult, unknown []pkgAt) []*WheelProblem {
+	type ask struct{ index, name string }
+	var asks []ask
+	seen := map[ask]bool{}
+	for _, u := range unknown {
+		c := &tr.Functions[u.fi]
+		a := ask{w.indexFor(c.Packages[u.pi], c.Index), c.Packages[u.pi].Name}
+		if a.index != "" && !seen[a] {
+			seen[a] = true
+			asks = append(asks, a)
+		}
+	}
+	_ = parallel.ForEach(ctx, indexRequests, len(asks), func(ctx context.Context, i int) error {
+		w.page(ctx, asks[i].index, asks[i].name)
+		return nil
+	})
 	byKey := map[string]*WheelProblem{}
 	var keys []string
 	for _, u := range unknown {
@@ -178,10 +195,9 @@ func (w *wheelCheck) fromIndex(ctx context.Context, tr *resolver.TargetResult, u
 		}
 		if w.fill {
 			for _, f := range release {
-				switch {
-				case strings.HasSuffix(f, ".whl"):
+				if strings.HasSuffix(f, ".whl") {
 					p.Wheels = append(p.Wheels, resolver.Wheel{Filename: f})
-				default:
+				} else {
 					p.Sdist = true
 				}
 			}
@@ -207,6 +223,9 @@ func (w *wheelCheck) fromIndex(ctx context.Context, tr *resolver.TargetResult, u
 	return out
 }
 
+// indexRequests bounds the requests to an index at once.
+const indexRequests = 8
+
 // fixes fills the Fix of the refused problems from the index, asking for
 // them at once.
 func (w *wheelCheck) fixes(ctx context.Context, tr *resolver.TargetResult, problems []WheelProblem) {
@@ -222,7 +241,7 @@ func (w *wheelCheck) fixes(ctx context.Context, tr *resolver.TargetResult, probl
 			}
 		}
 	}
-	_ = parallel.ForEach(ctx, 8, len(problems), func(ctx context.Context, i int) error {
+	_ = parallel.ForEach(ctx, indexRequests, len(problems), func(ctx context.Context, i int) error {
 		p := &problems[i]
 		if !p.Refused() {
 			return nil
@@ -257,14 +276,21 @@ func (w *wheelCheck) indexFor(p resolver.Package, o resolver.IndexOptions) strin
 		return u
 	}
 	if o.IndexURL != "" {
-		return o.IndexURL
+		return placeholder(o.IndexURL)
 	}
 	for _, k := range []string{"PIP_INDEX_URL", "UV_DEFAULT_INDEX", "UV_INDEX_URL"} {
 		if v := w.getenv(k); v != "" {
-			return v
+			return placeholder(v)
 		}
 	}
 	return ""
+}
+
+// placeholder returns "" for an index under .invalid, which stands for
+// the default index in fixtures and examples (see Package.LockIndex), and
+// index otherwise.
+func placeholder(index string) string {
+	return resolver.Package{Source: resolver.SourceRegistry, URL: index}.LockIndex()
 }
 
 // page returns the files index lists for project, asking once per run; a

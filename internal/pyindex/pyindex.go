@@ -143,8 +143,11 @@ func Newest(files []File, project string, rt wheeltag.Runtime) (newest, next str
 		if !vok || v.IsPrerelease() {
 			continue
 		}
+		if f.Yanked {
+			continue // pip skips yanked files unless pinned to them
+		}
 		all = append(all, v)
-		if f.Yanked || !strings.HasSuffix(f.Filename, ".whl") {
+		if !strings.HasSuffix(f.Filename, ".whl") {
 			continue
 		}
 		if f.RequiresPython != "" {

@@ -103,7 +103,7 @@ func (r Runtime) Needs() string {
 // {name}-{version}(-{build})?-{python}-{abi}-{platform}.whl, each tag
 // field split at its dots (compressed tag sets, PEP 425).
 type Filename struct {
-	Name, Version, Build string
+	Name, Version, Build  string
 	Python, ABI, Platform []string
 }
 
