@@ -220,7 +220,7 @@ func PlanWith(ctx context.Context, cfg *config.Config, o PlanOptions) (*PlanDocu
 		}
 		doc.plans = append(doc.plans, plan)
 		td := TargetDocument{Runtime: tr.Runtime, Architecture: tr.Arch, Layers: []planner.Layer{}, target: tr.Target,
-			Wheels: wheels.problems(ctx, &res.Targets[ti]), Units: unitDocuments(tr, in.Sizes)}
+			Wheels: wheels.problems(ctx, &res.Targets[ti]), Units: unitDocuments(cfg, tr, in.Sizes)}
 		fp := map[string]planner.FunctionPlan{}
 		for _, p := range plan.Targets {
 			td.Layers = append(td.Layers, p.Layers...)

@@ -49,7 +49,9 @@ func (d *PlanDocument) Estimated() bool {
 	return false
 }
 
-func unitDocuments(tr resolver.TargetResult, sizes map[planner.Unit]planner.Size) []UnitDocument {
+// unitDocuments lists the units of tr's resolved closures with their
+// sizes; local packages shipped with the function code are no units.
+func unitDocuments(cfg *config.Config, tr resolver.TargetResult, sizes map[planner.Unit]planner.Size) []UnitDocument {
 	t := planner.Target{Runtime: tr.Runtime, Architecture: tr.Arch}
 	seen := map[planner.Unit]bool{}
 	out := []UnitDocument{}
@@ -59,7 +61,7 @@ func unitDocuments(tr resolver.TargetResult, sizes map[planner.Unit]planner.Size
 		}
 		for _, p := range c.Packages {
 			u := unitOf(t, p)
-			if seen[u] {
+			if seen[u] || p.Source == resolver.SourceLocal && cfg.Layers.LocalInCode {
 				continue
 			}
 			seen[u] = true

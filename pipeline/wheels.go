@@ -349,6 +349,6 @@ func refusal(t config.Target, problems []WheelProblem) error {
 		}
 		b.WriteString(p.Text())
 	}
-	fmt.Fprintf(&b, "\n%s: nothing was built: lock releases that have a wheel for %s", t, t)
+	fmt.Fprintf(&b, "\n%s: lock releases that have a wheel for it; `layers build` installs nothing until then", t)
 	return &diag.Error{Path: refused[0].File, Line: refused[0].Line, Msg: b.String()}
 }
