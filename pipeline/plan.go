@@ -167,7 +167,7 @@ func PlanWith(ctx context.Context, cfg *config.Config, o PlanOptions) (*PlanDocu
 	o.Tool, o.CacheDir = d.Tool, d.CacheDir
 	if o.Engine == nil && !o.Offline {
 		// For the build images' IDs, which measured sizes are keyed on,
-		// and for resolving.
+		// and for resolving; plan can do without one.
 		dctx, cancel := context.WithTimeout(ctx, dialTimeout)
 		e, err := engine.Dial(dctx)
 		cancel()
@@ -348,7 +348,8 @@ func unresolved(res *resolver.Result) bool {
 
 // planResolve fills what it can of res's unresolved closures: with pip in
 // the build image when an engine answers and has the image, else from the
-// cache. Only a cancelled context or an unknown cache folder fail it.
+// cache. o.Engine is the engine PlanWith dialled, nil when none answered.
+// Only a cancelled context or an unknown cache folder fail it.
 func planResolve(ctx context.Context, cfg *config.Config, res *resolver.Result, tier *remote.Tier, o PlanOptions) error {
 	if o.Progress == nil {
 		o.Progress = func(string) {}
@@ -359,17 +360,7 @@ func planResolve(ctx context.Context, cfg *config.Config, res *resolver.Result, 
 	}
 	o.Getenv, o.Tool, o.CacheDir = d.Getenv, d.Tool, d.CacheDir
 	if o.Offline {
-		o.Engine = nil
-	} else if o.Engine == nil {
-		dctx, cancel := context.WithTimeout(ctx, dialTimeout)
-		d, err := engine.Dial(dctx)
-		cancel()
-		if err == nil {
-			defer d.Close()
-			o.Engine = d
-		} else if ctx.Err() != nil {
-			return ctx.Err()
-		}
+		o.Engine = nil // else PlanWith dialled it, if one answers
 	}
 	ro := builder.PipResolverOptions{CacheDir: o.CacheDir, Tool: o.Tool, Root: cfg.Root, Remote: tier}
 	images := map[config.Target]builder.Image{}
