@@ -94,7 +94,7 @@ type UnitSpec struct {
 }
 
 func (s UnitSpec) String() string {
-	return fmt.Sprintf("%s==%s (%s)", s.Package.Name, s.Package.Version, s.Target)
+	return fmt.Sprintf("%s (%s)", s.Package, s.Target)
 }
 
 // Unit is a built unit: a folder in the cache holding one distribution
@@ -148,9 +148,14 @@ type UnitError struct {
 	Err  error
 	// Tail holds pip's last lines, credentials redacted.
 	Tail string
+	// tls: pip's output says it failed on the index's TLS certificate.
+	tls bool
 }
 
 func (e *UnitError) Error() string {
+	if e.tls {
+		return fmt.Sprintf("install %s: %s", e.Unit, tlsAdvice)
+	}
 	msg := fmt.Sprintf("install %s: %v", e.Unit, e.Err)
 	if e.Tail != "" {
 		msg += "\npip's last lines:\n" + indent(e.Tail)
@@ -170,7 +175,7 @@ func (b *Builder) Key(spec UnitSpec) (cache.Key, error) {
 // UnitKey is Builder.Key for a builder with root, prune settings and tool
 // version: what a plan needs to find the units an earlier build cached.
 func UnitKey(spec UnitSpec, root string, pruning prune.Options, tool string) (cache.Key, error) {
-	version := spec.Package.Version
+	var local string // a PEP 440 local label
 	switch spec.Package.Source {
 	case resolver.SourceLocal:
 		files, err := digest.LocalPackageFiles(root, spec.Package.Path)
@@ -181,13 +186,20 @@ func UnitKey(spec UnitSpec, root string, pruning prune.Options, tool string) (ca
 		if err != nil {
 			return cache.Key{}, err
 		}
-		version += "+src." + sum[:16]
+		local = "src." + sum[:16]
 	case resolver.SourceURL:
-		version += "+url." + hashString(redact.URL(spec.Package.URL))[:16]
+		local = "url." + hashString(redact.URL(spec.Package.URL))[:16]
 	default:
 		if spec.Package.URL != "" {
-			version += "+index." + hashString(redact.URL(spec.Package.URL))[:16]
+			local = "index." + hashString(redact.URL(spec.Package.URL))[:16]
 		}
+	}
+	version := spec.Package.Version
+	switch {
+	case version == "":
+		version = local // a version only the build can tell
+	case local != "":
+		version += "+" + local
 	}
 	return cache.Key{
 		Distribution: spec.Package.Name,
@@ -421,7 +433,7 @@ func (b *Builder) failure(batch []*job, err error, output string) error {
 	if len(lines) > keep {
 		lines = lines[len(lines)-keep:]
 	}
-	return &UnitError{Unit: unit, Err: err, Tail: redact.Text(strings.Join(lines, "\n"))}
+	return &UnitError{Unit: unit, Err: err, Tail: redact.Text(strings.Join(lines, "\n")), tls: diagnosePip(output) == pipTLS}
 }
 
 func (b *Builder) progress(e Event) {

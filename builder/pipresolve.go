@@ -94,15 +94,27 @@ type ResolveError struct {
 	Err      error
 	// Tail holds pip's last lines, credentials redacted.
 	Tail string
+	// why is what pip's whole output says of the failure.
+	why pipFailure
 }
 
 func (e *ResolveError) Error() string {
+	if e.why == pipTLS {
+		return fmt.Sprintf("resolve function %s (%s): %s", e.Function, e.Target, tlsAdvice)
+	}
 	msg := fmt.Sprintf("resolve function %s (%s): %v", e.Function, e.Target, e.Err)
 	if e.Tail != "" {
 		msg += "\npip's last lines:\n" + indent(e.Tail)
 	}
 	return msg
 }
+
+// Unsatisfiable reports that pip reached the index and found no release
+// that satisfies the inputs: the inputs' fault, not the machine's.
+func (e *ResolveError) Unsatisfiable() bool { return e.why == pipUnsatisfiable }
+
+// TLS reports that pip failed on the index's TLS certificate.
+func (e *ResolveError) TLS() bool { return e.why == pipTLS }
 
 func (e *ResolveError) Unwrap() error { return e.Err }
 
@@ -175,7 +187,8 @@ func (r *PipResolver) Resolve(ctx context.Context, req PipRequest) (pkgs []resol
 		if errors.As(err, &ee) {
 			err = fmt.Errorf("pip failed (exit status %d)", ee.Code)
 		}
-		return nil, false, &ResolveError{Function: req.Function, Target: req.Target, Err: err, Tail: lastLines(tail.String(), 15)}
+		out := tail.String()
+		return nil, false, &ResolveError{Function: req.Function, Target: req.Target, Err: err, Tail: lastLines(out, 15), why: diagnosePip(out)}
 	}
 	data, err := os.ReadFile(filepath.Join(tmp, path.Base(resolveReport)))
 	if err != nil {

@@ -2,6 +2,7 @@ package builder_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -301,5 +302,51 @@ func TestBuildUnpinned(t *testing.T) {
 		if len(f.Unresolved) > 0 {
 			t.Errorf("offline plan: function %s has unresolved %v", f.Name, f.Unresolved)
 		}
+	}
+}
+
+// TestResolveFailures runs pip in the build image on requirements it
+// cannot satisfy, and without the CA bundle on a network that re-signs
+// TLS: the first is the inputs' fault, the second one line with the fix,
+// never pip's "No matching distribution found" that TLS also makes it say.
+func TestResolveFailures(t *testing.T) {
+	d := dockertest.Engine(t)
+	image := dockertest.Image(t, d)
+	ctx := context.Background()
+	img, err := builder.ResolveImage(ctx, d, image, target311, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ca []byte
+	if p := dockertest.HostCABundle(); p != "" {
+		if ca, err = os.ReadFile(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	resolve := func(reqs string, ca []byte) error {
+		cfg := writeRepo(t, image, map[string]string{"functions/api/requirements.txt": reqs})
+		rs, err := builder.NewPipResolver(builder.PipResolverOptions{Engine: d, CacheDir: t.TempDir(), CABundle: ca, Tool: "test", Root: cfg.Root,
+			Env: []string{"PIP_RETRIES=1"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, err = rs.Resolve(ctx, pipRequest(t, closureOf(t, cfg, "api"), img))
+		return err
+	}
+
+	err = resolve("six>=9999,<1\n", ca)
+	var re *builder.ResolveError
+	if !errors.As(err, &re) || !re.Unsatisfiable() || re.TLS() {
+		t.Errorf("six>=9999,<1: %v, want pip's unsatisfiable requirement", err)
+	}
+
+	err = resolve("six>=1\n", nil)
+	switch {
+	case err == nil:
+		t.Skip("this network does not re-sign TLS: pip verified the index without a CA bundle")
+	case !errors.As(err, &re) || !re.TLS() || re.Unsatisfiable():
+		t.Errorf("without the CA bundle: %v, want the TLS failure", err)
+	case strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "LAYERS_CA_BUNDLE"):
+		t.Errorf("the TLS failure is not one line naming the fix: %q", err)
 	}
 }

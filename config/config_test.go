@@ -23,7 +23,7 @@ func TestDefault(t *testing.T) {
 		Root:          "repo",
 		Runtime:       "python3.12",
 		Architectures: []string{"x86_64"},
-		Limits:        Limits{LayersPerFunction: 5, ReservedLayers: 0, FunctionUnzippedBytes: 262144000},
+		Limits:        Limits{LayersPerFunction: 5, ReservedLayers: 1, FunctionUnzippedBytes: 262144000},
 		Layers:        Layers{PlanFile: ".layers/plan.json"},
 		Prune:         Prune{Bytecode: "compile"},
 		Publish:       Publish{InlineMaxBytes: 50_000_000, Outputs: ".layers/outputs.json"},
@@ -368,6 +368,31 @@ func TestLoadBounded(t *testing.T) {
 			}
 		case <-time.After(10 * time.Second):
 			t.Fatalf("Load(%s) hangs", file)
+		}
+	}
+}
+
+// TestReservedLayersDefault checks one layer slot is kept free for an
+// extension unless the file says otherwise, and that the default reserve
+// never makes a smaller layers_per_function invalid.
+func TestReservedLayersDefault(t *testing.T) {
+	for _, c := range []struct {
+		limits string
+		want   int
+	}{
+		{"", 1},
+		{"[limits]\nlayers_per_function = 3\n", 1},
+		{"[limits]\nlayers_per_function = 1\n", 0},
+		{"[limits]\nreserved_layers = 0\n", 0},
+		{"[limits]\nreserved_layers = 2\n", 2},
+	} {
+		cfg, err := Parse("layers.toml", []byte("runtime = \"python3.12\"\n"+c.limits))
+		if err != nil {
+			t.Errorf("%q: %v", c.limits, err)
+			continue
+		}
+		if got := cfg.Limits.ReservedLayers; got != c.want {
+			t.Errorf("%q: reserved_layers = %d, want %d", c.limits, got, c.want)
 		}
 	}
 }

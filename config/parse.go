@@ -43,6 +43,10 @@ func Parse(path string, data []byte) (*Config, error) {
 		return nil, diag.Wrap(path, 0, err)
 	}
 	problems = append(problems, caseMismatches(reflect.TypeFor[Config](), doc, nil)...)
+	if limits, _ := doc["limits"].(map[string]any); limits["reserved_layers"] == nil && c.Limits.LayersPerFunction > 0 {
+		// The default reserve fits whatever layers_per_function says.
+		c.Limits.ReservedLayers = min(c.Limits.ReservedLayers, c.Limits.LayersPerFunction-1)
+	}
 	problems = append(problems, c.validate()...)
 	if len(problems) > 0 {
 		return nil, first(path, data, problems)

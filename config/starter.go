@@ -98,7 +98,7 @@ func Starter(in StarterInput) []byte {
 	w("# Lambda's limits, which the split into layers keeps to.")
 	set(false, "[limits]", "")
 	set(false, fmt.Sprintf("layers_per_function = %d", maxLayersPerFunction), fmt.Sprintf("layers per function, 1..%d", maxLayersPerFunction))
-	set(false, "reserved_layers = 0", "of those, kept free for other layers (extensions)")
+	set(false, "reserved_layers = 1", "of those, kept free for an extension layer (Powertools, Datadog)")
 	set(false, fmt.Sprintf("function_unzipped_bytes = %d", defaultFunctionUnzippedBytes), "code plus layers, unzipped (250 MiB)")
 	w("")
 	w("# How packages are split into layers.")

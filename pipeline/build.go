@@ -462,7 +462,7 @@ func (r *buildRun) target(ctx context.Context, tr resolver.TargetResult) (*manif
 			ByteCodeBytes: functionByteCode(cfg, f, c, pt, layerCode, byUnit)}
 		for _, p := range c.Packages {
 			if f.PackageType == planner.PackageLayers && !(p.Source == resolver.SourceLocal && cfg.Layers.LocalInCode) {
-				mf.Packages = append(mf.Packages, planner.PackageRef{Name: p.Name, Version: p.Version, Source: string(p.Source), Local: p.Source == resolver.SourceLocal})
+				mf.Packages = append(mf.Packages, refOf(p))
 			}
 		}
 		tm.Functions = append(tm.Functions, mf)
@@ -483,9 +483,9 @@ func (r *buildRun) writeLayer(l planner.Layer, pt planner.Target, byUnit map[pla
 	h := sha256.New()
 	fmt.Fprintf(h, "layer %d %d\n", manifest.Format, r.epoch.Unix())
 	for _, p := range l.Packages {
-		u, ok := byUnit[planner.Unit{Target: pt, Name: p.Name, Version: p.Version, Source: p.Source}]
+		u, ok := byUnit[refUnit(pt, p)]
 		if !ok {
-			return manifest.Layer{}, fmt.Errorf("layer %s: no unit for %s==%s", l.Name, p.Name, p.Version)
+			return manifest.Layer{}, fmt.Errorf("layer %s: no unit for %s", l.Name, p)
 		}
 		units = append(units, u)
 		fmt.Fprintf(h, "%s\n", u.Key.Digest())

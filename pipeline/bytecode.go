@@ -50,7 +50,7 @@ func planByteCode(cfg *config.Config, c resolver.Closure, t planner.Target, size
 		if p.Source == resolver.SourceLocal && cfg.Layers.LocalInCode {
 			continue
 		}
-		s, ok := sizes[planner.Unit{Target: t, Name: p.Name, Version: p.Version, Source: string(p.Source)}]
+		s, ok := sizes[unitOf(t, p)]
 		if !ok || s.Kind == planner.SizeUnknown {
 			return nil
 		}
@@ -66,7 +66,7 @@ func layerByteCode(plan *planner.Plan, pt planner.Target, byUnit map[planner.Uni
 	for _, p := range plan.Targets {
 		for _, l := range p.Layers {
 			for _, r := range l.Packages {
-				out[l.Name] += byUnit[planner.Unit{Target: pt, Name: r.Name, Version: r.Version, Source: r.Source}].ByteCode
+				out[l.Name] += byUnit[refUnit(pt, r)].ByteCode
 			}
 		}
 	}
@@ -83,7 +83,7 @@ func functionByteCode(cfg *config.Config, f planner.FunctionPlan, c resolver.Clo
 			return 0
 		}
 		for _, p := range c.Packages {
-			n += byUnit[planner.Unit{Target: pt, Name: p.Name, Version: p.Version, Source: string(p.Source)}].ByteCode
+			n += byUnit[unitOf(pt, p)].ByteCode
 		}
 		return n
 	}

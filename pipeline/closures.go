@@ -63,7 +63,8 @@ func fillClosures(ctx context.Context, cfg *config.Config, res *resolver.Result,
 		mu.Lock()
 		defer mu.Unlock()
 		switch {
-		case err != nil && (forBuild || ctx.Err() != nil):
+		case err != nil && (forBuild || ctx.Err() != nil || diag.IsInput(err)):
+			// A plan goes on without an engine, but not past bad input.
 			w.err = err
 			return err
 		case err != nil:
@@ -97,9 +98,11 @@ func fillClosures(ctx context.Context, cfg *config.Config, res *resolver.Result,
 }
 
 // resolveClosure resolves one closure: with pip when img has an ID, else
-// from the cache only (nil packages when it has none). A failed pip is an
-// input error at the closure's first unresolved requirement: most often
-// no version satisfies what the file asks.
+// from the cache only (nil packages when it has none). When pip found no
+// release that satisfies the inputs, that is an input error at the
+// requirement pip names (else the closure's first unresolved one); a pip
+// that failed on the network or on TLS is the machine's problem, and its
+// error says so.
 func resolveClosure(ctx context.Context, cfg *config.Config, c resolver.Closure, t config.Target, img builder.Image,
 	rs *builder.PipResolver) ([]resolver.Package, bool, error) {
 	if c.RequestErr != nil {
@@ -114,7 +117,7 @@ func resolveClosure(ctx context.Context, cfg *config.Config, c resolver.Closure,
 	}
 	pkgs, cached, err := rs.Resolve(ctx, req)
 	var re *builder.ResolveError
-	if errors.As(err, &re) {
+	if errors.As(err, &re) && re.Unsatisfiable() {
 		u := culprit(c.Unresolved, re.Tail)
 		msg := fmt.Sprintf("function %s: %s is %s, and pip could not resolve the inputs in the build image: %v", c.Name, u.Requirement, u.Reason, re.Err)
 		if re.Tail != "" {
@@ -127,7 +130,24 @@ func resolveClosure(ctx context.Context, cfg *config.Config, c resolver.Closure,
 
 // unitOf is the planner's unit of package p on target t.
 func unitOf(t planner.Target, p resolver.Package) planner.Unit {
-	return planner.Unit{Target: t, Name: p.Name, Version: p.Version, Source: string(p.Source)}
+	return planner.Unit{Target: t, Name: p.Name, Version: p.Version, Source: p.Origin()}
+}
+
+// distOf is p as the planner sees it: its origin tells two artifacts of
+// one name and version apart (two VCS URLs, two local folders).
+func distOf(p resolver.Package) planner.Dist {
+	return planner.Dist{Name: p.Name, Version: p.Version, Source: p.Origin(), Local: p.Source == resolver.SourceLocal}
+}
+
+// refOf is p as a manifest records it, the planner's way.
+func refOf(p resolver.Package) planner.PackageRef {
+	d := distOf(p)
+	return planner.PackageRef{Name: d.Name, Version: d.Version, Source: d.Source, Local: d.Local}
+}
+
+// refUnit is the unit a recorded package stands for.
+func refUnit(t planner.Target, r planner.PackageRef) planner.Unit {
+	return planner.Unit{Target: t, Name: r.Name, Version: r.Version, Source: r.Source}
 }
 
 // noMatch is pip's message for a requirement no release satisfies.

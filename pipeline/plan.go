@@ -55,13 +55,16 @@ type TargetDocument struct {
 
 // FunctionDocument is one function of a target: its closure and its plan.
 type FunctionDocument struct {
-	Name        string                `json:"name"`
-	Path        string                `json:"path"`
-	Packages    []PackageDocument     `json:"packages"`
-	Unresolved  []resolver.Unresolved `json:"unresolved,omitempty"`
-	Layers      []string              `json:"layers"`
-	PackageType planner.PackageType   `json:"package_type,omitempty"`
-	Reason      string                `json:"reason,omitempty"`
+	Name       string                `json:"name"`
+	Path       string                `json:"path"`
+	Packages   []PackageDocument     `json:"packages"`
+	Unresolved []resolver.Unresolved `json:"unresolved,omitempty"`
+	Layers     []string              `json:"layers"`
+	// FreeLayerSlots is how many more layers the function can attach
+	// (extensions, say) within Lambda's limit; nil for an image.
+	FreeLayerSlots *int                `json:"free_layer_slots,omitempty"`
+	PackageType    planner.PackageType `json:"package_type,omitempty"`
+	Reason         string              `json:"reason,omitempty"`
 	// UnzippedBytes is code plus layers (or image content); nil when a
 	// size is unknown.
 	UnzippedBytes *int64 `json:"unzipped_bytes"`
@@ -234,6 +237,10 @@ func PlanWith(ctx context.Context, cfg *config.Config, o PlanOptions) (*PlanDocu
 			if f, ok := fp[c.Name]; ok {
 				fd.Layers = append(fd.Layers, f.Layers...)
 				fd.PackageType, fd.Reason = f.PackageType, f.Reason
+				if f.PackageType == planner.PackageLayers {
+					free := in.Limits.LayersPerFunction - len(f.Layers)
+					fd.FreeLayerSlots = &free
+				}
 				fd.UnzippedBytes, fd.Estimated = f.UnzippedBytes, f.Estimated
 				fd.ClosureBytes = f.ClosureBytes
 				fd.ByteCodeBytes = planByteCode(cfg, c, planner.Target{Runtime: tr.Runtime, Architecture: tr.Arch}, in.Sizes)
@@ -307,7 +314,7 @@ func plannerInput(cfg *config.Config, tr resolver.TargetResult, previous *planne
 		}
 		f := planner.Function{Name: c.Name, Target: t, CodeBytes: c.CodeBytes}
 		for _, p := range c.Packages {
-			f.Closure = append(f.Closure, planner.Dist{Name: p.Name, Version: p.Version, Source: string(p.Source), Local: p.Source == resolver.SourceLocal})
+			f.Closure = append(f.Closure, distOf(p))
 			u := unitOf(t, p)
 			if _, done := in.Sizes[u]; done {
 				continue

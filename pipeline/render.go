@@ -3,6 +3,7 @@ package pipeline
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -76,7 +77,8 @@ func (d *PlanDocument) writeTarget(b *strings.Builder, t TargetDocument) {
 	for _, f := range t.Functions {
 		nameWidth = max(nameWidth, len(f.Name))
 	}
-	fmt.Fprintf(b, "%-*s  %8s  %s  %9s  %s\n", nameWidth, "FUNCTION", "PACKAGES", pad("SIZE", sizeWidth), "BYTE CODE", "LAYERS")
+	fmt.Fprintf(b, "%-*s  %8s  %s  %9s  %4s  %s\n", nameWidth, "FUNCTION", "PACKAGES", pad("SIZE", sizeWidth), "BYTE CODE", "FREE", "LAYERS")
+	var noSlot []string
 	var overNames []string
 	var overBytes []int64
 	var perFunction int64
@@ -108,8 +110,15 @@ func (d *PlanDocument) writeTarget(b *strings.Builder, t TargetDocument) {
 				overNames, overBytes = append(overNames, f.Name), append(overBytes, *f.UnzippedBytes-d.limit)
 			}
 		}
-		fmt.Fprintf(b, "%-*s  %8d  %s  %9s  %s\n", nameWidth, f.Name, len(f.Packages),
-			pad(sizeBar(f.UnzippedBytes, d.limit, f.Estimated), sizeWidth), byteCode, layers)
+		free := "-"
+		if f.FreeLayerSlots != nil {
+			free = strconv.Itoa(*f.FreeLayerSlots)
+			if *f.FreeLayerSlots == 0 {
+				noSlot = append(noSlot, f.Name)
+			}
+		}
+		fmt.Fprintf(b, "%-*s  %8d  %s  %9s  %4s  %s\n", nameWidth, f.Name, len(f.Packages),
+			pad(sizeBar(f.UnzippedBytes, d.limit, f.Estimated), sizeWidth), byteCode, free, layers)
 	}
 	if len(t.Layers) > 0 {
 		b.WriteString("\n")
@@ -147,6 +156,10 @@ func (d *PlanDocument) writeTarget(b *strings.Builder, t TargetDocument) {
 	}
 	if note := byteCodeNote(overNames, overBytes, d.limit); note != "" {
 		b.WriteString("\n" + note)
+	}
+	if len(noSlot) > 0 {
+		fmt.Fprintf(b, "\nno free layer slot: %s; an extension layer (Powertools, Datadog) would break %s deploy: [limits] reserved_layers = 1 keeps one free\n",
+			strings.Join(noSlot, ", "), map[bool]string{true: "its", false: "their"}[len(noSlot) == 1])
 	}
 	if len(t.Wheels) > 0 {
 		b.WriteString("\nno wheel the runtime loads:\n")

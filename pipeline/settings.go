@@ -63,24 +63,37 @@ func (d *runDefaults) fill() error {
 	return nil
 }
 
-// caBundle reads the CA bundle LAYERS_CA_BUNDLE or [build] ca_bundle names.
+// hostCABundleVars are the variables through which the host's Python
+// tools already trust a CA bundle, in the order caBundle tries them.
+var hostCABundleVars = []string{"PIP_CERT", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"}
+
+// caBundle reads the CA bundle pip in the containers trusts: the one
+// LAYERS_CA_BUNDLE names, else [build] ca_bundle, else the one the host's
+// Python tools trust (PIP_CERT, REQUESTS_CA_BUNDLE, SSL_CERT_FILE), so a
+// machine behind a proxy that re-signs TLS works as its pip does.
 func caBundle(cfg *config.Config, getenv func(string) string) ([]byte, error) {
-	p := getenv("LAYERS_CA_BUNDLE")
+	p, from := getenv("LAYERS_CA_BUNDLE"), "LAYERS_CA_BUNDLE"
 	if p == "" && cfg.Build.CABundle != "" {
-		p = cfg.Build.CABundle
+		p, from = cfg.Build.CABundle, "[build] ca_bundle"
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(cfg.Root, filepath.FromSlash(p))
 		}
+	}
+	for _, v := range hostCABundleVars {
+		if p != "" {
+			break
+		}
+		p, from = getenv(v), v
 	}
 	if p == "" {
 		return nil, nil
 	}
 	data, err := os.ReadFile(p)
 	if err != nil {
-		return nil, fmt.Errorf("CA bundle: %w", err)
+		return nil, fmt.Errorf("CA bundle (%s): %w", from, err)
 	}
 	if !strings.Contains(string(data), "-----BEGIN CERTIFICATE-----") {
-		return nil, fmt.Errorf("CA bundle %s holds no PEM certificate", p)
+		return nil, fmt.Errorf("CA bundle %s (%s) holds no PEM certificate", p, from)
 	}
 	return data, nil
 }

@@ -116,7 +116,7 @@ var indexProjects = map[string][]string{
 		"pyarrow-20.0.0-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
 		"pyarrow-21.0.0-cp311-cp311-manylinux_2_28_x86_64.whl", "pyarrow-26.0.1-cp311-cp311-manylinux_2_28_x86_64.whl",
 	},
-	"six": {"six-1.16.0-py2.py3-none-any.whl", "six-1.16.0.tar.gz"},
+	"six":    {"six-1.16.0-py2.py3-none-any.whl", "six-1.16.0.tar.gz"},
 	"docopt": {"docopt-0.6.2.tar.gz"},
 	"orjson": {"orjson-3.11.0-cp311-cp311-manylinux_2_28_x86_64.whl", "orjson-3.11.0-cp311-cp311-musllinux_1_2_x86_64.whl", "orjson-3.11.0.tar.gz"},
 }

@@ -130,7 +130,7 @@ func functionsText(fns []string) string {
 func refNames(refs []PackageRef) string {
 	names := make([]string, len(refs))
 	for i, r := range refs {
-		names[i] = r.Name + "==" + r.Version
+		names[i] = r.String()
 	}
 	return strings.Join(names, ", ")
 }
@@ -162,18 +162,18 @@ func (p *Plan) explainPackage(b *strings.Builder, tp *TargetPlan, name string) b
 	for i := range tp.Layers {
 		l := &tp.Layers[i]
 		if r, ok := hasPackage(l.Packages, name); ok {
-			add(r.Version)
-			byVersion[r.Version] = append(byVersion[r.Version], place{l, r})
+			add(r.release())
+			byVersion[r.release()] = append(byVersion[r.release()], place{l, r})
 		}
 	}
 	var other []string
 	for i := range tp.Functions {
 		f := &tp.Functions[i]
 		if r, ok := hasPackage(f.Packages, name); ok {
-			other = append(other, fmt.Sprintf("  %s in the image of function %s: %s", r.Version, f.Name, f.Reason))
+			other = append(other, fmt.Sprintf("  %s in the image of function %s: %s", r.release(), f.Name, f.Reason))
 		}
 		if r, ok := hasPackage(f.CodePackages, name); ok {
-			other = append(other, fmt.Sprintf("  %s shipped with the code of function %s (local package)", r.Version, f.Name))
+			other = append(other, fmt.Sprintf("  %s shipped with the code of function %s (local package)", r.release(), f.Name))
 		}
 	}
 	if len(versions) == 0 && len(other) == 0 {

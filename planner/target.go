@@ -205,8 +205,11 @@ func (ts *targetState) newFn(f *Function) (*fnState, error) {
 }
 
 func describe(d Dist) string {
-	if d.Source == "" {
+	switch {
+	case d.Source == "":
 		return d.Version
+	case d.Version == "":
+		return d.Source
 	}
 	return d.Version + " from " + d.Source
 }

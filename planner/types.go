@@ -40,8 +40,9 @@ type Dist struct {
 	// Version is the resolved version.
 	Version string `json:"version"`
 	// Source says where the distribution comes from (an index, a path, a VCS
-	// URL). The planner only compares it: the same name and version from two
-	// sources are two different artifacts.
+	// URL: the caller's [resolver.Package.Origin]). The planner only
+	// compares it, and shows it for a distribution with no version: the same
+	// name and version from two sources are two different artifacts.
 	Source string `json:"source,omitempty"`
 	// Local marks a package built from a path inside the repository.
 	Local bool `json:"local,omitempty"`
@@ -196,6 +197,28 @@ type PackageRef struct {
 	Source string `json:"source,omitempty"`
 	// Local marks a package built from a path in the repository.
 	Local bool `json:"local,omitempty"`
+}
+
+// String names the package for people: name==version, or name @ source
+// when only a build can tell the version (a VCS URL).
+func (r PackageRef) String() string { return label(r.Name, r.Version, r.Source) }
+
+// String names the distribution as [PackageRef.String] does.
+func (d Dist) String() string { return label(d.Name, d.Version, d.Source) }
+
+// release is the version, or the source while the version is unknown.
+func (r PackageRef) release() string {
+	if r.Version == "" && r.Source != "" {
+		return r.Source
+	}
+	return r.Version
+}
+
+func label(name, version, source string) string {
+	if version == "" && source != "" {
+		return name + " @ " + source
+	}
+	return name + "==" + version
 }
 
 // Layer is one layer to build and publish.

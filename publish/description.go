@@ -24,7 +24,7 @@ func description(sha256Hex string, pkgs []planner.PackageRef) string {
 	b.WriteString(sha256Hex)
 	const more = " ..."
 	for i, p := range pkgs {
-		tok := " " + p.Name + "==" + p.Version
+		tok := " " + p.String()
 		room := maxDescription - b.Len()
 		if i < len(pkgs)-1 {
 			room -= len(more) // what follows may not fit: keep room for the mark

@@ -31,10 +31,13 @@ var pageText string
 
 var page = template.Must(template.New("report").Parse(pageText))
 
-// Bar geometry, in SVG user units.
+// Bar geometry, in SVG user units (CSS pixels). The widths keep a row of
+// the table, verdict first, within a 1280-pixel window.
 const (
-	barWidth  = 480.0
-	barHeight = 18.0
+	barWidth    = 320.0 // a function's layers and code against the limit
+	barHeight   = 18.0
+	importWidth = 180.0 // the slowest function's cold import
+	slowWidth   = 80.0  // a function's slowest import
 )
 
 // palette colours a function's layers in attach order; its code is grey.
@@ -82,7 +85,7 @@ func Render(w io.Writer, m *manifest.Manifest, v *verify.Result, limit int64) er
 	if limit <= 0 {
 		limit = config.Default("").Limits.FunctionUnzippedBytes
 	}
-	d := pageData{Limit: bytesize.Binary(limit)}
+	d := pageData{Limit: bytesize.Binary(limit), ImportWidth: importWidth}
 	if v != nil {
 		d.Verified = true
 		d.Stale = v.InputsSHA256 != m.InputsSHA256
@@ -134,6 +137,7 @@ func Render(w io.Writer, m *manifest.Manifest, v *verify.Result, limit int64) er
 
 type pageData struct {
 	Limit                    string
+	ImportWidth              float64 // of the import bars
 	Verified, Stale, Offline bool
 	Targets                  []targetData
 }
@@ -237,10 +241,10 @@ func functionRow(f manifest.Function, layers map[string]manifest.Layer, r *verif
 	}
 	if r.ImportMicros != nil && maxImport > 0 {
 		fd.Import = verify.Millis(*r.ImportMicros)
-		fd.ImportWidth = barWidth * float64(*r.ImportMicros) / float64(maxImport)
+		fd.ImportWidth = importWidth * float64(*r.ImportMicros) / float64(maxImport)
 		if n := r.SourceImportMicros; n != nil {
 			fd.NoByteCode = verify.Millis(*n)
-			fd.NoByteCodeWidth = barWidth * float64(*n) / float64(maxImport)
+			fd.NoByteCodeWidth = importWidth * float64(*n) / float64(maxImport)
 			if *n > 0 {
 				fd.Gain = fmt.Sprintf("%.0f%% faster", 100*(1-float64(*r.ImportMicros)/float64(*n)))
 			}
@@ -253,7 +257,7 @@ func functionRow(f manifest.Function, layers map[string]manifest.Layer, r *verif
 	for _, m := range r.Slowest {
 		s := slow{Module: m.Module, Time: verify.Millis(m.Micros)}
 		if slowest > 0 {
-			s.Width = 160 * float64(m.Micros) / float64(slowest)
+			s.Width = slowWidth * float64(m.Micros) / float64(slowest)
 		}
 		fd.Slowest = append(fd.Slowest, s)
 	}

@@ -97,8 +97,8 @@ func TestRenderContent(t *testing.T) {
 		"82% of the limit", `<td class="num over">260.0 MiB<br><small>104% of the limit</small>`, // heavy is over
 		"numpy-0123456789abcdef: 120.0 MiB", "function code", // report's stacked layers
 		"1250 ms", "pandas 900 ms", // report's import time and slowest
-		"without byte code: 5000 ms (byte code: 75% faster)", // and without byte code
-		"byte code 51.0 MiB (25%)",                           // report's byte code
+		"without byte code: 5000 ms<br>(byte code: 75% faster)",                                        // and without byte code
+		"byte code 51.0 MiB (25%)",                                                                     // report's byte code
 		"byte code 60.0 MiB (20%)</small><br><small class=\"over\">byte code pushes it over the limit", // big fits without it
 		"import yaml (pyyaml) failed", "No module named &#39;yaml.constructor&#39;",
 		"requests 2.32.3 requires urllib3&lt;3,&gt;=1.21.1, which the function does not receive",
@@ -132,5 +132,28 @@ func TestWrite(t *testing.T) {
 	}
 	if _, err := report.Write(config.Default(t.TempDir()), report.Options{}); err == nil {
 		t.Error("a repository never built gave no error")
+	}
+}
+
+// TestRenderVerdictFirst checks the verdict is the column seen first,
+// right after the function's name, and that a failure's details take a
+// row of their own instead of widening the table.
+func TestRenderVerdictFirst(t *testing.T) {
+	m, v := fixture()
+	var b bytes.Buffer
+	if err := report.Render(&b, m, v, 262144000); err != nil {
+		t.Fatal(err)
+	}
+	page := b.String()
+	if !strings.Contains(page, "<tr><th>function</th><th>verify</th><th>size</th>") {
+		t.Errorf("the verify column is not second:\n%s", page)
+	}
+	api := page[strings.Index(page, "<strong>api</strong>"):]
+	failed, bar, details := strings.Index(api, "FAILED"), strings.Index(api, "<svg"), strings.Index(api, "import yaml (pyyaml) failed")
+	if failed < 0 || failed > bar {
+		t.Errorf("api: the verdict (at %d) does not come before its size bar (at %d)", failed, bar)
+	}
+	if row := strings.Index(api, `<tr class="why">`); row < 0 || row > details {
+		t.Errorf("api: the failure's details are not in a row of their own")
 	}
 }

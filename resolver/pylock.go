@@ -321,8 +321,9 @@ func (l *pylock) Path() string { return l.path }
 
 // Closure selects the packages whose markers hold in req.Env with
 // req.Extras and req.Groups (the lock's default-groups when none are
-// asked for), as PEP 751 tells installers to; see Lock. A directory
-// package named req.Project is the project itself and is left out.
+// asked for), as PEP 751 tells installers to; see Lock. The project
+// itself is in when the lock lists it, as installers install it: uv
+// exports a project that is a package, never a virtual one.
 func (l *pylock) Closure(req LockRequest) ([]Package, error) {
 	env := req.Env.WithExtras(req.Extras...).WithGroups(req.Groups...)
 	if len(req.Groups) == 0 {
@@ -345,7 +346,6 @@ func (l *pylock) Closure(req LockRequest) ([]Package, error) {
 	if len(l.environments) > 0 && !slices.ContainsFunc(l.environments, func(m *pep508.Marker) bool { return m.Evaluate(env) }) {
 		return nil, diag.Errorf(l.path, tomlpos.Line(l.data, "environments"), "none of the lock's environments matches the target")
 	}
-	project := pep508.NormalizeName(req.Project)
 	var (
 		out  []Package
 		from []int // out[k] comes from packages[from[k]]
@@ -357,9 +357,6 @@ func (l *pylock) Closure(req LockRequest) ([]Package, error) {
 		}
 		if p.python != nil && pyver != "" && !p.python.Contains(pyver) {
 			return nil, diag.Errorf(l.path, tomlpos.Line(l.data, "packages", i, "requires-python"), "%s %s requires Python %s, not the target's %s", p.out.Name, p.out.Version, p.python, pyver)
-		}
-		if p.out.Name == project && p.out.Source == SourceLocal {
-			continue
 		}
 		out = append(out, p.out)
 		from = append(from, i)

@@ -62,6 +62,7 @@ func TestPylockSelection(t *testing.T) {
 		vendor = "vendored-sdk==0.9.0 @ https://files.example.invalid/vendor/vendored_sdk-0.9.0.tar.gz"
 		auth   = "internal-auth @ multi/wheels/internal_auth-1.2.0-py3-none-any.whl"
 		shared = "shared-utils @ libs/shared-utils"
+		self   = "report-fn @ multi" // the project, a package: installers install it
 	)
 	tests := []struct {
 		name           string
@@ -70,17 +71,17 @@ func TestPylockSelection(t *testing.T) {
 		want           []string
 	}{
 		{"default install", "python3.12", nil, nil,
-			[]string{"numpy==2.2.6", "pandas==2.2.3", shared, trace, vendor}},
+			[]string{"numpy==2.2.6", "pandas==2.2.3", self, shared, trace, vendor}},
 		{"default on 3.10", "python3.10", nil, nil,
-			[]string{"numpy==2.0.2", "pandas==2.2.3", shared, trace, vendor}},
+			[]string{"numpy==2.0.2", "pandas==2.2.3", self, shared, trace, vendor}},
 		{"extras", "python3.12", []string{"XLSX", "s3"}, nil,
-			[]string{"boto3==1.35.90", "numpy==2.2.6", "openpyxl==3.1.5", "pandas==2.2.3", shared, trace, vendor}},
+			[]string{"boto3==1.35.90", "numpy==2.2.6", "openpyxl==3.1.5", "pandas==2.2.3", self, shared, trace, vendor}},
 		{"groups replace the defaults", "python3.12", nil, []string{"lambda"},
-			[]string{"boto3==1.35.90", auth, "numpy==2.2.6", "pandas==2.2.3", shared}},
+			[]string{"boto3==1.35.90", auth, "numpy==2.2.6", "pandas==2.2.3", self, shared}},
 		{"dev group", "python3.10", nil, []string{"dev"},
-			[]string{"pytest==8.3.4", shared, "tomli==2.2.1"}},
+			[]string{"pytest==8.3.4", self, shared, "tomli==2.2.1"}},
 		{"the default group asked for by name", "python3.12", []string{"xlsx"}, []string{"default", "dev"},
-			[]string{"numpy==2.2.6", "openpyxl==3.1.5", "pandas==2.2.3", "pytest==8.3.4", shared, trace, vendor}},
+			[]string{"numpy==2.2.6", "openpyxl==3.1.5", "pandas==2.2.3", "pytest==8.3.4", self, shared, trace, vendor}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -133,9 +133,6 @@ func (f *RequirementsFile) Packages(env pep508.Env) ([]Package, error) {
 			}
 		}
 		pkg := Package{Name: name, Version: pn.version, Source: pn.source, URL: pn.url, Path: pn.path, Pin: Pin{File: a.r.Path, Line: a.r.Line}}
-		if pkg.Version == "" {
-			pkg.Version = "0" // a local or URL package whose version only a build can tell
-		}
 		if len(hashes) > 0 {
 			pkg.Hashes = slices.Clone(hashes)
 		}

@@ -485,12 +485,12 @@ func TestRequirementsFixtures(t *testing.T) {
 			NoBinary:       []string{"legacy-auth"},
 		},
 		packages: []string{
-			"audit-log 0 url git+https://git.example.invalid/platform/audit-log.git@3f2c1d9#egg=audit-log",
+			"audit-log  url git+https://git.example.invalid/platform/audit-log.git@3f2c1d9#egg=audit-log",
 			"aws-lambda-powertools 3.2.0 registry",
 			"boto3 1.35.36 registry", // from constraints.txt; botocore and urllib3 are not added
 			"internal-metrics 1.4.0 url https://files.example.invalid/wheels/internal_metrics-1.4.0-py3-none-any.whl",
 			"jmespath 1.1.0 registry hashes=2",
-			"legacy-auth 0 local libs/legacy", // setup.cfg's version is attr:, known only after a build
+			"legacy-auth  local libs/legacy", // setup.cfg's version is attr:, known only after a build
 			"orjson 3.10.7 registry",
 			"pydantic 2.9.2 registry",
 			"python-dateutil 2.9.0.post0 registry",
@@ -510,12 +510,12 @@ func TestRequirementsFixtures(t *testing.T) {
 			NoBinary:       []string{"legacy-auth"},
 		},
 		packages: []string{
-			"audit-log 0 url git+https://git.example.invalid/platform/audit-log.git@3f2c1d9#egg=audit-log",
+			"audit-log  url git+https://git.example.invalid/platform/audit-log.git@3f2c1d9#egg=audit-log",
 			"aws-lambda-powertools 3.2.0 registry",
 			"boto3 1.35.36 registry",
 			"internal-metrics 1.4.0 url https://files.example.invalid/wheels/internal_metrics-1.4.0-py3-none-any.whl",
 			"jmespath 1.1.0 registry hashes=2",
-			"legacy-auth 0 local libs/legacy",
+			"legacy-auth  local libs/legacy",
 			"orjson 3.10.7 registry",
 			"pydantic 1.10.18 registry", // the constraint for pydantic 2 does not apply below 3.10
 			"python-dateutil 2.9.0.post0 registry",
@@ -717,12 +717,12 @@ func TestRequirementsPackages(t *testing.T) {
 	}, {
 		name:     "static metadata of every kind",
 		text:     "-e ./libs/core\n./libs/poetry\n./libs/cfg\n-e ./libs/attr\n./dist/orders-1.0.tar.gz\n",
-		packages: []string{"attr-lib 0 local libs/attr", "cfg-lib 3.1 local libs/cfg", "core-lib 1.4.0 local libs/core", "orders 1.0 local dist/orders-1.0.tar.gz", "poetry-lib 0.2.0 local libs/poetry"},
+		packages: []string{"attr-lib  local libs/attr", "cfg-lib 3.1 local libs/cfg", "core-lib 1.4.0 local libs/core", "orders 1.0 local dist/orders-1.0.tar.gz", "poetry-lib 0.2.0 local libs/poetry"},
 	}, {
 		name:     "local paths from a function folder: its own folder first, then the root",
 		text:     "-r functions/orders/requirements.txt\n",
 		files:    map[string]string{"functions/orders/requirements.txt": "-e ../../libs/core\n-e ./libs/poetry\n-e ./vendored\n", "functions/orders/vendored/setup.cfg": "[metadata]\nname = vendored\n", "functions/orders/vendored/setup.py": ""},
-		packages: []string{"core-lib 1.4.0 local libs/core", "poetry-lib 0.2.0 local libs/poetry", "vendored 0 local functions/orders/vendored"},
+		packages: []string{"core-lib 1.4.0 local libs/core", "poetry-lib 0.2.0 local libs/poetry", "vendored  local functions/orders/vendored"},
 	}, {
 		name:     "a pin tells the version a build would",
 		text:     "-e ./libs/dyn\ndyn==0.5\n",

@@ -12,6 +12,7 @@ package resolver
 
 import (
 	"github.com/layers-dev/layers/internal/pep508"
+	"github.com/layers-dev/layers/internal/redact"
 )
 
 // Source says where a package in a closure comes from.
@@ -61,6 +62,29 @@ type Pin struct {
 	// table and entry name a lock's entry: tables[entry].
 	table string
 	entry int
+}
+
+// Origin identifies where p's bytes come from, for telling apart two
+// artifacts of one name and version: the redacted URL of a URL package,
+// "./PATH" for a local one, else the source ("registry").
+func (p Package) Origin() string {
+	switch p.Source {
+	case SourceURL:
+		return redact.URL(p.URL)
+	case SourceLocal:
+		return "./" + p.Path
+	}
+	return string(p.Source)
+}
+
+// String names p for people: name==version, or, while only a build can
+// tell the version (a VCS URL, a local folder), name @ its origin, as
+// PEP 508 writes a direct reference. Credentials are never shown.
+func (p Package) String() string {
+	if p.Version == "" && p.Source != SourceRegistry {
+		return p.Name + " @ " + p.Origin()
+	}
+	return p.Name + "==" + p.Version
 }
 
 // Wheel is a wheel file a lock file lists for a package.

@@ -48,10 +48,14 @@ var _ Lock = (*UVLock)(nil)
 
 // uvPkg is one [[package]] entry, ready to walk.
 type uvPkg struct {
-	out      Package
-	index    int // position in the file, for tomlpos
-	local    bool
-	root     bool // the project at the lock's own folder (a single-project lock)
+	out   Package
+	index int // position in the file, for tomlpos
+	local bool
+	root  bool // the project at the lock's own folder (a single-project lock)
+	// virtual marks a project uv does not install (no build system): a
+	// project that is a package (editable or directory) is installed
+	// with its closure, as `uv sync` installs it.
+	virtual  bool
 	deps     []uvEdge
 	optional map[string][]uvEdge // by normalised extra
 	dev      map[string][]uvEdge // by normalised group
@@ -221,7 +225,7 @@ func (l *UVLock) addPackage(i int, d *uvLockPkgDoc, dir string) error {
 		}
 	case s.Editable != "", s.Virtual != "", s.Directory != "", s.Path != "":
 		rel := cmp.Or(s.Editable, s.Virtual, s.Directory, s.Path)
-		p.local = true
+		p.local, p.virtual = true, s.Virtual != ""
 		p.root = path.Clean(rel) == "." && s.Path == ""
 		lp, err := lockPath(l.root, dir, rel)
 		if err != nil {
@@ -672,13 +676,16 @@ func (w *uvWalk) holds(id int32, env *pep508.Env) bool {
 	return ok
 }
 
-// result lists the reached packages but the root, sorted by name. Two
+// result lists the reached packages, sorted by name: the root too when
+// it is a package (src layout, a build backend), so that its code and
+// its .dist-info (importlib.metadata.version) are in Lambda as `uv sync`
+// puts them in a venv; a virtual root is the function's code alone. Two
 // versions of one name would put both into one function's layers, so a
 // lock that leads there for this target is reported.
 func (w *uvWalk) result() ([]Package, error) {
 	idx := make([]int32, 0, len(w.seen))
 	for _, i := range w.seen {
-		if int(i) != w.root {
+		if int(i) != w.root || !w.lock.pkgs[i].virtual {
 			idx = append(idx, i)
 		}
 	}

@@ -119,8 +119,10 @@ func TestUVLockMembersAndPackages(t *testing.T) {
 	if p := byName["shared-utils"]; p.Source != SourceLocal || p.Path != "workspace/libs/shared-utils" || p.Version != "0.1.0" {
 		t.Errorf("shared-utils = %+v", p)
 	}
-	if _, ok := byName["orders"]; ok {
-		t.Error("the closure holds the project itself")
+	// orders is a package (editable): uv sync installs it, and so must
+	// its layers, .dist-info and all.
+	if p, ok := byName["orders"]; !ok || p.Source != SourceLocal || p.Path != "workspace/functions/orders" {
+		t.Errorf("the closure lacks the project itself, a package: %+v", p)
 	}
 	if n := len(byName["charset-normalizer"].Wheels); n < 10 {
 		t.Errorf("charset-normalizer has %d wheels, want all the lock lists", n)
@@ -415,4 +417,34 @@ func FuzzUVLock(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestUVLockVirtualProject checks a project uv does not install (no build
+// system: virtual) stays out of its own closure: it is the function's
+// code alone.
+func TestUVLockVirtualProject(t *testing.T) {
+	lock, err := parseUVLock(t.TempDir(), "uv.lock", []byte(`version = 1
+requires-python = ">=3.11"
+
+[[package]]
+name = "api"
+version = "0.1.0"
+source = { virtual = "." }
+dependencies = [{ name = "six" }]
+
+[[package]]
+name = "six"
+version = "1.16.0"
+source = { registry = "https://index.example.invalid/simple" }
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := lock.Closure(LockRequest{Project: "api", Env: uvTestEnv(t, "python3.12", "x86_64")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := uvTestSummary(got); !slices.Equal(s, []string{"six==1.16.0"}) {
+		t.Errorf("closure %q, want six alone", s)
+	}
 }

@@ -85,3 +85,22 @@ func TestBuildJSON(t *testing.T) {
 		t.Errorf("rebuild: exit %d\n%s", code, stderr)
 	}
 }
+
+// TestPlanUnsatisfiable runs plan on a requirement no release satisfies,
+// with pip in the stand-in image: exit 2, naming the file and line, and
+// the same for build.
+func TestPlanUnsatisfiable(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"layers.toml":                    "runtime = \"python3.11\"\narchitectures = [\"x86_64\"]\n[build]\nimage = \"" + needStandin(t) + "\"\n",
+		"functions/api/requirements.txt": "idna==3.10\nsix>=9999,<1\n",
+	})
+	for _, cmd := range []string{"plan", "build"} {
+		code, stdout, stderr := runCLI(t, cmd, "--dir", dir)
+		if code != exitBadInput || stdout != "" {
+			t.Errorf("%s: exit %d, stdout %q", cmd, code, stdout)
+		}
+		if !strings.Contains(stderr, "functions/api/requirements.txt:2: function api: six>=9999,<1 is not pinned, and pip could not resolve") {
+			t.Errorf("%s: stderr does not name the file and line:\n%s", cmd, stderr)
+		}
+	}
+}

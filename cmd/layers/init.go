@@ -19,7 +19,7 @@ func newInitCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			_, err = fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s (%d functions found)\n", res.Path, len(res.Functions))
+			_, err = fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s (%d functions found)\n", g.display(res.Path), len(res.Functions))
 			return err
 		},
 	}

@@ -321,8 +321,46 @@ func TestPlanStrictRefusesMissingWheels(t *testing.T) {
 		t.Fatalf("plan: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
 	code, _, stderr = runCLI(t, "plan", "--dir", dir, "--offline", "--strict")
-	if code != 2 || !strings.HasPrefix(stderr, "functions/stats/uv.lock:10: numpy 2.4.6: no wheel for python3.11/x86_64") ||
+	if code != 2 || !strings.Contains(stderr, "testdata/wheelcompat/functions/stats/uv.lock:10: numpy 2.4.6: no wheel for python3.11/x86_64") ||
 		!strings.Contains(stderr, "pyarrow 26.0.1: no wheel") {
 		t.Errorf("plan --strict: exit %d, stderr:\n%s", code, stderr)
+	}
+}
+
+// TestErrorPathsOneStyle checks every input error names its file the same
+// way: relative to the working directory when the file lies below it (as
+// a shell opens it), else absolute; layers.toml the same as a requirements
+// file, whatever --dir is.
+func TestErrorPathsOneStyle(t *testing.T) {
+	parent := t.TempDir()
+	repoDir := filepath.Join(parent, "repo")
+	testfs.WriteFiles(t, repoDir, map[string]string{"functions/a/requirements.txt": "six==1.16.0\n"})
+	badConfig := "runtime = \"python3.12\"\nbogus = 1\n"
+	badReq := "six==1.16.0\nrequests>=>2\n"
+	for _, c := range []struct {
+		cwd, dir string
+		config   string // what the layers.toml error starts with
+		req      string // what the requirements error starts with
+	}{
+		{repoDir, ".", "layers.toml:2:", "functions/a/requirements.txt:2:"},
+		{parent, "repo", "repo/layers.toml:2:", "repo/functions/a/requirements.txt:2:"},
+		{parent, repoDir, "repo/layers.toml:2:", "repo/functions/a/requirements.txt:2:"},
+		{filepath.Join(repoDir, "functions"), "..", repoDir + "/layers.toml:2:", "a/requirements.txt:2:"},
+	} {
+		t.Run(c.cwd+" "+c.dir, func(t *testing.T) {
+			t.Chdir(c.cwd)
+			for _, f := range []struct{ file, text, want string }{
+				{"layers.toml", badConfig, c.config},
+				{"functions/a/requirements.txt", badReq, c.req},
+			} {
+				testfs.WriteFiles(t, repoDir, map[string]string{f.file: f.text})
+				code, _, stderr := runCLI(t, "plan", "--dir", c.dir)
+				if code != 2 || !strings.HasPrefix(stderr, f.want) {
+					t.Errorf("%s: exit %d, stderr %q, want it to start with %q", f.file, code, stderr, f.want)
+				}
+				os.Remove(filepath.Join(repoDir, "layers.toml"))
+				testfs.WriteFiles(t, repoDir, map[string]string{"functions/a/requirements.txt": "six==1.16.0\n"})
+			}
+		})
 	}
 }

@@ -47,3 +47,27 @@ func IsInput(err error) bool {
 	var d *Error
 	return errors.As(err, &d)
 }
+
+// Relocate rewrites with f the path of every *Error in err's tree (wrapped
+// errors and joined ones), in place and once each: the CLI shows each
+// input path the way the user's shell reaches it.
+func Relocate(err error, f func(string) string) {
+	relocate(err, f, map[*Error]bool{})
+}
+
+func relocate(err error, f func(string) string, seen map[*Error]bool) {
+	if e, ok := err.(*Error); ok && !seen[e] {
+		seen[e] = true
+		e.Path = f(e.Path)
+	}
+	switch u := err.(type) {
+	case interface{ Unwrap() error }:
+		if next := u.Unwrap(); next != nil {
+			relocate(next, f, seen)
+		}
+	case interface{ Unwrap() []error }:
+		for _, e := range u.Unwrap() {
+			relocate(e, f, seen)
+		}
+	}
+}

@@ -38,7 +38,7 @@ for proj, extras, groups, rt, arch in cases:
         if line.startswith("-e "):
             p = line[3:].removeprefix("./")
             name = {"functions/orders": "orders", "functions/reports": "reports", "functions/ingest": "ingest", "libs/shared-utils": "shared-utils"}[p]
-            if name != proj: pkgs.append(f"{name} @ {p}")
+            pkgs.append(f"{name} @ {p}")  # the member too: it is a package, and uv sync installs it
             continue
         r = Requirement(line)
         if r.marker and not r.marker.evaluate(e): continue
