@@ -30,6 +30,7 @@ import (
 	"github.com/layers-dev/layers/internal/digest"
 	"github.com/layers-dev/layers/internal/parallel"
 	"github.com/layers-dev/layers/internal/redact"
+	"github.com/layers-dev/layers/internal/wheeltag"
 	"github.com/layers-dev/layers/remote"
 	"github.com/layers-dev/layers/resolver"
 )
@@ -415,11 +416,13 @@ func (b *Builder) failure(batch []*job, err error, output string) error {
 	if len(batch) > 1 {
 		unit = fmt.Sprintf("one of %d units", len(batch))
 	}
+	var failed *job
 	lines := strings.Split(strings.TrimRight(output, "\n"), "\n")
 	for i := len(lines) - 1; i >= 0; i-- {
 		var n int
 		if _, scanErr := fmt.Sscanf(lines[i], failMarker+"%d", &n); scanErr == nil && n >= 0 && n < len(batch) {
-			unit = batch[n].spec.String()
+			failed = batch[n]
+			unit = failed.spec.String()
 			lines = lines[:i]
 			break
 		}
@@ -427,6 +430,13 @@ func (b *Builder) failure(batch []*job, err error, output string) error {
 	var ee *engine.ExitError
 	if errors.As(err, &ee) {
 		err = fmt.Errorf("pip failed (exit status %d)", ee.Code)
+	}
+	if failed != nil && kind(failed.spec) == "wheel" && diagnosePip(output) == pipUnsatisfiable {
+		// pip may only pick a wheel for the runtime (--only-binary): a
+		// compiled package is never built from source here.
+		if rt, rerr := wheeltag.RuntimeFor(failed.spec.Target.Runtime, failed.spec.Target.Architecture); rerr == nil {
+			err = fmt.Errorf("no wheel of this release on the index loads on Lambda's %s (it needs %s): pin a release that has one: %w", rt, rt.Needs(), err)
+		}
 	}
 	const keep = 15
 	lines = slices.DeleteFunc(lines, func(s string) bool { return strings.TrimSpace(s) == "" })
