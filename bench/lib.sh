@@ -63,3 +63,46 @@ shop10() {
 	fn search    $web attrs==24.2.0
 	fn webhooks  $web $model PyYAML==6.0.2
 }
+
+# mono24 writes a 24-function monorepo of real packages: shop10's ten, and
+# fourteen more mixing the web, model and AWS stacks with crypto and data
+# packages, as services mix them.
+mono24() {
+	shop10
+	fn billing   $aws $model orjson==3.10.11
+	fn invoices  $aws $model orjson==3.10.11
+	fn ledger    $aws cryptography==43.0.3 cffi==1.17.1 pycparser==2.22
+	fn tokens    $web cryptography==43.0.3 cffi==1.17.1 pycparser==2.22
+	fn sessions  $web $model
+	fn users     $aws $model
+	fn groups    $aws $model
+	fn mailer    $web PyYAML==6.0.2 attrs==24.2.0
+	fn sms       $web
+	fn metrics   $aws orjson==3.10.11
+	fn ingest    $aws PyYAML==6.0.2 orjson==3.10.11
+	fn schedule  $aws python-dateutil==2.9.0.post0
+	fn cleanup   $aws
+	fn health    six==1.16.0
+}
+
+# pins39 writes four functions with 39 distinct pinned packages between
+# them: web, model, AWS, data, crypto and templating stacks.
+pins39() {
+	fn api   $web $model fastapi==0.115.4 starlette==0.41.2 anyio==4.6.2.post1 sniffio==1.3.1
+	fn etl   $aws numpy==2.1.3 pandas==2.2.3 pytz==2024.2 tzdata==2024.2 tenacity==9.0.0 structlog==24.4.0
+	fn auth  $web cryptography==43.0.3 cffi==1.17.1 pycparser==2.22 PyJWT==2.9.0
+	fn misc  PyYAML==6.0.2 attrs==24.2.0 orjson==3.10.11 jsonschema==4.23.0 jsonschema-specifications==2024.10.1 \
+		referencing==0.35.1 rpds-py==0.21.0 Jinja2==3.1.4 MarkupSafe==3.0.2 click==8.1.7
+}
+
+# uv_bin prints the path of a uv binary from PyPI, installed once into a
+# virtual environment under the user's cache (the yardstick of the cold
+# benchmarks; never a dependency of layers).
+uv_bin() {
+	local venv="${XDG_CACHE_HOME:-$HOME/.cache}/layers-bench/uv-venv"
+	if [ ! -x "$venv/bin/uv" ]; then
+		python3 -m venv "$venv" >&2
+		"$venv/bin/pip" install -q uv >&2
+	fi
+	echo "$venv/bin/uv"
+}

@@ -17,21 +17,7 @@ source bench/lib.sh
 
 repo="$work/mono"
 mkdir -p "$repo"
-shop10
-fn billing   $aws $model orjson==3.10.11
-fn invoices  $aws $model orjson==3.10.11
-fn ledger    $aws cryptography==43.0.3 cffi==1.17.1 pycparser==2.22
-fn tokens    $web cryptography==43.0.3 cffi==1.17.1 pycparser==2.22
-fn sessions  $web $model
-fn users     $aws $model
-fn groups    $aws $model
-fn mailer    $web PyYAML==6.0.2 attrs==24.2.0
-fn sms       $web
-fn metrics   $aws orjson==3.10.11
-fn ingest    $aws PyYAML==6.0.2 orjson==3.10.11
-fn schedule  $aws python-dateutil==2.9.0.post0
-fn cleanup   $aws
-fn health    six==1.16.0
+mono24
 
 for reserved in 0 1 2; do
 	printf 'runtime = "python3.11"\narchitectures = ["x86_64"]\n\n[build]\nimage = "%s"\n\n[layers]\nprefix = "bench"\n\n[limits]\nreserved_layers = %d\n' \

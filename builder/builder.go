@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -31,6 +30,7 @@ import (
 	"github.com/layers-dev/layers/internal/digest"
 	"github.com/layers-dev/layers/internal/parallel"
 	"github.com/layers-dev/layers/internal/redact"
+	"github.com/layers-dev/layers/internal/wheeltag"
 	"github.com/layers-dev/layers/remote"
 	"github.com/layers-dev/layers/resolver"
 )
@@ -170,10 +170,16 @@ func (e *UnitError) Unwrap() error { return e.Err }
 // digest of its source folder and a URL package's a digest of its URL,
 // since their version alone does not fix their bytes.
 func (b *Builder) Key(spec UnitSpec) (cache.Key, error) {
+	return UnitKey(spec, b.o.Root, b.o.Prune, b.o.Tool)
+}
+
+// UnitKey is Builder.Key for a builder with root, prune settings and tool
+// version: what a plan needs to find the units an earlier build cached.
+func UnitKey(spec UnitSpec, root string, pruning prune.Options, tool string) (cache.Key, error) {
 	var local string // a PEP 440 local label
 	switch spec.Package.Source {
 	case resolver.SourceLocal:
-		files, err := digest.LocalPackageFiles(b.o.Root, spec.Package.Path)
+		files, err := digest.LocalPackageFiles(root, spec.Package.Path)
 		if err != nil {
 			return cache.Key{}, err
 		}
@@ -202,8 +208,8 @@ func (b *Builder) Key(spec UnitSpec) (cache.Key, error) {
 		Runtime:      spec.Target.Runtime,
 		Architecture: spec.Target.Architecture,
 		ImageID:      spec.Image.ID,
-		Prune:        b.o.Prune.Key(),
-		Tool:         b.o.Tool,
+		Prune:        pruning.Key(),
+		Tool:         tool,
 	}, nil
 }
 
@@ -301,21 +307,9 @@ func kind(s UnitSpec) string {
 	return "wheel"
 }
 
-// lockIndex is the index a lock file names for a registry package, which
-// pip must use too: a private package is only on the private index. A host
-// under .invalid (RFC 6761: it never resolves) stands for "the default
-// index" in fixtures and examples that must not name a real registry, so
-// pip's own configuration decides there.
-func lockIndex(s UnitSpec) string {
-	if s.Package.Source != resolver.SourceRegistry || s.Package.URL == "" {
-		return ""
-	}
-	if u, err := url.Parse(s.Package.URL); err == nil &&
-		(strings.HasSuffix(u.Hostname(), ".invalid") || u.Hostname() == "invalid") {
-		return ""
-	}
-	return s.Package.URL
-}
+// lockIndex is the index a lock names for a registry package
+// (resolver.Package.LockIndex).
+func lockIndex(s UnitSpec) string { return s.Package.LockIndex() }
 
 // run runs the batches, at most Jobs at once, and stops them all at the
 // first failure.
@@ -434,11 +428,13 @@ func (b *Builder) failure(batch []*job, err error, output string) error {
 	if len(batch) > 1 {
 		unit = fmt.Sprintf("one of %d units", len(batch))
 	}
+	var failed *job
 	lines := strings.Split(strings.TrimRight(output, "\n"), "\n")
 	for i := len(lines) - 1; i >= 0; i-- {
 		var n int
 		if _, scanErr := fmt.Sscanf(lines[i], failMarker+"%d", &n); scanErr == nil && n >= 0 && n < len(batch) {
-			unit = batch[n].spec.String()
+			failed = batch[n]
+			unit = failed.spec.String()
 			lines = lines[:i]
 			break
 		}
@@ -446,6 +442,13 @@ func (b *Builder) failure(batch []*job, err error, output string) error {
 	var ee *engine.ExitError
 	if errors.As(err, &ee) {
 		err = fmt.Errorf("pip failed (exit status %d)", ee.Code)
+	}
+	if failed != nil && kind(failed.spec) == "wheel" && diagnosePip(output) == pipUnsatisfiable {
+		// pip may only pick a wheel for the runtime (--only-binary): a
+		// compiled package is never built from source here.
+		if rt, rerr := wheeltag.RuntimeFor(failed.spec.Target.Runtime, failed.spec.Target.Architecture); rerr == nil {
+			err = fmt.Errorf("no wheel of this release on the index loads on Lambda's %s (it needs %s): pin a release that has one: %w", rt, rt.Needs(), err)
+		}
 	}
 	const keep = 15
 	lines = slices.DeleteFunc(lines, func(s string) bool { return strings.TrimSpace(s) == "" })

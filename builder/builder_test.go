@@ -27,10 +27,11 @@ func TestPlatformTags(t *testing.T) {
 		n           int
 		has, hasNot []string
 	}{
-		{config.Target{Runtime: "python3.11", Architecture: "x86_64"}, "manylinux_2_17_x86_64", "manylinux1_x86_64", 6,
-			[]string{"manylinux2014_x86_64", "manylinux2010_x86_64"}, []string{"manylinux_2_28_x86_64"}},
-		{config.Target{Runtime: "python3.9", Architecture: "arm64"}, "manylinux_2_17_aarch64", "manylinux2014_aarch64", 2,
-			nil, []string{"manylinux_2_12_aarch64", "manylinux_2_17_x86_64"}},
+		// Amazon Linux 2's glibc is 2.26.
+		{config.Target{Runtime: "python3.11", Architecture: "x86_64"}, "manylinux_2_26_x86_64", "manylinux1_x86_64", 10 + 1 + 4,
+			[]string{"manylinux2014_x86_64", "manylinux2010_x86_64", "manylinux_2_24_x86_64"}, []string{"manylinux_2_27_x86_64", "manylinux_2_28_x86_64"}},
+		{config.Target{Runtime: "python3.9", Architecture: "arm64"}, "manylinux_2_26_aarch64", "manylinux2014_aarch64", 10 + 1,
+			nil, []string{"manylinux_2_12_aarch64", "manylinux_2_17_x86_64", "manylinux_2_27_aarch64"}},
 		{config.Target{Runtime: "python3.12", Architecture: "x86_64"}, "manylinux_2_34_x86_64", "manylinux1_x86_64", 18 + 1 + 4,
 			[]string{"manylinux_2_28_x86_64", "manylinux2014_x86_64"}, []string{"manylinux_2_35_x86_64"}},
 		// 3.13's stand-in build image (Debian trixie) has glibc 2.41: the

@@ -6,37 +6,21 @@ import (
 	"strings"
 
 	"github.com/layers-dev/layers/config"
+	"github.com/layers-dev/layers/internal/wheeltag"
 	"github.com/layers-dev/layers/resolver"
 )
 
 // PlatformTags returns the wheel platform tags that load on the target's
-// Lambda runtime, newest first: manylinux2014 (glibc 2.17) and older for the
-// Amazon Linux 2 runtimes (python3.9 to 3.11), up to manylinux_2_34 for the
-// Amazon Linux 2023 ones. pip gets them explicitly, so a wheel that would
-// not load on the runtime's glibc is never picked, whatever the build
-// image's own glibc is.
+// Lambda runtime, newest first, up to its glibc (wheeltag has the glibc of
+// each runtime: 2.26 for python3.9 to 3.11, 2.34 from python3.12). pip
+// gets them explicitly, so a wheel that would not load on the runtime's
+// glibc is never picked, whatever the build image's own glibc is.
 func PlatformTags(t config.Target) ([]string, error) {
-	m := t.Machine()
-	if m == "" {
-		return nil, fmt.Errorf("unknown architecture %q", t.Architecture)
-	}
-	minor, err := pythonMinor(t)
+	rt, err := wheeltag.RuntimeFor(t.Runtime, t.Architecture)
 	if err != nil {
 		return nil, err
 	}
-	maxGlibc := 17
-	if minor >= 12 {
-		maxGlibc = 34
-	}
-	var tags []string
-	for g := maxGlibc; g >= 17; g-- {
-		tags = append(tags, fmt.Sprintf("manylinux_2_%d_%s", g, m))
-	}
-	tags = append(tags, "manylinux2014_"+m)
-	if m == "x86_64" { // aarch64 wheels start at manylinux2014
-		tags = append(tags, "manylinux_2_12_"+m, "manylinux2010_"+m, "manylinux_2_5_"+m, "manylinux1_"+m)
-	}
-	return tags, nil
+	return rt.PlatformTags(), nil
 }
 
 // pythonMinor returns 11 for python3.11.

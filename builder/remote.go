@@ -2,6 +2,7 @@ package builder
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 
 	"github.com/layers-dev/layers/internal/parallel"
@@ -57,6 +58,33 @@ func (b *Builder) toRemote(ctx context.Context, built []*job) {
 	_ = parallel.ForEach(ctx, transfers, len(built), func(ctx context.Context, i int) error {
 		j := built[i]
 		b.o.Remote.StoreUnit(ctx, j.key.Digest(), j.out.Dir)
+		if data, err := json.Marshal(UnitSize{Bytes: j.out.Bytes, ByteCode: j.out.ByteCode}); err == nil {
+			b.o.Remote.Store(ctx, remote.UnitSizeKey(j.key.Digest()), data, true)
+		}
 		return nil
 	})
+}
+
+// UnitSize is a unit's measured size, which the remote tier keeps next to
+// the unit so that a plan on a fresh runner knows it without fetching it.
+type UnitSize struct {
+	Bytes    int64 `json:"bytes"`
+	ByteCode int64 `json:"bytecode_bytes"`
+}
+
+// RemoteUnitSize returns the size the remote tier records for the unit
+// whose key digest is digest; false when it has none.
+func RemoteUnitSize(ctx context.Context, tier *remote.Tier, digest string) (UnitSize, bool) {
+	if tier == nil {
+		return UnitSize{}, false
+	}
+	data, err := tier.Fetch(ctx, remote.UnitSizeKey(digest))
+	if err != nil {
+		return UnitSize{}, false
+	}
+	var s UnitSize
+	if json.Unmarshal(data, &s) != nil || s.Bytes <= 0 {
+		return UnitSize{}, false
+	}
+	return s, true
 }

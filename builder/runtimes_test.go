@@ -8,17 +8,21 @@ import (
 	"crypto/sha256"
 	"debug/elf"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/layers-dev/layers/config"
+	"github.com/layers-dev/layers/engine"
 	"github.com/layers-dev/layers/internal/testkit/dockertest"
 	"github.com/layers-dev/layers/internal/testkit/testfs"
 	"github.com/layers-dev/layers/manifest"
+	"github.com/layers-dev/layers/pipeline"
 	"github.com/layers-dev/layers/planner"
 	"github.com/layers-dev/layers/verify"
 )
@@ -350,6 +354,7 @@ func TestBuildDemoBothArchitectures(t *testing.T) {
 				machine = elf.EM_AARCH64
 			}
 			checkMachine(t, zips(t, cfg, m), machine)
+			planEqualsBuild(t, d, cfg, cacheDir, m)
 
 			vres, err := verify.Run(t.Context(), cfg, verify.Options{Offline: true})
 			if err != nil {
@@ -406,4 +411,61 @@ func demoFor(t *testing.T, s dockertest.Standin) *config.Config {
 		t.Fatal(err)
 	}
 	return cfg
+}
+
+// planEqualsBuild checks that `layers plan` after a build, from scratch
+// and from the build's plan alike, plans with the units' measured sizes
+// and shows the layers the build made: the same names, and each
+// function's same layers and size.
+func planEqualsBuild(t *testing.T, e engine.Engine, cfg *config.Config, cacheDir string, m *manifest.Manifest) {
+	t.Helper()
+	built := map[string]bool{}
+	fns := map[string]manifest.Function{}
+	for _, tm := range m.Targets {
+		for _, l := range tm.Layers {
+			built[l.Name] = true
+		}
+		for _, f := range tm.Functions {
+			fns[f.Name] = f
+		}
+	}
+	for _, fresh := range []bool{true, false} {
+		doc, err := pipeline.PlanWith(context.Background(), cfg, pipeline.PlanOptions{Engine: e, CacheDir: cacheDir, Tool: "test",
+			Fresh: fresh, Getenv: dockertest.Getenv(cacheDir)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if doc.Estimated() {
+			t.Errorf("plan (fresh %v) after the build still estimates sizes", fresh)
+		}
+		planned := map[string]bool{}
+		for _, td := range doc.Targets {
+			for _, u := range td.Units {
+				if u.Size != pipeline.SizeMeasured {
+					t.Errorf("plan (fresh %v): unit %s %s: size %s", fresh, u.Name, u.Version, u.Size)
+				}
+			}
+			for _, l := range td.Layers {
+				planned[l.Name] = true
+			}
+			for _, f := range td.Functions {
+				b := fns[f.Name]
+				if !slices.Equal(f.Layers, b.Layers) || f.UnzippedBytes == nil || b.UnzippedBytes == nil || *f.UnzippedBytes != *b.UnzippedBytes {
+					t.Errorf("plan (fresh %v): function %s: layers %v, %s; the build made %v, %s", fresh, f.Name,
+						f.Layers, sizeOf(f.UnzippedBytes), b.Layers, sizeOf(b.UnzippedBytes))
+				}
+			}
+		}
+		if !maps.Equal(planned, built) {
+			t.Errorf("plan (fresh %v) shows %d layers %v; the build made %d: %v", fresh, len(planned), slices.Sorted(maps.Keys(planned)),
+				len(built), slices.Sorted(maps.Keys(built)))
+		}
+	}
+}
+
+func sizeOf(n *int64) string {
+	if n == nil {
+		return "size unknown"
+	}
+	return strconv.FormatInt(*n, 10) + " bytes"
 }

@@ -135,16 +135,33 @@ func TestFreshRunner(t *testing.T) {
 	if built.UnitsBuilt != 3 || first.engine.Runs() == 0 {
 		t.Fatalf("first runner: %d units built in %d containers", built.UnitsBuilt, first.engine.Runs())
 	}
-	if st := built.RemoteStats; st.Uploads != 3 {
-		t.Errorf("first runner uploaded %d objects, want the 3 units: %+v", st.Uploads, st)
+	if st := built.RemoteStats; st.Uploads != 6 {
+		t.Errorf("first runner uploaded %d objects, want the 3 units and their sizes: %+v", st.Uploads, st)
 	}
 	published := first.publish()
 	if published.PlanStored != cacheURL+"/plans/default.json" {
 		t.Errorf("the plan was stored at %q", published.PlanStored)
 	}
 
-	// A fresh runner, same commit: nothing to install.
+	// A fresh runner, same commit: its plan knows the units' sizes from
+	// the remote tier, and shows the layers the build made.
 	fresh := newRunner(t, d, files)
+	doc, err := pipeline.PlanWith(ctx, fresh.cfg, pipeline.PlanOptions{Engine: fresh.engine, CacheDir: fresh.cache, Tool: "test",
+		Getenv: dockertest.Getenv(fresh.cache), Progress: func(s string) { t.Log(s) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	planned := map[string]bool{}
+	for _, td := range doc.Targets {
+		for _, l := range td.Layers {
+			planned[l.Name] = true
+		}
+	}
+	if doc.Estimated() || !maps.Equal(planned, layerNames(built)) {
+		t.Errorf("a fresh runner's plan: layers %v (sizes estimated: %v); the build made %v", planned, doc.Estimated(), layerNames(built))
+	}
+
+	// Same commit: nothing to install.
 	again := fresh.build()
 	if n := fresh.engine.Runs(); n != 0 {
 		t.Errorf("a fresh runner with a warm remote cache started %d containers", n)
@@ -174,4 +191,12 @@ func TestFreshRunner(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(next.cfg.Root, ".layers", "outputs.json")); err != nil {
 		t.Error(err)
 	}
+}
+
+func layerNames(res *pipeline.BuildResult) map[string]bool {
+	out := map[string]bool{}
+	for name := range zips(res) {
+		out[name] = true
+	}
+	return out
 }

@@ -120,6 +120,12 @@ type buildRun struct {
 	hint     *planner.Plan
 	rep      *reporter
 	out      *BuildResult
+	// wheelsSeen are the packages built from source already reported.
+	wheelsSeen map[string]bool
+	// index checks the units about to be built whose inputs list no
+	// files, with the index; units is the local unit cache.
+	index *wheelCheck
+	units *cache.Cache
 }
 
 // Build resolves every function, installs the units the cache lacks in the
@@ -156,6 +162,19 @@ func Build(ctx context.Context, cfg *config.Config, o BuildOptions) (*BuildResul
 		}
 		r.rep.warning(fmt.Sprintf("not built, though they look like functions: %s; no functions glob finds them (`layers plan` says how to include them)", strings.Join(dirs, ", ")))
 	}
+	// Before any container: a package no wheel of which the runtime loads
+	// would otherwise fail minutes later, in a compiler.
+	ca, err := caBundle(cfg, o.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	// The locks' files only here; the index is asked for the files of
+	// pinned requirements when their units are about to be built.
+	wheels := newWheelCheck(cfg, o.Getenv, false, true, false, ca, r.rep.line)
+	r.index = newWheelCheck(cfg, o.Getenv, true, true, true, ca, r.rep.line)
+	if err := r.checkWheels(ctx, res, wheels); err != nil {
+		return nil, err
+	}
 	// Before resolution fills the closures: publish recomputes the stamp
 	// from the input files alone.
 	inputs, parts, err := stamp.Compute(cfg, res, o.Tool, r.epoch)
@@ -180,6 +199,9 @@ func Build(ctx context.Context, cfg *config.Config, o BuildOptions) (*BuildResul
 		return nil, err
 	}
 	if err := checkResolved(res); err != nil {
+		return nil, err
+	}
+	if err := r.checkWheels(ctx, res, wheels); err != nil { // what pip resolved
 		return nil, err
 	}
 
@@ -216,6 +238,86 @@ func Build(ctx context.Context, cfg *config.Config, o BuildOptions) (*BuildResul
 	return r.out, nil
 }
 
+// checkWheels stops the build at the first target with a package that
+// no wheel its runtime loads can install, and reports those that will be
+// built from source. A package is reported once per run.
+func (r *buildRun) checkWheels(ctx context.Context, res *resolver.Result, w *wheelCheck) error {
+	if r.wheelsSeen == nil {
+		r.wheelsSeen = map[string]bool{}
+	}
+	for i := range res.Targets {
+		tr := &res.Targets[i]
+		problems := w.problems(ctx, tr)
+		if err := refusal(tr.Target, problems); err != nil {
+			return err
+		}
+		for _, p := range problems {
+			if key := tr.Target.String() + " " + p.Name + "==" + p.Version; !r.wheelsSeen[key] {
+				r.wheelsSeen[key] = true
+				r.rep.line("wheels: " + p.Message)
+			}
+		}
+	}
+	return nil
+}
+
+// checkIndexFiles asks the index which files the registry packages of
+// specs whose inputs list none (a pinned requirements file) have, for the
+// units the local cache lacks, and stops the build when one has no wheel
+// the runtime loads. What it learns goes into specs, so that a release
+// with only an sdist is built from it.
+func (r *buildRun) checkIndexFiles(ctx context.Context, tr resolver.TargetResult, specs []builder.UnitSpec) error {
+	ask := map[string]bool{} // name==version
+	for _, s := range specs {
+		p := s.Package
+		if p.Source != resolver.SourceRegistry || len(p.Wheels) > 0 || p.Sdist {
+			continue
+		}
+		if k, err := r.builder.Key(s); err == nil {
+			if _, ok := r.units.Peek(k); ok {
+				continue
+			}
+		}
+		ask[p.Name+"=="+p.Version] = true
+	}
+	if len(ask) == 0 {
+		return nil
+	}
+	part := resolver.TargetResult{Target: tr.Target, Runtime: tr.Runtime, Arch: tr.Arch}
+	for _, c := range tr.Functions {
+		cc := resolver.Closure{Name: c.Name, Path: c.Path, Index: c.Index}
+		for _, p := range c.Packages {
+			if ask[p.Name+"=="+p.Version] {
+				cc.Packages = append(cc.Packages, p)
+			}
+		}
+		if len(cc.Packages) > 0 {
+			part.Functions = append(part.Functions, cc)
+		}
+	}
+	problems := r.index.problems(ctx, &part)
+	if err := refusal(tr.Target, problems); err != nil {
+		return err
+	}
+	learned := map[string]resolver.Package{}
+	for _, c := range part.Functions {
+		for _, p := range c.Packages {
+			if len(p.Wheels) > 0 || p.Sdist {
+				learned[p.Name+"=="+p.Version] = p
+			}
+		}
+	}
+	for i := range specs {
+		if p, ok := learned[specs[i].Package.Name+"=="+specs[i].Package.Version]; ok && specs[i].Package.Source == resolver.SourceRegistry {
+			specs[i].Package.Wheels, specs[i].Package.Sdist = p.Wheels, p.Sdist
+		}
+	}
+	for _, p := range problems {
+		r.rep.line("wheels: " + p.Message)
+	}
+	return nil
+}
+
 // prepare readies what the installs need: the engine cleaned of a killed
 // run's containers, the unit cache, every target's build image, the pip
 // resolver and the builder.
@@ -232,6 +334,7 @@ func (r *buildRun) prepare(ctx context.Context, res *resolver.Result) error {
 	if err != nil {
 		return err
 	}
+	r.units = c
 	env := containerEnv(o.Getenv)
 	for _, tr := range res.Targets {
 		ref, err := imageFor(cfg, tr)
@@ -298,6 +401,9 @@ func (r *buildRun) target(ctx context.Context, tr resolver.TargetResult) (*manif
 	}
 	if len(specs) > 0 {
 		r.rep.start(StageUnits, tr.Target, len(specs))
+	}
+	if err := r.checkIndexFiles(ctx, tr, specs); err != nil {
+		return nil, err
 	}
 	units, err := r.builder.Units(ctx, specs)
 	if err != nil {

@@ -141,8 +141,7 @@ func distOf(p resolver.Package) planner.Dist {
 
 // refOf is p as a manifest records it, the planner's way.
 func refOf(p resolver.Package) planner.PackageRef {
-	d := distOf(p)
-	return planner.PackageRef{Name: d.Name, Version: d.Version, Source: d.Source, Local: d.Local}
+	return planner.PackageRef(distOf(p))
 }
 
 // refUnit is the unit a recorded package stands for.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/layers-dev/layers/builder"
+	"github.com/layers-dev/layers/builder/cache"
 	"github.com/layers-dev/layers/config"
 	"github.com/layers-dev/layers/engine"
 	"github.com/layers-dev/layers/internal/redact"
@@ -53,6 +54,14 @@ type TargetDocument struct {
 	Architecture string             `json:"architecture"`
 	Functions    []FunctionDocument `json:"functions"`
 	Layers       []planner.Layer    `json:"layers"`
+	// Wheels are the packages no wheel of which the runtime loads: refused
+	// by `layers build`, or built from source.
+	Wheels []WheelProblem `json:"wheels,omitempty"`
+	// Units are the target's units, each with its size and whether that
+	// size was measured by an earlier build or is an estimate.
+	Units []UnitDocument `json:"units"`
+
+	target config.Target
 }
 
 // FunctionDocument is one function of a target: its closure and its plan.
@@ -165,6 +174,24 @@ func PlanWith(ctx context.Context, cfg *config.Config, o PlanOptions) (*PlanDocu
 	if err != nil {
 		return nil, err
 	}
+	d := runDefaults{Getenv: o.Getenv, Tool: o.Tool, CacheDir: o.CacheDir}
+	if err := d.fill(); err != nil {
+		return nil, err
+	}
+	o.Tool, o.CacheDir = d.Tool, d.CacheDir
+	if o.Engine == nil && !o.Offline {
+		// For the build images' IDs, which measured sizes are keyed on,
+		// and for resolving; plan can do without one.
+		dctx, cancel := context.WithTimeout(ctx, dialTimeout)
+		e, err := engine.Dial(dctx)
+		cancel()
+		if err == nil {
+			defer e.Close()
+			o.Engine = e
+		} else if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+	}
 	if o.Resolve && unresolved(res) {
 		if err := planResolve(ctx, cfg, res, tier, o); err != nil {
 			return nil, err
@@ -180,8 +207,25 @@ func PlanWith(ctx context.Context, cfg *config.Config, o PlanOptions) (*PlanDocu
 			o.Progress("plan: starting from the plan in " + from)
 		}
 	}
-	for _, tr := range res.Targets {
+	ca, err := caBundle(cfg, o.Getenv)
+	if err != nil {
+		warn(err.Error())
+	}
+	var images map[config.Target][]string
+	if o.Offline {
+		images = buildImageIDs(ctx, cfg, res, nil)
+	} else {
+		images = buildImageIDs(ctx, cfg, res, o.Engine)
+	}
+	units := cache.OpenExisting(o.CacheDir)
+	wheels := newWheelCheck(cfg, o.Getenv, !o.Offline, !o.Offline, false, ca, warn)
+	for ti, tr := range res.Targets {
 		in := plannerInput(cfg, tr, hint)
+		// Measured sizes first: the first plan after a build plans the
+		// layers that build made.
+		for u, s := range measuredSizes(ctx, cfg, tr, images[tr.Target], units, tier, o.Tool) {
+			in.Sizes[u] = s
+		}
 		doc.countEstimated(in)
 		plan, err := planner.Split(in)
 		if err != nil {
@@ -191,7 +235,8 @@ func PlanWith(ctx context.Context, cfg *config.Config, o PlanOptions) (*PlanDocu
 			return nil, err
 		}
 		doc.plans = append(doc.plans, plan)
-		td := TargetDocument{Runtime: tr.Runtime, Architecture: tr.Arch, Layers: []planner.Layer{}}
+		td := TargetDocument{Runtime: tr.Runtime, Architecture: tr.Arch, Layers: []planner.Layer{}, target: tr.Target,
+			Wheels: wheels.problems(ctx, &res.Targets[ti]), Units: unitDocuments(cfg, tr, in.Sizes)}
 		fp := map[string]planner.FunctionPlan{}
 		for _, p := range plan.Targets {
 			td.Layers = append(td.Layers, p.Layers...)
@@ -246,6 +291,17 @@ func (d *PlanDocument) countEstimated(in planner.Input) {
 			}
 		}
 	}
+}
+
+// Refused is the error `layers build` would stop with: some package of
+// some target has no wheel its runtime loads. nil when there is none.
+func (d *PlanDocument) Refused() error {
+	for _, t := range d.Targets {
+		if err := refusal(t.target, t.Wheels); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // plan is every target's plan in one, as a build writes it.
@@ -331,7 +387,8 @@ func unresolved(res *resolver.Result) bool {
 
 // planResolve fills what it can of res's unresolved closures: with pip in
 // the build image when an engine answers and has the image, else from the
-// cache. Only a cancelled context or an unknown cache folder fail it.
+// cache. o.Engine is the engine PlanWith dialled, nil when none answered.
+// Only a cancelled context or an unknown cache folder fail it.
 func planResolve(ctx context.Context, cfg *config.Config, res *resolver.Result, tier *remote.Tier, o PlanOptions) error {
 	if o.Progress == nil {
 		o.Progress = func(string) {}
@@ -342,17 +399,7 @@ func planResolve(ctx context.Context, cfg *config.Config, res *resolver.Result, 
 	}
 	o.Getenv, o.Tool, o.CacheDir = d.Getenv, d.Tool, d.CacheDir
 	if o.Offline {
-		o.Engine = nil
-	} else if o.Engine == nil {
-		dctx, cancel := context.WithTimeout(ctx, dialTimeout)
-		d, err := engine.Dial(dctx)
-		cancel()
-		if err == nil {
-			defer d.Close()
-			o.Engine = d
-		} else if ctx.Err() != nil {
-			return ctx.Err()
-		}
+		o.Engine = nil // else PlanWith dialled it, if one answers
 	}
 	ro := builder.PipResolverOptions{CacheDir: o.CacheDir, Tool: o.Tool, Root: cfg.Root, Remote: tier}
 	images := map[config.Target]builder.Image{}

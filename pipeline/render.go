@@ -235,6 +235,16 @@ func (d *PlanDocument) writeTarget(b *strings.Builder, t TargetDocument) {
 		fmt.Fprintf(b, "\nno free layer slot: %s; an extension layer (Powertools, Datadog) would break %s deploy: [limits] reserved_layers = 1 keeps one free\n",
 			strings.Join(noSlot, ", "), map[bool]string{true: "its", false: "their"}[len(noSlot) == 1])
 	}
+	if len(t.Wheels) > 0 {
+		b.WriteString("\nno wheel the runtime loads:\n")
+		for _, p := range t.Wheels {
+			what := "refused by `layers build`"
+			if !p.Refused() {
+				what = "built from source"
+			}
+			fmt.Fprintf(b, "  %s: %s\n", what, strings.ReplaceAll(p.Text(), "\n", "\n  "))
+		}
+	}
 	if len(unresolved) > 0 {
 		b.WriteString("\nnot pinned by a lock file (the builder resolves these in the build image):\n")
 		for _, f := range unresolved {

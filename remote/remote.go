@@ -155,6 +155,10 @@ func (t *Tier) count(f func(s *Stats)) {
 // UnitKey is the object key of the unit whose cache key digest is digest.
 func UnitKey(digest string) string { return "units/" + digest + ".tar.gz" }
 
+// UnitSizeKey is the object key of the measured size of the unit whose
+// cache key digest is digest.
+func UnitSizeKey(digest string) string { return "units/" + digest + ".size.json" }
+
 // ResolutionKey is the object key of a cached resolution file.
 func ResolutionKey(name string) string { return "resolutions/" + name }
 

@@ -62,9 +62,21 @@ func (p *reqParser) folderMetadata(dir string) (localInfo, error) {
 	if info, ok := p.meta[dir]; ok {
 		return info, nil
 	}
+	info, err := readFolderMetadata(dir, p.readInput)
+	if err != nil {
+		return info, err
+	}
+	p.meta[dir] = info
+	return info, nil
+}
+
+// readFolderMetadata is folderMetadata with read reading a file of the
+// repository; an error read returns that is no input error counts as a
+// missing file.
+func readFolderMetadata(dir string, read func(rel string) ([]byte, error)) (localInfo, error) {
 	var info localInfo
 	file := path.Join(dir, "pyproject.toml")
-	if data, err := p.readInput(file); err != nil && diag.IsInput(err) {
+	if data, err := read(file); err != nil && diag.IsInput(err) {
 		return info, err
 	} else if err == nil {
 		var err error
@@ -74,7 +86,7 @@ func (p *reqParser) folderMetadata(dir string) (localInfo, error) {
 	}
 	if info.name == "" {
 		cfg := path.Join(dir, "setup.cfg")
-		if data, err := p.readInput(cfg); err != nil && diag.IsInput(err) {
+		if data, err := read(cfg); err != nil && diag.IsInput(err) {
 			return info, err
 		} else if err == nil {
 			var err error
@@ -83,7 +95,6 @@ func (p *reqParser) folderMetadata(dir string) (localInfo, error) {
 			}
 		}
 	}
-	p.meta[dir] = info
 	return info, nil
 }
 

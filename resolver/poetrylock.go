@@ -151,6 +151,7 @@ func (l *PoetryLock) readPackage(root string, i int, d *poetryLockPackageDoc, fi
 	}
 	p := &l.pkgs[i]
 	p.Name, p.Version, p.Source = pep508.NormalizeName(d.Name), d.Version, SourceRegistry
+	p.Pin = Pin{File: l.path, table: "package", entry: i}
 
 	if s := d.Source; s != nil {
 		switch s.Type {

@@ -132,7 +132,7 @@ func TestPoetryLockSources(t *testing.T) {
 	}
 	for _, c := range cases {
 		g := c.got
-		g.Hashes, g.Wheels = nil, nil
+		g.Hashes, g.Wheels, g.Pin = nil, nil, Pin{}
 		if fmt.Sprint(g) != fmt.Sprint(c.want) {
 			t.Errorf("got  %+v\nwant %+v", g, c.want)
 		}

@@ -171,7 +171,7 @@ func (l *pylock) addPackage(i int, d *pylockPkgDoc, dir string, markers map[stri
 		return diag.Errorf(l.path, line("name"), "bad package name %q", d.Name)
 	}
 	p := &l.pkgs[i]
-	p.out = Package{Name: pep508.NormalizeName(d.Name), Version: d.Version}
+	p.out = Package{Name: pep508.NormalizeName(d.Name), Version: d.Version, Pin: Pin{File: l.path, table: "packages", entry: i}}
 	if d.Marker != "" {
 		m, ok := markers[d.Marker]
 		if !ok {
@@ -280,6 +280,15 @@ func (l *pylock) addPackage(i int, d *pylockPkgDoc, dir string, markers map[stri
 			p.out.Sdist = true
 			p.out.Hashes = pylockHashes(p.out.Hashes, d.Sdist.Hashes)
 		}
+	}
+	if p.out.Source == SourceLocal && p.out.Version == "" && d.Archive == nil {
+		// PEP 751 leaves a folder's version out; its own metadata says it,
+		// as uv.lock records it, so that one package is one unit.
+		info, err := readFolderMetadata(p.out.Path, func(rel string) ([]byte, error) { return repofs.ReadFile(l.root, rel) })
+		if err != nil {
+			return err
+		}
+		p.out.Version = info.version
 	}
 	// Closures share these slices: clip them so a caller's append copies.
 	p.out.Wheels, p.out.Hashes = slices.Clip(p.out.Wheels), slices.Clip(p.out.Hashes)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/layers-dev/layers/internal/diag"
 	"github.com/layers-dev/layers/internal/pep508"
+	"github.com/layers-dev/layers/internal/testkit/testfs"
 )
 
 // TestPylockUVExport reads the pylock.toml that `uv export --package orders
@@ -233,4 +234,43 @@ func FuzzPylock(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestPylockLocalVersion: PEP 751 leaves a directory package's version
+// out; it comes from the folder's own metadata, so that one local package
+// is one unit whichever lock names it.
+func TestPylockLocalVersion(t *testing.T) {
+	root := testfs.Tree(t, map[string]string{
+		"pylock.toml": "lock-version = \"1.0\"\ncreated-by = \"uv\"\n\n" +
+			"[[packages]]\nname = \"acme-common\"\ndirectory = { path = \"libs/common\", editable = false }\n\n" +
+			"[[packages]]\nname = \"acme-legacy\"\ndirectory = { path = \"libs/legacy\" }\n\n" +
+			"[[packages]]\nname = \"acme-bare\"\ndirectory = { path = \"libs/bare\" }\n",
+		"libs/common/pyproject.toml": "[project]\nname = \"acme-common\"\nversion = \"0.3.0\"\n",
+		"libs/legacy/setup.cfg":      "[metadata]\nname = acme-legacy\nversion = 1.2\n",
+		"libs/bare/setup.py":         "",
+	})
+	lock, err := ParsePylock(root, "pylock.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := lock.Closure(LockRequest{Env: uvTestEnv(t, "python3.12", "x86_64")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"acme-common": "0.3.0", "acme-legacy": "1.2", "acme-bare": ""}
+	for _, p := range got {
+		if p.Version != want[p.Name] {
+			t.Errorf("%s: version %q, want %q", p.Name, p.Version, want[p.Name])
+		}
+	}
+	if len(got) != 3 {
+		t.Errorf("closure %v, want 3 packages", got)
+	}
+	bad := testfs.Tree(t, map[string]string{
+		"pylock.toml":                "lock-version = \"1.0\"\n\n[[packages]]\nname = \"acme-common\"\ndirectory = { path = \"libs/common\" }\n",
+		"libs/common/pyproject.toml": "[project]\nname = \"acme-common\"\nversion = \"not a version\"\n",
+	})
+	if _, err := ParsePylock(bad, "pylock.toml"); err == nil || !strings.Contains(err.Error(), "libs/common/pyproject.toml:3") {
+		t.Errorf("a bad local version: %v, want an error at libs/common/pyproject.toml:3", err)
+	}
 }

@@ -132,7 +132,7 @@ func (f *RequirementsFile) Packages(env pep508.Env) ([]Package, error) {
 				}
 			}
 		}
-		pkg := Package{Name: name, Version: pn.version, Source: pn.source, URL: pn.url, Path: pn.path}
+		pkg := Package{Name: name, Version: pn.version, Source: pn.source, URL: pn.url, Path: pn.path, Pin: Pin{File: a.r.Path, Line: a.r.Line}}
 		if len(hashes) > 0 {
 			pkg.Hashes = slices.Clone(hashes)
 		}

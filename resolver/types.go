@@ -48,6 +48,20 @@ type Package struct {
 	// SourceBytes is the size of a local package's source folder, the
 	// best estimate of its installed size before the builder measures it.
 	SourceBytes int64 `json:"-"`
+	// Pin locates the entry of the input file that pins the package, for
+	// messages about it.
+	Pin Pin `json:"-"`
+}
+
+// Pin is where an input file pins a package: a requirements file's line,
+// or a lock file's entry (whose line PinPosition finds when a message
+// needs it, so parsing a lock does not look lines up for every package).
+type Pin struct {
+	File string // as the user would name it
+	Line int    // 0 when not known yet
+	// table and entry name a lock's entry: tables[entry].
+	table string
+	entry int
 }
 
 // Origin identifies where p's bytes come from, for telling apart two

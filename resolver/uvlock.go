@@ -215,7 +215,7 @@ func (l *UVLock) addPackage(i int, d *uvLockPkgDoc, dir string) error {
 	}
 	p := &l.pkgs[i]
 	p.index = i
-	p.out = Package{Name: pep508.NormalizeName(d.Name), Version: d.Version}
+	p.out = Package{Name: pep508.NormalizeName(d.Name), Version: d.Version, Pin: Pin{File: l.path, table: "package", entry: i}}
 	s := d.Source
 	switch {
 	case s.Registry != "":

@@ -156,6 +156,16 @@ func (c *Cache) Get(k Key) (Entry, bool) {
 	return e, true
 }
 
+// Peek returns the entry for k without marking it used: for a plan,
+// which changes nothing.
+func (c *Cache) Peek(k Key) (Entry, bool) {
+	e, err := c.read(k.Digest())
+	if err != nil || e.Key != k {
+		return Entry{}, false
+	}
+	return e, true
+}
+
 // Put returns the entry for k, calling fill to create it when missing.
 // fill writes the unit's files into dir, an empty folder that becomes the
 // entry's Dir. When another writer completes the same key first, its entry

@@ -422,6 +422,24 @@ func TestReadmeQuickstart(t *testing.T) {
 	}
 }
 
+// TestPlanStrictRefusesMissingWheels: plan warns about a locked package
+// no wheel of which its runtime loads and exits 0; --strict exits 2 with
+// the message at the lock's entry.
+func TestPlanStrictRefusesMissingWheels(t *testing.T) {
+	t.Setenv("LAYERS_CACHE", t.TempDir())
+	dir := filepath.Join("..", "..", "testdata", "wheelcompat")
+	code, stdout, stderr := runCLI(t, "plan", "--dir", dir, "--offline")
+	if code != 0 || !strings.Contains(stderr, "warning: some packages have no wheel their Lambda runtime loads") ||
+		!strings.Contains(stdout, "refused by `layers build`: numpy 2.4.6: no wheel for python3.11/x86_64 on Lambda (glibc 2.26, needs manylinux_2_26 or older)") {
+		t.Fatalf("plan: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	code, _, stderr = runCLI(t, "plan", "--dir", dir, "--offline", "--strict")
+	if code != 2 || !strings.Contains(stderr, "testdata/wheelcompat/functions/stats/uv.lock:10: numpy 2.4.6: no wheel for python3.11/x86_64") ||
+		!strings.Contains(stderr, "pyarrow 26.0.1: no wheel") {
+		t.Errorf("plan --strict: exit %d, stderr:\n%s", code, stderr)
+	}
+}
+
 // TestErrorPathsOneStyle checks every input error names its file the same
 // way: relative to the working directory when the file lies below it (as
 // a shell opens it), else absolute; layers.toml the same as a requirements

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -16,6 +17,7 @@ type planOptions struct {
 	Offline bool
 	Fresh   bool
 	Write   bool
+	Strict  bool
 	Cache   cacheOptions
 }
 
@@ -40,21 +42,17 @@ func newPlanCmd(g *globalOptions) *cobra.Command {
 				return err
 			}
 			out := cmd.OutOrStdout()
-			switch {
-			case o.Explain != "":
-				text, ok := doc.Explain(o.Explain)
-				if !ok {
-					return fmt.Errorf("%q is neither a function nor a package of this plan", o.Explain)
-				}
-				_, err = fmt.Fprint(out, text)
-				return err
-			case o.JSON:
-				enc := json.NewEncoder(out)
-				enc.SetIndent("", "  ")
-				return enc.Encode(doc)
-			default:
-				return doc.WriteText(out)
+			refused := doc.Refused()
+			if refused != nil && !o.Strict {
+				fmt.Fprintln(stderr, "warning: some packages have no wheel their Lambda runtime loads; `layers build` will refuse them (`layers plan --strict` fails on them)")
 			}
+			if err := printPlan(out, doc, o); err != nil {
+				return err
+			}
+			if o.Strict {
+				return refused
+			}
+			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&o.JSON, "json", false, "print the plan as one JSON document")
@@ -62,6 +60,26 @@ func newPlanCmd(g *globalOptions) *cobra.Command {
 	cmd.Flags().BoolVar(&o.Fresh, "fresh", false, "plan from scratch instead of keeping the last build's layers that are still valid")
 	cmd.Flags().BoolVar(&o.Offline, "offline", false, "resolve unpinned inputs from earlier resolutions only, never with the Docker engine")
 	cmd.Flags().BoolVar(&o.Write, "write", false, "write the plan to [layers] plan_file, to commit it like a lock file")
+	cmd.Flags().BoolVar(&o.Strict, "strict", false, "exit 2 when a package has no wheel its Lambda runtime loads (a build would refuse it)")
 	addCacheFlags(cmd, &o.Cache)
 	return cmd
+}
+
+// printPlan prints the plan as --explain, --json or text ask.
+func printPlan(out io.Writer, doc *pipeline.PlanDocument, o *planOptions) error {
+	switch {
+	case o.Explain != "":
+		text, ok := doc.Explain(o.Explain)
+		if !ok {
+			return fmt.Errorf("%q is neither a function nor a package of this plan", o.Explain)
+		}
+		_, err := fmt.Fprint(out, text)
+		return err
+	case o.JSON:
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(doc)
+	default:
+		return doc.WriteText(out)
+	}
 }

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# A cold `layers build` (empty unit cache, zips included) against uv
+# installing the same distinct pins, cold, for the same target
+# (`uv pip install --no-deps --target`, manylinux2014 x86_64, CPython 3.11),
+# on the host: what the network and an installer allow. Two monorepos, each
+# run twice: pins39 (4 functions, 39 distinct pins) and mono24 (24
+# functions of real packages). Target (issue 15): ratio <= 2.
+#
+#   bash bench/cold-vs-uv.sh
+#   ONLY=pins39 bash bench/cold-vs-uv.sh
+#
+# Needs the Docker engine and the build image (LAYERS_BENCH_IMAGE); uv comes
+# from PyPI into a cached virtual environment. Behind a proxy that re-signs
+# TLS, both sides trust LAYERS_CA_BUNDLE (defaults to the host's bundle).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source bench/lib.sh
+
+uv="$(uv_bin)"
+export SSL_CERT_FILE="${LAYERS_CA_BUNDLE:-${SSL_CERT_FILE:-}}"
+
+# measure NAME GENERATOR: builds the monorepo twice with layers and
+# installs its distinct pins twice with uv, each from empty caches.
+measure() {
+	local name=$1 gen=$2 run start ours theirs
+	repo="$work/$name"
+	mkdir -p "$repo"
+	printf 'runtime = "python3.11"\narchitectures = ["x86_64"]\n\n[build]\nimage = "%s"\n' "$IMAGE" > "$repo/layers.toml"
+	"$gen"
+	cat "$repo"/functions/*/requirements.txt | sort -u > "$work/$name-pins.txt"
+	echo "$name: $(ls "$repo/functions" | wc -l) functions, $(wc -l < "$work/$name-pins.txt") distinct pins"
+	for run in 1 2; do
+		rm -rf "$repo/.layers" "$work/cache" "$work/uv-cache" "$work/uv-out"
+		start=$(ms)
+		LAYERS_CACHE="$work/cache" "$work/layers" build --dir "$repo" > /dev/null 2> "$work/build.log" || { cat "$work/build.log"; exit 1; }
+		ours=$(( $(ms) - start ))
+		start=$(ms)
+		"$uv" pip install -q --no-deps --target "$work/uv-out" --cache-dir "$work/uv-cache" \
+			--python-platform x86_64-manylinux2014 --python-version 3.11 -r "$work/$name-pins.txt"
+		theirs=$(( $(ms) - start ))
+		awk -v n="$name" -v r="$run" -v a="$ours" -v b="$theirs" \
+			'BEGIN { printf "  run %d: layers build %d ms, uv install %d ms: ratio %.1f (target <= 2)\n", r, a, b, a / b }'
+	done
+}
+
+[ "${ONLY:-pins39}" = pins39 ] && measure pins39 pins39
+[ "${ONLY:-mono24}" = mono24 ] && measure mono24 mono24
+exit 0
