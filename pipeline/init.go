@@ -96,7 +96,7 @@ func Init(ctx context.Context, opts InitOptions) (*InitResult, error) {
 		}
 	}
 
-	rt, err := chooseRuntime(ctx, opts.Root, ws, fns)
+	rt, err := chooseRuntime(ctx, def, ws, fns)
 	if err != nil {
 		return nil, err
 	}

@@ -60,7 +60,8 @@ type requirement struct {
 //
 // A function whose own requires-python excludes that runtime gets an
 // override: the oldest runtime its requires-python allows.
-func chooseRuntime(ctx context.Context, root string, ws *resolver.Workspace, fns []resolver.Function) (runtimeChoices, error) {
+func chooseRuntime(ctx context.Context, cfg *config.Config, ws *resolver.Workspace, fns []resolver.Function) (runtimeChoices, error) {
+	root := cfg.Root
 	var out runtimeChoices
 	reqs, notes := requiresPython(root, ws, fns)
 	out.Notes = notes
@@ -78,7 +79,7 @@ func chooseRuntime(ctx context.Context, root string, ws *resolver.Workspace, fns
 		if choice := fromPythonVersion(root); choice.Runtime != "" {
 			out.RuntimeChoice = choice
 		} else if choice := fromRequiresPython(reqs); choice.Runtime != "" {
-			out.RuntimeChoice = choice
+			out.RuntimeChoice = loadable(ctx, cfg, reqs, choice)
 		} else {
 			out.RuntimeChoice = RuntimeChoice{Runtime: config.DefaultRuntime,
 				Source: "the default: no SAM, Serverless or Terraform runtime setting, no .python-version and no requires-python found"}
@@ -176,6 +177,63 @@ func fromIaC(settings []iac.Setting) (RuntimeChoice, []string) {
 		notes = append(notes, fmt.Sprintf("%s:%d (%s) sets %s: give its functions [function.NAME] runtime = %q", s.Path, s.Line, s.Tool, rt, rt))
 	}
 	return RuntimeChoice{Runtime: rts[0], Source: src}, notes
+}
+
+// loadable moves a runtime chosen from requires-python to the next one it
+// allows when the locks pin packages no wheel of which that runtime loads
+// (python3.9-3.11 run on glibc 2.26, and recent releases of numpy or
+// pillow ship only manylinux_2_27 or later wheels): `layers build` would
+// refuse them. The oldest runtime whose glibc loads every locked wheel is
+// still one the code promises to run on. A repository that does not
+// resolve offline, or that no allowed runtime suits, keeps the choice.
+func loadable(ctx context.Context, cfg *config.Config, reqs []requirement, choice RuntimeChoice) RuntimeChoice {
+	var skipped []string
+	for _, rt := range config.Runtimes[slices.Index(config.Runtimes, choice.Runtime):] {
+		if slices.ContainsFunc(reqs, func(r requirement) bool { return !allows(r.spec, rt) }) {
+			continue
+		}
+		refused, err := refusedWheels(ctx, cfg, rt)
+		if err != nil {
+			return choice
+		}
+		if len(refused) == 0 {
+			if len(skipped) == 0 {
+				return choice
+			}
+			return RuntimeChoice{Runtime: rt, Source: choice.Source + "; " + strings.Join(skipped, "; ")}
+		}
+		if len(refused) > 3 {
+			refused = append(refused[:3], fmt.Sprintf("%d more", len(refused)-3))
+		}
+		skipped = append(skipped, fmt.Sprintf("not %s, whose glibc loads no locked wheel of %s", rt, strings.Join(refused, ", ")))
+	}
+	return choice
+}
+
+// refusedWheels lists the locked packages ("numpy 2.4.6") of cfg's
+// functions that have no wheel runtime rt loads, from the lock files
+// alone.
+func refusedWheels(ctx context.Context, cfg *config.Config, rt string) ([]string, error) {
+	c := *cfg
+	c.Runtime = rt
+	res, err := resolver.Resolve(ctx, &c, resolver.Options{Getenv: func(string) (string, bool) { return "", false }})
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, tr := range res.Targets {
+		for _, f := range tr.Functions {
+			for _, p := range f.Packages {
+				name := p.Name + " " + p.Version
+				if p.Source == resolver.SourceRegistry && !slices.Contains(out, name) &&
+					resolver.CheckWheels(p, tr.Runtime, tr.Arch).Availability == resolver.AvailableNone {
+					out = append(out, name)
+				}
+			}
+		}
+	}
+	slices.Sort(out)
+	return out, nil
 }
 
 // fromPythonVersion reads .python-version, the file pyenv and uv pin the

@@ -368,7 +368,7 @@ func TestMixedMonorepo(t *testing.T) {
 		t.Fatalf("plan after init: exit %d: %s", code, stderr)
 	}
 	golden.Check(t, "mixed-plan.txt", clean(stdout))
-	if !strings.Contains(stdout, "python3.11 / x86_64: 12 functions") || strings.Contains(stdout, "not planned") {
+	if !strings.Contains(stdout, "python3.12 / x86_64: 12 functions") || strings.Contains(stdout, "not planned") {
 		t.Errorf("plan after init does not plan all 12 functions:\n%s", stdout)
 	}
 }
