@@ -122,9 +122,10 @@ const churnTrials = 60
 // planned twice: from scratch, and with the plan before the change as
 // Input.Previous (what users have: the plan they published last).
 type churnStats struct {
-	mean, worst, unrelated             float64 // from scratch
-	prevMean, prevWorst, prevUnrelated float64 // with the previous plan
-	prevRatio                          float64 // mean stored/lower with the previous plan
+	mean, worst, unrelated             float64   // from scratch
+	prevMean, prevWorst, prevUnrelated float64   // with the previous plan
+	prevRatio                          float64   // mean stored/lower with the previous plan
+	churns, prevChurns                 []float64 // each change's churn, for quantiles
 }
 
 // measureChurn plans churnTrials variants of in, each with one function
@@ -132,8 +133,14 @@ type churnStats struct {
 // share of unrelated layer bytes that changed, with and without the
 // previous plan p.
 func measureChurn(t testing.TB, m *synth.Monorepo, in planner.Input, p *planner.Plan) churnStats {
+	return measureChurnN(t, m, in, p, churnTrials)
+}
+
+// measureChurnN is measureChurn over the given number of changes.
+func measureChurnN(t testing.TB, m *synth.Monorepo, in planner.Input, p *planner.Plan, trials int) churnStats {
 	var s churnStats
-	for i := range churnTrials {
+	churnTrials := float64(trials)
+	for i := range trials {
 		in, fn := m.AddPackage(in, uint64(i))
 		p1, err := planner.Split(in)
 		if err != nil {
@@ -143,6 +150,7 @@ func measureChurn(t testing.TB, m *synth.Monorepo, in planner.Input, p *planner.
 		s.mean += c.churn / churnTrials
 		s.unrelated += c.unrelated / churnTrials
 		s.worst = max(s.worst, c.churn)
+		s.churns = append(s.churns, c.churn)
 		in.Previous = p
 		p2, err := planner.Split(in)
 		if err != nil {
@@ -152,6 +160,7 @@ func measureChurn(t testing.TB, m *synth.Monorepo, in planner.Input, p *planner.
 		s.prevMean += c.churn / churnTrials
 		s.prevUnrelated += c.unrelated / churnTrials
 		s.prevWorst = max(s.prevWorst, c.churn)
+		s.prevChurns = append(s.prevChurns, c.churn)
 		s.prevRatio += measure(in, p2).ratio() / churnTrials
 	}
 	return s

@@ -86,6 +86,43 @@ func TestGeneratedMonorepos(t *testing.T) {
 	}
 }
 
+// TestShapes checks the invariants, and that the order of the input does
+// not matter, on every generator shape, from scratch (where no layer is
+// reported as kept) and with the plan
+// before a one-package change as Input.Previous.
+func TestShapes(t *testing.T) {
+	for _, shape := range synth.Shapes {
+		m := synth.Generate(synth.Options{Functions: 150, Seed: 5, Shape: shape})
+		p, err := planner.Split(m.Input)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkInvariants(t, m.Input, p)
+		for _, l := range p.Targets[0].Layers {
+			if l.Kept {
+				t.Errorf("%s: layer %s planned from scratch is reported as kept from a previous plan", shape, l.Name)
+			}
+		}
+		in, _ := m.AddPackage(m.Input, 1)
+		in.Previous = p
+		for _, in := range []planner.Input{m.Input, in} {
+			p, err := planner.Split(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkInvariants(t, in, p)
+			want, _ := json.Marshal(p)
+			q, err := planner.Split(shuffled(in, 5))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := json.Marshal(q); !bytes.Equal(got, want) {
+				t.Errorf("%s: the plan depends on the input order", shape)
+			}
+		}
+	}
+}
+
 // TestPreviousDrift: forty changes in a row, each planned with the plan
 // before it as Input.Previous, cost little churn and store not much more
 // than planning the final monorepo from scratch.

@@ -15,7 +15,9 @@
 //   - 20% of packages also have an older version, which 10% of services
 //     pin; 40% of services use a local shared library, half have their own.
 //
-// Options.Uniform gives an easier monorepo. Everything is derived from a
+// Options.Shape selects other structures (huge stacks with many small
+// extras; many small overlapping stacks of flat sizes), so that a planner
+// is not tuned to one. Options.Uniform gives an easier monorepo. Everything is derived from a
 // seed, so a monorepo is reproducible.
 package synth
 
@@ -45,6 +47,9 @@ type Options struct {
 	// functions of a service have the same closure, and nobody pins an older
 	// version.
 	Uniform bool
+	// Shape is the structure of the monorepo; the zero value is
+	// ShapeServices.
+	Shape Shape
 }
 
 // dist is one package of the universe.
@@ -64,8 +69,14 @@ type Monorepo struct {
 	pop   []int // dists weighted by popularity, for drawing new requirements
 }
 
-// Generate builds a monorepo.
+// Generate builds a monorepo of the shape o.Shape.
 func Generate(o Options) *Monorepo {
+	switch o.Shape {
+	case ShapeHugeStacks:
+		return generateHugeStacks(o)
+	case ShapeFlatOverlap:
+		return generateFlatOverlap(o)
+	}
 	rng := rand.New(rand.NewPCG(o.Seed, 0x6c61796572730a))
 	// How often a service takes each package of a stack it uses, a function
 	// adds one or two packages of its own, a function adds a whole stack, and
@@ -89,9 +100,6 @@ func Generate(o Options) *Monorepo {
 	tier0 := max(8, nd/30)
 	giants := max(3, nd/150)
 	tier1 := tier0 + giants + nd/4
-	logNormal := func(median, sigma float64, lo, hi int64) int64 {
-		return min(max(int64(math.Exp(rng.NormFloat64()*sigma+math.Log(median))), lo), hi)
-	}
 	m.dists = make([]dist, nd)
 	for i := range m.dists {
 		d := &m.dists[i]
@@ -100,19 +108,19 @@ func Generate(o Options) *Monorepo {
 		var size int64
 		switch {
 		case i < tier0:
-			size = logNormal(150e3, 0.9, 10e3, 3e6)
+			size = logNormal(rng, 150e3, 0.9, 10e3, 3e6)
 			d.deps = m.pick(rng, 0, i, rng.IntN(2), 1)
 		case i < tier0+giants:
 			size = 20e6 + rng.Int64N(90e6)
 			d.deps = m.pick(rng, 0, tier0, rng.IntN(2), 1)
 		case i < tier1:
-			size = logNormal(700e3, 1.3, 20e3, 25e6)
+			size = logNormal(rng, 700e3, 1.3, 20e3, 25e6)
 			d.deps = m.pick(rng, 0, tier0, rng.IntN(4), 1.5)
 			if rng.Float64() < 0.25 {
 				d.deps = append(d.deps, m.pick(rng, tier0+giants, i, 1, 2)...)
 			}
 		default:
-			size = logNormal(200e3, 1.3, 5e3, 10e6)
+			size = logNormal(rng, 200e3, 1.3, 5e3, 10e6)
 			n := rng.IntN(4)
 			d.deps = append(m.pick(rng, 0, tier0, n/2, 1.5), m.pick(rng, tier0+giants, tier1, n-n/2, 2)...)
 		}
@@ -169,7 +177,6 @@ func Generate(o Options) *Monorepo {
 		for range rng.IntN(5) {
 			base[longTail()] = true
 		}
-		alt := map[int]bool{} // this service pins the older version
 		var locals []planner.Dist
 		if rng.Float64() < 0.4 {
 			locals = append(locals, sharedUtils)
@@ -180,49 +187,34 @@ func Generate(o Options) *Monorepo {
 			sizes[planner.Unit{Target: t, Name: d.Name, Version: d.Version, Source: d.Source}] = planner.Size{Bytes: 20_000 + rng.Int64N(400_000), Kind: planner.SizeMeasured}
 		}
 		members := 1 + min(int(rng.ExpFloat64()*2.5), 11)
-		for fn := 0; fn < members && len(fns) < nf; fn++ {
-			reqs := map[int]bool{}
-			for d := range base {
-				reqs[d] = true
-			}
+		extra := func() []int {
+			var out []int
 			if rng.Float64() < fnExtra {
 				for range 1 + rng.IntN(2) {
-					reqs[longTail()] = true
+					out = append(out, longTail())
 				}
 			}
 			if rng.Float64() < fnStack {
-				for _, d := range stacks[zipfStack()] {
-					reqs[d] = true
-				}
+				out = append(out, stacks[zipfStack()]...)
 			}
-			closure := m.closure(reqs)
-			f := planner.Function{
-				Name:      fmt.Sprintf("svc%03d-fn%02d", svc, fn),
-				Target:    t,
-				CodeBytes: 5_000 + int64(math.Exp(rng.NormFloat64()+math.Log(40e3))),
-				Closure:   slices.Clone(locals),
-			}
-			for _, d := range closure {
-				v := 0
-				if len(m.dists[d].versions) > 1 {
-					if _, ok := alt[d]; !ok {
-						alt[d] = rng.Float64() < drift
-					}
-					if alt[d] {
-						v = 1
-					}
-				}
-				f.Closure = append(f.Closure, m.dist(d, v))
-			}
-			fns = append(fns, f)
+			return out
 		}
+		fns = m.service(rng, svc, members, base, locals, extra, drift, fns, nf)
 	}
+	m.finish(rng, o, fns, sizes)
+	return m
+}
+
+// finish records the sizes of the universe (leaving o.UnknownSizes of them
+// out) and the popularity AddPackage draws from, and sets m.Input.
+func (m *Monorepo) finish(rng *rand.Rand, o Options, fns []planner.Function, sizes map[planner.Unit]planner.Size) {
+	nd := len(m.dists)
 	for i, d := range m.dists {
 		for v := range d.versions {
 			if o.UnknownSizes > 0 && rng.Float64() < o.UnknownSizes {
 				continue
 			}
-			sizes[planner.Unit{Target: t, Name: d.name, Version: d.versions[v]}] = planner.Size{Bytes: d.sizes[v], Kind: planner.SizeMeasured}
+			sizes[planner.Unit{Target: DefaultTarget, Name: d.name, Version: d.versions[v]}] = planner.Size{Bytes: d.sizes[v], Kind: planner.SizeMeasured}
 		}
 		// Popularity for AddPackage: the lower the index, the more used.
 		for range max(1, 40/(1+i/max(1, nd/40))) {
@@ -230,7 +222,11 @@ func Generate(o Options) *Monorepo {
 		}
 	}
 	m.Input = planner.Input{Functions: fns, Sizes: sizes}
-	return m
+}
+
+// logNormal draws a size of the given median and spread, within [lo, hi].
+func logNormal(rng *rand.Rand, median, sigma float64, lo, hi int64) int64 {
+	return min(max(int64(math.Exp(rng.NormFloat64()*sigma+math.Log(median))), lo), hi)
 }
 
 // pick draws n distinct packages from [lo, hi), favouring low indices more as
