@@ -151,12 +151,7 @@ func TestResolveInBuildImage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ca []byte
-	if p := dockertest.HostCABundle(); p != "" {
-		if ca, err = os.ReadFile(p); err != nil {
-			t.Fatal(err)
-		}
-	}
+	ca := hostCA(t)
 	rs, err := builder.NewPipResolver(builder.PipResolverOptions{Engine: e, CacheDir: t.TempDir(), CABundle: ca, Tool: "test", Root: cfg.Root})
 	if err != nil {
 		t.Fatal(err)
@@ -317,12 +312,7 @@ func TestResolveFailures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ca []byte
-	if p := dockertest.HostCABundle(); p != "" {
-		if ca, err = os.ReadFile(p); err != nil {
-			t.Fatal(err)
-		}
-	}
+	ca := hostCA(t)
 	resolve := func(reqs string, ca []byte) error {
 		cfg := writeRepo(t, image, map[string]string{"functions/api/requirements.txt": reqs})
 		rs, err := builder.NewPipResolver(builder.PipResolverOptions{Engine: d, CacheDir: t.TempDir(), CABundle: ca, Tool: "test", Root: cfg.Root,
@@ -349,4 +339,19 @@ func TestResolveFailures(t *testing.T) {
 	case strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "LAYERS_CA_BUNDLE"):
 		t.Errorf("the TLS failure is not one line naming the fix: %q", err)
 	}
+}
+
+// hostCA returns the CA bundle the host trusts, for pip behind a proxy
+// that re-signs TLS; nil when there is none.
+func hostCA(t *testing.T) []byte {
+	t.Helper()
+	p := dockertest.HostCABundle()
+	if p == "" {
+		return nil
+	}
+	ca, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ca
 }
