@@ -24,8 +24,15 @@ and adds size(S) to what each receives. The master problem picks columns
 function uses at most `budget` columns, and the received-bytes rows
 (extra quota, size limit) hold; "over" variables, one per function, carry
 the quota. No slots, no big-M: a layer's cost is paid once and its users
-are part of the column, so the LP relaxation is far stronger than that of
-a model with interchangeable layer slots.
+are part of the column. Any plan is a solution with lambda in {0, 1}
+(over_f = 1 for the functions beyond max_extra), so the LP over every
+column is a lower bound on the optimum. It is stronger than the trivial
+bound where copies are forced (the self-test: 24 MB where every unit once
+is 21), but on the generated monorepos it has equalled the trivial bound
+wherever it converged: a fractional plan delivers every closure within
+five layers without a copy by mixing many layers, each at a fraction, and
+lets max_extra absorb the merges. What copies the five-layer limit forces
+is then decided by integrality alone (branch-and-price would be next).
 
 Column generation solves the LP over all columns without listing them.
 With the duals (mu of the coverage rows, beta of the budget rows, rho of
@@ -51,13 +58,21 @@ does not resolve, across its layers (within a layer it holds). Dropping
 constraints only lowers the LP, so the bound stays valid; the plans
 below respect it.
 
-Best plan: a MILP (HiGHS) over the layers the columns found, each with
-every function any column attached it to (z_{f,S} <= lambda_S), with all
-constraints, the cross-layer version rule included, started from the
-greedy plan (whose layers are columns from the start), so it is never
-worse than the greedy plan. It searches only the generated layers, so it
-is an upper bound on the optimum; "optimal" when it meets the lower bound
-(within 0.1%).
+Best plan: diving on the LP (fix the column it uses most to 1, price a
+few rounds, repeat until integral), then a MILP (HiGHS) over the layers
+the dive ended with, and again over those of the LP optimum, each layer
+attachable by every function a column attached it to (z_{f,S} <=
+lambda_S), with all constraints, the cross-layer version rule included,
+started from the best plan so far: the greedy plan first, whose layers
+are columns from the start, so it is never worse than the greedy plan.
+It searches only generated layers: an upper bound on the optimum, checked
+against every constraint (check) like the greedy plan; "optimal" when it
+meets the lower bound (within 0.1%).
+
+Status: "optimal", "lp" (the LP was solved: its value is the bound, but
+no plan meets it), "limit" (column generation ran out of time; the bound
+is the best of the Lagrangian bound and the trivial one). Time limits are
+wall-clock, so a loaded machine finds less.
 
 Sharing classes (units needed by exactly the same functions) are not
 aggregated: the extra-bytes quotas can make splitting a class pay (half
@@ -67,6 +82,7 @@ differ in which functions resolve another version of their name. Besides,
 on these instances there are nearly as many classes as units.
 
     python3 bench/milp.py instances.json [--time-limit 60] [--pricing-limit 20]
+    python3 bench/milp.py --self-test
 """
 
 import argparse
