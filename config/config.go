@@ -192,7 +192,20 @@ type Build struct {
 	// container trusts instead of the image's own bundle: needed behind
 	// proxies that re-sign TLS. LAYERS_CA_BUNDLE overrides it.
 	CABundle string `toml:"ca_bundle"`
+	// Installer is InstallerUV (the default) or InstallerPip: what
+	// installs wheels in the build container. Source distributions and
+	// local or URL packages are always built by pip.
+	Installer string `toml:"installer"`
 }
+
+// Installers, [build] installer.
+const (
+	// InstallerUV installs wheels with uv, in parallel, in the build
+	// container (uv itself is installed there once, by pip, and cached).
+	InstallerUV = "uv"
+	// InstallerPip installs every unit with pip, one after another.
+	InstallerPip = "pip"
+)
 
 // Byte-code modes, [prune] bytecode and [function.NAME] bytecode.
 const (
@@ -296,6 +309,7 @@ func Default(root string) *Config {
 			FunctionUnzippedBytes: defaultFunctionUnzippedBytes,
 		},
 		Layers: Layers{PlanFile: DefaultPlanFile},
+		Build:  Build{Installer: InstallerUV},
 		Prune:  Prune{Bytecode: BytecodeCompile},
 		Cache:  Cache{Write: true},
 		Publish: Publish{

@@ -69,6 +69,7 @@ func TestParseErrors(t *testing.T) {
 		{"prune bytecode unknown", "[prune]\ntests = true\nbytecode = \"none\"", `layers.toml:3: prune.bytecode: want "compile" (ship byte code compiled for the runtime) or "strip" (none), got "none"`},
 		{"prune bytecode bool", "[prune]\nbytecode = false", `layers.toml:2: prune.bytecode: want a string, got boolean`},
 		{"prune bytecode empty", "[prune]\nbytecode = \"\"", `layers.toml:2: prune.bytecode: want "compile" (ship byte code compiled for the runtime) or "strip" (none), got ""`},
+		{"build installer unknown", "[build]\nimage = \"x\"\ninstaller = \"poetry\"", `layers.toml:3: build.installer: want "uv" (wheels installed in parallel by uv) or "pip", got "poetry"`},
 		{"function bytecode", "[function.api]\nruntime = \"python3.11\"\npackage = \"image\"\nbytecode = \"Strip\"", `layers.toml:4: function.api.bytecode: want "compile" (ship byte code compiled for the runtime) or "strip" (none), got "Strip"`},
 		{"image bytecode compile", "[prune]\nbytecode = \"strip\"\n[function.api]\npackage = \"image\"\nbytecode = \"compile\"", `layers.toml:5: function.api.bytecode: "compile" needs [prune] bytecode = "compile": an image leaves out the byte code of units compiled for all functions, and with "strip" there is none`},
 		{"function bytecode in layers", "[function.api]\nbytecode = \"strip\"", `layers.toml:2: function.api.bytecode: only a function with package = "image" can choose its own byte code: functions in layers share their packages' units with other functions; set [prune] bytecode for all of them`},

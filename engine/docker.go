@@ -18,6 +18,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/client"
 	"github.com/docker/docker/pkg/stdcopy"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -181,7 +182,7 @@ func (d *Docker) Run(ctx context.Context, spec RunSpec) (err error) {
 		Labels:       spec.Labels,
 		AttachStdout: true,
 		AttachStderr: true,
-	}, spec.Platform, spec.In)
+	}, spec.Platform, spec.Scratch, spec.In)
 	if remove != nil {
 		defer remove(&err)
 	}
@@ -246,12 +247,12 @@ func (d *Docker) Run(ctx context.Context, spec RunSpec) (err error) {
 }
 
 // create creates a container from cfg for platform, labelled as this
-// run's (LabelBuild, LabelOwner, on top of cfg.Labels), without starting
-// it, and copies in into it. Whenever the container exists, remove is
+// run's (LabelBuild, LabelOwner, on top of cfg.Labels), with an anonymous
+// volume at each scratch path, without starting it, and copies in into it. Whenever the container exists, remove is
 // non-nil: deferred with the caller's named error, it removes the
 // container on every path out and reports a failed removal in that error
 // when nothing failed before.
-func (d *Docker) create(ctx context.Context, cfg *container.Config, platform string, in []CopyIn) (id string, remove func(*error), err error) {
+func (d *Docker) create(ctx context.Context, cfg *container.Config, platform string, scratch []string, in []CopyIn) (id string, remove func(*error), err error) {
 	plat, err := parsePlatform(platform)
 	if err != nil {
 		return "", nil, err
@@ -263,7 +264,11 @@ func (d *Docker) create(ctx context.Context, cfg *container.Config, platform str
 	labels[LabelBuild], labels[LabelOwner] = "1", d.owner
 	c := *cfg
 	c.Labels = labels
-	created, err := d.cli.ContainerCreate(ctx, &c, &container.HostConfig{}, nil,
+	host := &container.HostConfig{}
+	for _, p := range scratch {
+		host.Mounts = append(host.Mounts, mount.Mount{Type: mount.TypeVolume, Target: p})
+	}
+	created, err := d.cli.ContainerCreate(ctx, &c, host, nil,
 		&ocispec.Platform{OS: plat.os, Architecture: plat.arch, Variant: plat.variant}, "")
 	if err != nil {
 		return "", nil, fmt.Errorf("create container from %s: %w", cfg.Image, err)

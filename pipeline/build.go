@@ -356,7 +356,7 @@ func (r *buildRun) prepare(ctx context.Context, res *resolver.Result) error {
 	out := r.out
 	r.builder, err = builder.New(builder.Options{
 		Engine: r.engine, Cache: c, Remote: r.remote, Jobs: o.Jobs, Prune: pruneOptions(cfg), CABundle: ca, Env: env,
-		Tool: o.Tool, Root: cfg.Root,
+		Tool: o.Tool, Root: cfg.Root, Installer: cfg.Build.Installer,
 		Progress: func(e builder.Event) {
 			if e.Cached {
 				out.UnitsCached++
