@@ -192,6 +192,15 @@ type Build struct {
 	// container trusts instead of the image's own bundle: needed behind
 	// proxies that re-sign TLS. LAYERS_CA_BUNDLE overrides it.
 	CABundle string `toml:"ca_bundle"`
+	// Engines is [build] engines as written: an array of Docker engine
+	// addresses for every architecture, or a table of such arrays by
+	// architecture ([build.engines] x86_64 = [...]). Unset means the
+	// engine the environment names (DOCKER_HOST), as without the key.
+	Engines any `toml:"engines"`
+	// EnginesByArch is Engines checked, by architecture; nil when
+	// Engines is unset. An architecture the table leaves out builds on
+	// the environment's engine.
+	EnginesByArch map[string][]EngineAddress `toml:"-"`
 }
 
 // Byte-code modes, [prune] bytecode and [function.NAME] bytecode.
