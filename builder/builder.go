@@ -319,8 +319,9 @@ func (b *Builder) run(ctx context.Context, all [][]*job) error {
 	})
 }
 
-// runBatch installs a batch's units in one container and stores them.
-func (b *Builder) runBatch(ctx context.Context, batch []*job) error {
+// attemptBatch installs a batch's units in one container and stores them.
+// An engine that fails mid-run ends it with an *engine.FailedError.
+func (b *Builder) attemptBatch(ctx context.Context, batch []*job) error {
 	spec, err := b.runSpec(batch)
 	if err != nil {
 		return err
@@ -354,8 +355,11 @@ func (b *Builder) runBatch(ctx context.Context, batch []*job) error {
 	}}}
 	start := time.Now()
 	if err := b.o.Engine.Run(ctx, spec); err != nil {
+		var failed *engine.FailedError
 		if ctx.Err() != nil {
 			return ctx.Err()
+		} else if errors.As(err, &failed) {
+			return err // runBatch retries it on another engine
 		}
 		var ue *UnitError
 		if errors.As(err, &ue) {

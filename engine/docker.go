@@ -101,7 +101,7 @@ func DialEndpoint(ctx context.Context, e Endpoint) (*Docker, error) {
 	defer cancel()
 	if _, err := cli.Ping(pingCtx); err != nil {
 		cli.Close()
-		return nil, &UnreachableError{Host: name, Err: err}
+		return nil, &UnreachableError{Host: name, Err: err, Source: e.Source}
 	}
 	hostname, err := os.Hostname()
 	if err != nil {

@@ -27,6 +27,19 @@ type Endpoint struct {
 	// (DOCKER_CERT_PATH, DOCKER_TLS_VERIFY) for tcp:// hosts.
 	TLSDir        string
 	SkipTLSVerify bool
+	// Source is where the address was configured ("layers.toml:12"),
+	// for messages; "" for DOCKER_HOST.
+	Source string
+}
+
+// EnvEndpoint returns the endpoint the environment names, the one Dial
+// connects to: DOCKER_HOST, else the default socket.
+func EnvEndpoint(getenv func(string) string) Endpoint {
+	host := getenv(client.EnvOverrideHost)
+	if host == "" {
+		host = client.DefaultDockerHost
+	}
+	return Endpoint{Host: host}
 }
 
 // IsURL reports whether addr is an engine URL (unix://, tcp://, ssh://)
@@ -51,11 +64,9 @@ func ResolveEndpoint(addr string, getenv func(string) string) (Endpoint, error) 
 		return Endpoint{Name: addr, Host: addr}, nil
 	}
 	if addr == "default" {
-		host := getenv(client.EnvOverrideHost)
-		if host == "" {
-			host = client.DefaultDockerHost
-		}
-		return Endpoint{Name: addr, Host: host}, nil
+		e := EnvEndpoint(getenv)
+		e.Name = addr
+		return e, nil
 	}
 	dir := getenv("DOCKER_CONFIG")
 	if dir == "" {
