@@ -47,6 +47,16 @@ rule() {
 	as_root iptables -t "$table" -C "$chain" "$@" 2>/dev/null || as_root iptables -t "$table" -I "$chain" 1 "$@"
 }
 
+install_packages() {
+	local missing=()
+	command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+	command -v iptables >/dev/null 2>&1 || missing+=(iptables)
+	[ "${#missing[@]}" -eq 0 ] && return
+	log "installing ${missing[*]}"
+	as_root apt-get update -qq
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
 bridge() {
 	if ! ip link show "$BRIDGE" >/dev/null 2>&1; then
 		as_root ip link add "$BRIDGE" type bridge
@@ -69,6 +79,7 @@ start() {
 		return
 	fi
 	command -v dockerd >/dev/null 2>&1 || die "no dockerd: run .ci/docker.sh first"
+	install_packages
 	bridge
 	# A killed engine leaves its pid file and socket behind.
 	if [ -s "$PIDFILE" ] && ! kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then
