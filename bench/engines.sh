@@ -14,7 +14,8 @@
 # two machines would give. Both builds leave --jobs to layers: the CPUs of
 # the one engine, or of both. The second engine loses its copy of the build
 # image before each two-engine build, so the ratio includes copying it
-# (docker save/load), as a first build on a new engine pays it.
+# (docker save/load), as a first build on a new engine pays it;
+# LAYERS_BENCH_KEEP_IMAGE=1 keeps it, to measure the builds alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,7 +45,9 @@ build() {
 
 for round in 1 2; do
 	one=$(build "one-engine-$round" "")
-	docker --host "$HOST2" image rm "$id" > /dev/null 2>&1 || true
+	if [ "${LAYERS_BENCH_KEEP_IMAGE:-}" != 1 ]; then
+		docker --host "$HOST2" image rm "$id" > /dev/null 2>&1 || true
+	fi
 	two=$(build "two-engines-$round" "$(printf 'engines = ["%s", "%s"]\n' "$HOST1" "$HOST2")")
 	cmp -s "$work/one-engine-$round.sums" "$work/two-engines-$round.sums" || { echo "round $round: the zips differ" >&2; exit 1; }
 	awk -v a="$two" -v b="$one" -v r="$round" 'BEGIN { printf "round %d: two engines %d ms, one engine %d ms, ratio %.2f (zips identical)\n", r, a, b, a / b }'

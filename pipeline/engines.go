@@ -115,7 +115,11 @@ func (r *BuildResult) writeEngines(w io.Writer) error {
 		if len(u.RetriedOn) > 0 {
 			on = strings.Join(u.RetriedOn, ", ")
 		}
-		if _, err := fmt.Fprintf(w, "engine %s failed mid-build (%s); %d containers retried on %s\n", u.Host, why, u.Lost, on); err != nil {
+		containers := "containers"
+		if u.Lost == 1 {
+			containers = "container"
+		}
+		if _, err := fmt.Fprintf(w, "engine %s failed mid-build (%s); %d %s retried on %s\n", u.Host, why, u.Lost, containers, on); err != nil {
 			return err
 		}
 	}
