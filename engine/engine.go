@@ -8,6 +8,9 @@
 // Every container carries the LabelBuild label, is removed when its run
 // ends or is cancelled, and is cleaned up by RemoveLeftovers when a killed
 // run could not remove it.
+//
+// Pool spreads runs over several engines ([build] engines), each for one
+// or more platforms, and takes out an engine that fails mid-build.
 package engine
 
 import (

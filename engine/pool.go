@@ -60,7 +60,6 @@ type Pool struct {
 
 	mu     sync.Mutex
 	images map[string]string // ref + "\x00" + platform -> ID, on every engine
-	runs   int               // runs started, for the usage figures
 }
 
 type poolMember struct {
@@ -282,7 +281,6 @@ func (p *Pool) pick(plat string) *poolMember {
 	if best != nil {
 		best.busy++
 		best.runs++
-		p.runs++
 	}
 	return best
 }
