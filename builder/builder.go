@@ -344,8 +344,9 @@ func (b *Builder) run(ctx context.Context, all [][]*job) error {
 	})
 }
 
-// runBatch installs a batch's units in one container and stores them.
-func (b *Builder) runBatch(ctx context.Context, batch []*job) error {
+// attemptBatch installs a batch's units in one container and stores them.
+// An engine that fails mid-run ends it with an *engine.FailedError.
+func (b *Builder) attemptBatch(ctx context.Context, batch []*job) error {
 	spec, err := b.runSpec(ctx, batch)
 	if err != nil {
 		return err
@@ -379,8 +380,11 @@ func (b *Builder) runBatch(ctx context.Context, batch []*job) error {
 	}}}
 	start := time.Now()
 	if err := b.o.Engine.Run(ctx, spec); err != nil {
+		var failed *engine.FailedError
 		if ctx.Err() != nil {
 			return ctx.Err()
+		} else if errors.As(err, &failed) {
+			return err // runBatch retries it on another engine
 		}
 		var ue *UnitError
 		if errors.As(err, &ue) {

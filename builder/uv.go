@@ -119,10 +119,11 @@ type uvTools struct {
 	done map[string]*uvTool // by cache key digest
 }
 
+// uvTool is one image's uv. A failed install is not kept: when its
+// engine failed mid-run, the batch's retry on another engine tries again.
 type uvTool struct {
-	once sync.Once
-	bin  string
-	err  error
+	mu  sync.Mutex
+	bin string
 }
 
 // uvKey is the cache key of the uv binary for an image: a tool unit.
@@ -146,17 +147,21 @@ func (b *Builder) uvBinary(ctx context.Context, s UnitSpec) (archive.File, error
 		b.uv.done[k.Digest()] = t
 	}
 	b.uv.mu.Unlock()
-	t.once.Do(func() {
-		t.bin, t.err = b.installUV(ctx, s, k)
-	})
-	if t.err != nil {
-		return archive.File{}, t.err
+	t.mu.Lock()
+	if t.bin == "" {
+		bin, err := b.installUV(ctx, s, k)
+		if err != nil {
+			t.mu.Unlock()
+			return archive.File{}, err
+		}
+		t.bin = bin
 	}
-	info, err := os.Stat(t.bin)
+	bin := t.bin
+	t.mu.Unlock()
+	info, err := os.Stat(bin)
 	if err != nil {
 		return archive.File{}, fmt.Errorf("uv in the unit cache: %w", err)
 	}
-	bin := t.bin
 	return archive.File{Name: strings.TrimPrefix(uvPath, "/"), Exec: true, Size: info.Size(),
 		Open: func() (io.ReadCloser, error) { return os.Open(bin) }}, nil
 }

@@ -196,6 +196,15 @@ type Build struct {
 	// installs wheels in the build container. Source distributions and
 	// local or URL packages are always built by pip.
 	Installer string `toml:"installer"`
+	// Engines is [build] engines as written: an array of Docker engine
+	// addresses for every architecture, or a table of such arrays by
+	// architecture ([build.engines] x86_64 = [...]). Unset means the
+	// engine the environment names (DOCKER_HOST), as without the key.
+	Engines any `toml:"engines"`
+	// EnginesByArch is Engines checked, by architecture; nil when
+	// Engines is unset. An architecture the table leaves out builds on
+	// the environment's engine.
+	EnginesByArch map[string][]EngineAddress `toml:"-"`
 }
 
 // Installers, [build] installer.

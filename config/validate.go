@@ -98,6 +98,7 @@ func (c *Config) validate() []problem {
 	if i := c.Build.Installer; i != InstallerUV && i != InstallerPip {
 		v.errorf([]any{"build", "installer"}, "want %q (wheels installed in parallel by uv) or %q, got %s", InstallerUV, InstallerPip, tomlString(i))
 	}
+	c.Build.EnginesByArch = v.engines(c.Build.Engines)
 	v.pruneGlobs(c.Prune.Patterns, "patterns")
 	v.pruneGlobs(c.Prune.Keep, "keep")
 	v.bytecode(c.Prune.Bytecode, "prune", "bytecode")

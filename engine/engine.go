@@ -8,6 +8,9 @@
 // Every container carries the LabelBuild label, is removed when its run
 // ends or is cancelled, and is cleaned up by RemoveLeftovers when a killed
 // run could not remove it.
+//
+// Pool spreads runs over several engines ([build] engines), each for one
+// or more platforms, and takes out an engine that fails mid-build.
 package engine
 
 import (
@@ -125,13 +128,22 @@ func (e *ExitError) Error() string {
 type UnreachableError struct {
 	Host string
 	Err  error
+	// Source is where the address was configured ("layers.toml:12"), ""
+	// for DOCKER_HOST.
+	Source string
 }
 
 func (e *UnreachableError) Error() string {
 	if client.IsErrConnectionFailed(e.Err) && !strings.HasPrefix(e.Host, "ssh://") {
 		// The client's own text only repeats the address; over ssh it
 		// carries what ssh said.
+		if e.Source != "" {
+			return fmt.Sprintf("cannot reach the Docker engine at %s: is it running? (%s names it in [build] engines)", e.Host, e.Source)
+		}
 		return fmt.Sprintf("cannot reach the Docker engine at %s: is it running? (DOCKER_HOST selects another engine)", e.Host)
+	}
+	if e.Source != "" {
+		return fmt.Sprintf("cannot reach the Docker engine at %s (%s, [build] engines): %v", e.Host, e.Source, e.Err)
 	}
 	return fmt.Sprintf("cannot reach the Docker engine at %s: %v", e.Host, e.Err)
 }
