@@ -162,7 +162,7 @@ func Starter(in StarterInput) []byte {
 	set(false, `engines = ["unix:///var/run/docker.sock", "ssh://builder@graviton"]`, "")
 	w("")
 	w("# What ships of every installed package. By default its byte code is compiled")
-	w("# for the runtime (faster cold starts, about 40% more bytes) and nothing is")
+	w("# for the runtime (faster cold starts, about 40%% more bytes) and nothing is")
 	w("# removed; each rule below can break an import, so check with `layers verify`.")
 	set(false, "[prune]", "")
 	set(false, fmt.Sprintf("bytecode = %q", BytecodeCompile), fmt.Sprintf("or %q: no byte code, Lambda compiles at every cold start", BytecodeStrip))
