@@ -177,8 +177,9 @@ func importLayersOn(t *testing.T, d engine.Engine, image, plat string, cfg *conf
 	}
 }
 
-// TestBuildFailedPip checks that a package pip cannot install is named,
-// with pip's last lines, and that no manifest is written.
+// TestBuildFailedPip checks that a package the installer (uv, the
+// default) cannot install is named, with uv's last lines, and that no
+// manifest is written.
 func TestBuildFailedPip(t *testing.T) {
 	d := dockertest.Engine(t)
 	image := dockertest.Image(t, d)
@@ -192,7 +193,8 @@ func TestBuildFailedPip(t *testing.T) {
 	if !errors.As(err, &ue) {
 		t.Fatalf("error %v, want a *builder.UnitError", err)
 	}
-	if !strings.Contains(ue.Unit, "no-such-distribution-layers-test==9.9.9") || !strings.Contains(ue.Tail, "No matching distribution") {
+	if !strings.Contains(ue.Unit, "no-such-distribution-layers-test==9.9.9") || !strings.Contains(ue.Tail, "not found in the package registry") ||
+		!strings.Contains(err.Error(), "uv's last lines") {
 		t.Errorf("error does not name the package or show pip's lines:\n%v", err)
 	}
 	if _, err := os.Stat(manifest.Path(cfg.Root)); !errors.Is(err, os.ErrNotExist) {
