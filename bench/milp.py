@@ -319,7 +319,7 @@ class Pricing:
         g = frozenset(f for f in range(nf) if x[f] > 0.5)
         s = frozenset(u for u in range(nu) if x[nf + u] > 0.5)
         # The best G for this S may drop functions the relaxed v terms kept.
-        s, g = s, self.best_g(s) or g
+        g = self.best_g(s) or g
         return (s, g), self.value(s, g), bound
 
 
