@@ -468,3 +468,21 @@ func TestMarkerWatcher(t *testing.T) {
 		}
 	}
 }
+
+// TestUVPlatform checks uv's platform for each runtime family: the newest
+// manylinux uv can name that the runtime's glibc loads.
+func TestUVPlatform(t *testing.T) {
+	for _, c := range []struct {
+		target config.Target
+		want   string
+	}{
+		{config.Target{Runtime: "python3.11", Architecture: "x86_64"}, "x86_64-manylinux_2_17"},
+		{config.Target{Runtime: "python3.9", Architecture: "arm64"}, "aarch64-manylinux_2_17"},
+		{config.Target{Runtime: "python3.12", Architecture: "x86_64"}, "x86_64-manylinux_2_34"},
+		{config.Target{Runtime: "python3.13", Architecture: "arm64"}, "aarch64-manylinux_2_34"},
+	} {
+		if got, err := uvPlatform(c.target); err != nil || got != c.want {
+			t.Errorf("%s: %q, %v; want %q", c.target, got, err, c.want)
+		}
+	}
+}

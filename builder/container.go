@@ -202,8 +202,9 @@ func (b *Builder) unitScript(n int, s UnitSpec, uv bool) (install, compile strin
 		fmt.Fprintf(&script, "if [ $status -ne 0 ]; then\n\t%s %s || exit 3\n", uvFallback, uvLog)
 		fmt.Fprintf(&script, "\techo 'layers: no wheel uv can select for the target; pip picks among every tag the runtime loads'\n")
 		fmt.Fprintf(&script, "\trm -rf %s && mkdir -p %s && %s || exit 3\nfi\n", target, target, shellJoin(args))
-		// uv leaves its lock file in the target.
-		fmt.Fprintf(&script, "rm -f %s/.lock\n", target)
+		// uv leaves its lock file in the target, and creates the empty
+		// folders a wheel lists, which pip skips: the same files either way.
+		fmt.Fprintf(&script, "rm -f %s/.lock\nfind %s -mindepth 1 -type d -empty -delete\n", target, target)
 	} else {
 		fmt.Fprintf(&script, "%s || exit 3\n", shellJoin(args))
 	}
