@@ -385,7 +385,9 @@ func (ts *targetState) mergeLeftovers() {
 // pairGain returns the stored bytes merging layers a and b saves, less
 // the extra bytes it delivers divided by leftoverCost, and whether the merge
 // is worth it and allowed: balanced sizes, every function within its cap,
-// its size limit and one version per name, fewer than half over MaxExtra.
+// its size limit and one version per name, no group it has split (the
+// merged layer holds all or none of its members of each group, as cover
+// and keepPrevious require of every layer), fewer than half over MaxExtra.
 func (ts *targetState) pairGain(a, b *layerAcc) (int64, bool) {
 	shared := ts.sharedBytes(a.units, b.units)
 	if max(a.bytes, b.bytes) > mergeRatio*min(a.bytes, b.bytes) {
@@ -398,8 +400,17 @@ func (ts *targetState) pairGain(a, b *layerAcc) (int64, bool) {
 		return 0, false
 	}
 	newOver := 0
+	var merged []int32
 	take := func(f int32, units []int32, add int64, skip *layerAcc) bool {
 		fs := ts.live[f]
+		if fs.tied {
+			if merged == nil {
+				merged = unionSorted(a.units, b.units)
+			}
+			if !ts.atomsWhole(fs, merged) {
+				return false
+			}
+		}
 		extra := ts.extraOf(fs) + add
 		if !ts.canTake(fs, units, extra, skip, ts.capOf(fs, newOver)) {
 			return false
@@ -673,8 +684,9 @@ func (ts *targetState) mayChoose(f int32, fs *fnState, l, skip *layerAcc) bool {
 // nothing it needs and does not receive from another of its layers, least
 // shared first. Fattening lets a function receive a package from two
 // layers; when prune cannot remove the copy (other functions need it
-// there), the second layer may serve it nothing else. Layers holding a
-// member of a group the function has stay, so no group is split. Without
+// there), the second layer may serve it nothing else. A layer holding a
+// member of a group the function has goes only when another of its layers
+// holds all its members of that group, so no group is split. Without
 // this pass, replanning with the plan as Input.Previous would drop those
 // layers, and the plan would not be its own fixed point.
 func (ts *targetState) detachRedundant() {
@@ -690,7 +702,9 @@ func (ts *targetState) detachRedundant() {
 				if !contains(fs.units, u) {
 					continue
 				}
-				if ts.tied[ts.atom[u]] || !slices.ContainsFunc(fs.layers, func(m *layerAcc) bool { return m != l && contains(m.units, u) }) {
+				if !slices.ContainsFunc(fs.layers, func(m *layerAcc) bool {
+					return m != l && contains(m.units, u) && (!ts.tied[ts.atom[u]] || ts.holdsAtom(fs, m.units, u))
+				}) {
 					redundant = false
 					break
 				}
@@ -704,4 +718,15 @@ func (ts *targetState) detachRedundant() {
 		}
 	}
 	ts.dropUnused()
+}
+
+// holdsAtom reports whether units hold every unit of the function's
+// closure tied to unit u by a group.
+func (ts *targetState) holdsAtom(fs *fnState, units []int32, u int32) bool {
+	for _, v := range fs.units {
+		if ts.atom[v] == ts.atom[u] && !contains(units, v) {
+			return false
+		}
+	}
+	return true
 }
