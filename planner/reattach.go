@@ -3,7 +3,6 @@ package planner
 import (
 	"cmp"
 	"container/heap"
-	"hash/fnv"
 	"slices"
 )
 
@@ -338,9 +337,7 @@ func (ts *targetState) refresh(f int32) {
 }
 
 // mergeWindow bounds how many function layers, ordered by their largest
-// package, each one is compared with: windows are cut at content-defined
-// boundaries, after mergeWindow/2 distinct largest packages on average
-// (about mergeWindow layers), and hold at most 4*mergeWindow layers.
+// package, each one is compared with.
 const mergeWindow = 64
 
 // extraCap is how many times its MaxExtra allowance a function may receive
@@ -379,30 +376,10 @@ func (ts *targetState) mergeLeftovers() {
 		return h
 	}
 	slices.SortStableFunc(ls, func(a, b *layerAcc) int { return cmp.Compare(heaviest(a), heaviest(b)) })
-	// Windows cut every mergeWindow layers shifted every later boundary
-	// when one function layer more or less came before them, and with it
-	// which layers merge in every later window.
-	key := make(map[*layerAcc]uint64, len(ls))
-	for _, l := range ls {
-		key[l] = ts.unitHash(heaviest(l))
-	}
-	for _, w := range contentWindows(ls, func(l *layerAcc) uint64 { return key[l] }, mergeWindow/2, 4*mergeWindow) {
-		ts.mergeGroup(w)
+	for start := 0; start < len(ls); start += mergeWindow {
+		ts.mergeGroup(ls[start:min(len(ls), start+mergeWindow)])
 	}
 	ts.dropUnused()
-}
-
-// unitHash is a hash of a unit's name, version and source: unlike its id,
-// a rank among the target's units, it does not change when other packages
-// come or go.
-func (ts *targetState) unitHash(u int32) uint64 {
-	k := ts.units[u].key
-	h := fnv.New64a()
-	for _, s := range []string{k.name, k.version, k.source} {
-		h.Write([]byte(s))
-		h.Write([]byte{0})
-	}
-	return h.Sum64()
 }
 
 // pairGain returns the stored bytes merging layers a and b saves, less
