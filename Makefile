@@ -15,9 +15,11 @@ build:
 # race detector only multiplies their zip time. The Arm64 ones run pip,
 # imports and handlers in arm64 stand-ins under qemu (several times
 # slower than native); the Python313 ones use the Debian trixie stand-ins.
+# TestBuildTwoEngines builds on the default engine and the second one
+# .ci/docker2.sh starts, and cuts the second mid-build.
 LONG_TESTS := ^(TestBuildReferenceSet|TestFallbackHeavy|TestVerifyReferenceSet|TestStability|TestPreviousDrift|TestFreshRunner|$\
 	TestBuildArm64ReferenceSet|TestBuildPython313|TestBuildDemoBothArchitectures|$\
-	TestVerifyArm64|TestVerifyPython313|TestFallbackArm64|TestFallbackPython313)$$
+	TestVerifyArm64|TestVerifyPython313|TestFallbackArm64|TestFallbackPython313|TestBuildTwoEngines)$$
 LONG_PKGS  := ./builder/ ./builder/lambdaimage/ ./verify/ ./planner/ ./e2e/
 
 test:

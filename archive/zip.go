@@ -2,9 +2,12 @@ package archive
 
 import (
 	"archive/zip"
+	"bytes"
 	"compress/flate"
 	"fmt"
+	"hash/crc32"
 	"io"
+	"runtime"
 	"time"
 )
 
@@ -24,6 +27,11 @@ var dosMax = time.Date(2107, 12, 31, 23, 59, 58, 0, time.UTC)
 // The zip header keeps local time at two-second resolution from 1980 to
 // 2107; mtime is taken as UTC wall-clock time and clamped to that range
 // (SOURCE_DATE_EPOCH=0, a common choice, becomes 1980-01-01).
+//
+// Entries are compressed on every core, a few ahead of the one being
+// written, and written in order: the bytes are those of compressing them
+// one after another (deflate's output depends on its input and level
+// alone), which TestWriteZipParallelSameBytes checks.
 func WriteZip(w io.Writer, files []File, mtime time.Time) error {
 	entries, err := normalise(files)
 	if err != nil {
@@ -31,26 +39,26 @@ func WriteZip(w io.Writer, files []File, mtime time.Time) error {
 	}
 	date, clock := dosTime(mtime)
 	zw := zip.NewWriter(w)
-	// One compressor for all entries: archive/zip closes each entry's
-	// before opening the next, and a fresh one per file costs a megabyte
-	// of state to allocate and clear.
-	var fw *flate.Writer
+	// archive/zip computes each entry's CRC and sizes from what is written
+	// to it and hands the compressor what it writes; the compressor
+	// registered here drops that and writes the entry's deflated bytes,
+	// compressed ahead by a worker. archive/zip keeps writing the headers,
+	// so they are what it writes for any deflated entry.
+	var current *deflated
 	zw.RegisterCompressor(zip.Deflate, func(out io.Writer) (io.WriteCloser, error) {
-		if fw == nil {
-			var err error
-			fw, err = flate.NewWriter(out, ZipLevel)
-			return fw, err
-		}
-		fw.Reset(out)
-		return fw, nil
+		return &replay{out: out, data: current.data}, nil
 	})
-	for _, e := range entries {
+	ahead := deflateAhead(entries)
+	defer ahead.stop()
+	for i, e := range entries {
 		// Setting ModifiedDate/ModifiedTime instead of Modified keeps
 		// archive/zip from adding an extended-timestamp extra field.
 		//lint:ignore SA1019 the deprecated fields are the only way to that
 		h := &zip.FileHeader{Name: e.name, Method: zip.Deflate, ModifiedDate: date, ModifiedTime: clock}
 		if e.Dir {
 			h.Method = zip.Store
+		} else if current, err = ahead.wait(i); err != nil {
+			return fmt.Errorf("write zip: %w", err)
 		}
 		h.SetMode(e.mode)
 		fw, err := zw.CreateHeader(h)
@@ -58,9 +66,17 @@ func WriteZip(w io.Writer, files []File, mtime time.Time) error {
 			return fmt.Errorf("write zip: %s: %w", e.name, err)
 		}
 		if !e.Dir {
-			if err := copyExactly(fw, e.File); err != nil {
+			// Read again for archive/zip's CRC and sizes; a file that
+			// changed since it was compressed is an error, as one that
+			// changes while read.
+			crc := crc32.NewIEEE()
+			if err := copyExactly(io.MultiWriter(fw, crc), e.File); err != nil {
 				return fmt.Errorf("write zip: %w", err)
 			}
+			if crc.Sum32() != current.crc {
+				return fmt.Errorf("write zip: %s: content changed while archiving", e.name)
+			}
+			ahead.done(i)
 		}
 	}
 	if err := zw.Close(); err != nil {
@@ -68,6 +84,99 @@ func WriteZip(w io.Writer, files []File, mtime time.Time) error {
 	}
 	return nil
 }
+
+// deflated is one entry's content compressed.
+type deflated struct {
+	data []byte
+	crc  uint32 // of the content compressed
+	err  error
+}
+
+// replay is the compressor of an entry already deflated: it drops what it
+// is given and writes the deflated bytes when closed.
+type replay struct {
+	out  io.Writer
+	data []byte
+}
+
+func (r *replay) Write(p []byte) (int, error) { return len(p), nil }
+func (r *replay) Close() error {
+	_, err := r.out.Write(r.data)
+	return err
+}
+
+// aheadDeflater compresses the file entries of a zip on every core, at most
+// window of them ahead of the one being written.
+type aheadDeflater struct {
+	results []chan *deflated
+	slots   chan struct{}
+	quit    chan struct{}
+}
+
+func deflateAhead(entries []entry) *aheadDeflater {
+	workers := runtime.GOMAXPROCS(0)
+	a := &aheadDeflater{results: make([]chan *deflated, len(entries)), slots: make(chan struct{}, 2*workers), quit: make(chan struct{})}
+	for i := range a.results {
+		a.results[i] = make(chan *deflated, 1)
+	}
+	jobs := make(chan int)
+	go func() {
+		defer close(jobs)
+		for i, e := range entries {
+			if e.Dir {
+				continue
+			}
+			select {
+			case a.slots <- struct{}{}:
+			case <-a.quit:
+				return
+			}
+			select {
+			case jobs <- i:
+			case <-a.quit:
+				return
+			}
+		}
+	}()
+	for range workers {
+		go func() {
+			// One compressor per worker: a fresh one costs a megabyte of
+			// state to allocate and clear.
+			var buf bytes.Buffer
+			fw, _ := flate.NewWriter(&buf, ZipLevel) // the level is valid
+			for i := range jobs {
+				a.results[i] <- deflate(fw, &buf, entries[i].File)
+			}
+		}()
+	}
+	return a
+}
+
+// deflate compresses f with fw, which writes to buf.
+func deflate(fw *flate.Writer, buf *bytes.Buffer, f File) *deflated {
+	buf.Reset()
+	fw.Reset(buf)
+	crc := crc32.NewIEEE()
+	if err := copyExactly(io.MultiWriter(fw, crc), f); err != nil {
+		return &deflated{err: err}
+	}
+	if err := fw.Close(); err != nil {
+		return &deflated{err: fmt.Errorf("%s: %w", f.Name, err)}
+	}
+	return &deflated{data: bytes.Clone(buf.Bytes()), crc: crc.Sum32()}
+}
+
+// wait returns entry i compressed.
+func (a *aheadDeflater) wait(i int) (*deflated, error) {
+	d := <-a.results[i]
+	return d, d.err
+}
+
+// done frees entry i's place in the window.
+func (a *aheadDeflater) done(int) { <-a.slots }
+
+// stop ends the workers once WriteZip returns, early or not.
+func (a *aheadDeflater) stop() { close(a.quit) }
 
 // dosTime converts t's UTC wall clock to the MS-DOS date and time fields.
 func dosTime(t time.Time) (date, clock uint16) {

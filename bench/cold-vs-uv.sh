@@ -8,6 +8,7 @@
 #
 #   bash bench/cold-vs-uv.sh
 #   ONLY=pins39 bash bench/cold-vs-uv.sh
+#   INSTALLERS="uv pip" bash bench/cold-vs-uv.sh   # also [build] installer = "pip"
 #
 # Needs the Docker engine and the build image (LAYERS_BENCH_IMAGE); uv comes
 # from PyPI into a cached virtual environment. Behind a proxy that re-signs
@@ -17,29 +18,37 @@ cd "$(dirname "$0")/.."
 source bench/lib.sh
 
 uv="$(uv_bin)"
+declare -A ours
 export SSL_CERT_FILE="${LAYERS_CA_BUNDLE:-${SSL_CERT_FILE:-}}"
 
-# measure NAME GENERATOR: builds the monorepo twice with layers and
-# installs its distinct pins twice with uv, each from empty caches.
+# measure NAME GENERATOR: builds the monorepo twice with layers (once per
+# installer in INSTALLERS, default uv) and installs its distinct pins
+# twice with uv, each from empty caches (the uv binary layers puts in the
+# build container included: it is fetched once per empty unit cache).
 measure() {
-	local name=$1 gen=$2 run start ours theirs
+	local name=$1 gen=$2 run start theirs installer
 	repo="$work/$name"
 	mkdir -p "$repo"
-	printf 'runtime = "python3.11"\narchitectures = ["x86_64"]\n\n[build]\nimage = "%s"\n' "$IMAGE" > "$repo/layers.toml"
 	"$gen"
 	cat "$repo"/functions/*/requirements.txt | sort -u > "$work/$name-pins.txt"
 	echo "$name: $(ls "$repo/functions" | wc -l) functions, $(wc -l < "$work/$name-pins.txt") distinct pins"
 	for run in 1 2; do
-		rm -rf "$repo/.layers" "$work/cache" "$work/uv-cache" "$work/uv-out"
-		start=$(ms)
-		LAYERS_CACHE="$work/cache" "$work/layers" build --dir "$repo" > /dev/null 2> "$work/build.log" || { cat "$work/build.log"; exit 1; }
-		ours=$(( $(ms) - start ))
+		for installer in ${INSTALLERS:-uv}; do
+			printf 'runtime = "python3.11"\narchitectures = ["x86_64"]\n\n[build]\nimage = "%s"\ninstaller = "%s"\n' "$IMAGE" "$installer" > "$repo/layers.toml"
+			rm -rf "$repo/.layers" "$work/cache"
+			start=$(ms)
+			LAYERS_CACHE="$work/cache" "$work/layers" build --dir "$repo" > /dev/null 2> "$work/build.log" || { cat "$work/build.log"; exit 1; }
+			ours[$installer]=$(( $(ms) - start ))
+		done
+		rm -rf "$work/uv-cache" "$work/uv-out"
 		start=$(ms)
 		"$uv" pip install -q --no-deps --target "$work/uv-out" --cache-dir "$work/uv-cache" \
 			--python-platform x86_64-manylinux2014 --python-version 3.11 -r "$work/$name-pins.txt"
 		theirs=$(( $(ms) - start ))
-		awk -v n="$name" -v r="$run" -v a="$ours" -v b="$theirs" \
-			'BEGIN { printf "  run %d: layers build %d ms, uv install %d ms: ratio %.1f (target <= 2)\n", r, a, b, a / b }'
+		for installer in ${INSTALLERS:-uv}; do
+			awk -v r="$run" -v i="$installer" -v a="${ours[$installer]}" -v b="$theirs" \
+				'BEGIN { printf "  run %d: layers build (installer %s) %d ms, uv install %d ms: ratio %.1f (target <= 2)\n", r, i, a, b, a / b }'
+		done
 	done
 }
 

@@ -177,8 +177,9 @@ func importLayersOn(t *testing.T, d engine.Engine, image, plat string, cfg *conf
 	}
 }
 
-// TestBuildFailedPip checks that a package pip cannot install is named,
-// with pip's last lines, and that no manifest is written.
+// TestBuildFailedPip checks that a package the installer (uv, the
+// default) cannot install is named, with uv's last lines, and that no
+// manifest is written.
 func TestBuildFailedPip(t *testing.T) {
 	d := dockertest.Engine(t)
 	image := dockertest.Image(t, d)
@@ -192,7 +193,8 @@ func TestBuildFailedPip(t *testing.T) {
 	if !errors.As(err, &ue) {
 		t.Fatalf("error %v, want a *builder.UnitError", err)
 	}
-	if !strings.Contains(ue.Unit, "no-such-distribution-layers-test==9.9.9") || !strings.Contains(ue.Tail, "No matching distribution") {
+	if !strings.Contains(ue.Unit, "no-such-distribution-layers-test==9.9.9") || !strings.Contains(ue.Tail, "not found in the package registry") ||
+		!strings.Contains(err.Error(), "uv's last lines") {
 		t.Errorf("error does not name the package or show pip's lines:\n%v", err)
 	}
 	if _, err := os.Stat(manifest.Path(cfg.Root)); !errors.Is(err, os.ErrNotExist) {
@@ -347,4 +349,67 @@ type cancellingEngine struct {
 func (c *cancellingEngine) Run(ctx context.Context, spec engine.RunSpec) error {
 	time.AfterFunc(time.Second, c.cancel)
 	return c.Engine.Run(ctx, spec)
+}
+
+// TestBuildInstallersSameFiles builds one monorepo cold with uv (the
+// default) and with pip: every layer holds the same files with the same
+// bytes, but for each distribution's INSTALLER (the installer's name) and
+// RECORD (each installer lists the files it wrote in its own order and
+// form). That difference is why the installer is part of a unit's key.
+func TestBuildInstallersSameFiles(t *testing.T) {
+	d := dockertest.Engine(t)
+	image := dockertest.Image(t, d)
+	files := func(installer string) map[string]string {
+		cfg := writeRepo(t, image, map[string]string{
+			"layers.toml":                    "installer = \"" + installer + "\"\n",
+			"functions/api/requirements.txt": "six==1.16.0\nidna==3.10\nPyYAML==6.0.2\n",
+			"functions/api/app.py":           "",
+		})
+		res, err := build(t, d, cfg, t.TempDir())
+		if err != nil {
+			t.Fatalf("%s: %v", installer, err)
+		}
+		out := map[string]string{}
+		for _, data := range zips(t, cfg, res.Manifest) {
+			zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range zr.File {
+				rc, err := f.Open()
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, _ := io.ReadAll(rc)
+				rc.Close()
+				out[f.Name] = string(b)
+			}
+		}
+		return out
+	}
+	uv, pip := files("uv"), files("pip")
+	differ := 0
+	for name, content := range uv {
+		other, ok := pip[name]
+		switch {
+		case !ok:
+			t.Errorf("only uv installs %s", name)
+		case strings.HasSuffix(name, ".dist-info/INSTALLER"):
+			if content != "uv\n" && content != "uv" || other != "pip\n" {
+				t.Errorf("%s: uv wrote %q, pip %q", name, content, other)
+			}
+			differ++
+		case strings.HasSuffix(name, ".dist-info/RECORD"):
+		case content != other:
+			t.Errorf("%s differs between the installers", name)
+		}
+	}
+	for name := range pip {
+		if _, ok := uv[name]; !ok {
+			t.Errorf("only pip installs %s", name)
+		}
+	}
+	if differ != 3 {
+		t.Errorf("%d INSTALLER files, want one per distribution (3)", differ)
+	}
 }

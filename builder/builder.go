@@ -63,6 +63,9 @@ type Options struct {
 	Tool string
 	// Root is the repository root that local packages' paths are relative to.
 	Root string
+	// Installer installs wheels: config.InstallerUV (the default) or
+	// config.InstallerPip. Other units are always built by pip.
+	Installer string
 	// Progress, when set, receives one Event per finished step. It is
 	// called from several goroutines, one call at a time.
 	Progress func(Event)
@@ -124,6 +127,7 @@ type Unit struct {
 type Builder struct {
 	o  Options
 	mu sync.Mutex // serialises Progress calls
+	uv uvTools
 }
 
 // New returns a Builder.
@@ -140,6 +144,13 @@ func New(o Options) (*Builder, error) {
 	if o.Jobs <= 0 {
 		o.Jobs = runtime.NumCPU()
 	}
+	switch o.Installer {
+	case "":
+		o.Installer = config.InstallerUV
+	case config.InstallerUV, config.InstallerPip:
+	default:
+		return nil, fmt.Errorf("builder: unknown installer %q", o.Installer)
+	}
 	return &Builder{o: o}, nil
 }
 
@@ -147,9 +158,12 @@ func New(o Options) (*Builder, error) {
 type UnitError struct {
 	Unit string // "name==version (runtime/arch)"
 	Err  error
-	// Tail holds pip's last lines, credentials redacted.
+	// Tail holds the installer's last lines, credentials redacted.
 	Tail string
-	// tls: pip's output says it failed on the index's TLS certificate.
+	// Installer is "pip" or "uv": whose lines Tail holds.
+	Installer string
+	// tls: the installer's output says it failed on the index's TLS
+	// certificate.
 	tls bool
 }
 
@@ -159,7 +173,11 @@ func (e *UnitError) Error() string {
 	}
 	msg := fmt.Sprintf("install %s: %v", e.Unit, e.Err)
 	if e.Tail != "" {
-		msg += "\npip's last lines:\n" + indent(e.Tail)
+		installer := e.Installer
+		if installer == "" {
+			installer = config.InstallerPip
+		}
+		msg += fmt.Sprintf("\n%s's last lines:\n%s", installer, indent(e.Tail))
 	}
 	return msg
 }
@@ -170,12 +188,13 @@ func (e *UnitError) Unwrap() error { return e.Err }
 // digest of its source folder and a URL package's a digest of its URL,
 // since their version alone does not fix their bytes.
 func (b *Builder) Key(spec UnitSpec) (cache.Key, error) {
-	return UnitKey(spec, b.o.Root, b.o.Prune, b.o.Tool)
+	return UnitKey(spec, b.o.Root, b.o.Prune, b.o.Tool, b.o.Installer)
 }
 
-// UnitKey is Builder.Key for a builder with root, prune settings and tool
-// version: what a plan needs to find the units an earlier build cached.
-func UnitKey(spec UnitSpec, root string, pruning prune.Options, tool string) (cache.Key, error) {
+// UnitKey is Builder.Key for a builder with root, prune settings, tool
+// version and installer: what a plan needs to find the units an earlier
+// build cached.
+func UnitKey(spec UnitSpec, root string, pruning prune.Options, tool, installer string) (cache.Key, error) {
 	var local string // a PEP 440 local label
 	switch spec.Package.Source {
 	case resolver.SourceLocal:
@@ -210,6 +229,7 @@ func UnitKey(spec UnitSpec, root string, pruning prune.Options, tool string) (ca
 		ImageID:      spec.Image.ID,
 		Prune:        pruning.Key(),
 		Tool:         tool,
+		Installer:    installer,
 	}, nil
 }
 
@@ -248,7 +268,7 @@ func (b *Builder) Units(ctx context.Context, specs []UnitSpec) ([]Unit, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := b.run(ctx, batches(todo, b.o.Jobs)); err != nil {
+	if err := b.run(ctx, batches(todo, b.o.Jobs, b.usesUV)); err != nil {
 		return nil, err
 	}
 	b.toRemote(ctx, todo)
@@ -263,8 +283,10 @@ func (b *Builder) Units(ctx context.Context, specs []UnitSpec) ([]Unit, error) {
 
 // batches groups jobs that can share a container (same image, target,
 // kind and index settings) and splits each group so that the work spreads
-// over the jobs containers that may run at once.
-func batches(todo []*job, jobs int) [][]*job {
+// over the jobs containers that may run at once. A group uv installs
+// (parallel reports which) runs its units in parallel inside one
+// container, so it is split only past maxUVBatch.
+func batches(todo []*job, jobs int, parallel func(UnitSpec) bool) [][]*job {
 	groups := map[string][]*job{}
 	var order []string
 	for _, j := range todo {
@@ -279,6 +301,9 @@ func batches(todo []*job, jobs int) [][]*job {
 	for _, k := range order {
 		g := groups[k]
 		size := min(max((len(g)+jobs-1)/jobs, 1), maxBatch)
+		if parallel(g[0].spec) {
+			size = min(len(g), maxUVBatch)
+		}
 		for len(g) > 0 {
 			n := min(size, len(g))
 			out = append(out, g[:n])
@@ -319,9 +344,10 @@ func (b *Builder) run(ctx context.Context, all [][]*job) error {
 	})
 }
 
-// runBatch installs a batch's units in one container and stores them.
-func (b *Builder) runBatch(ctx context.Context, batch []*job) error {
-	spec, err := b.runSpec(batch)
+// attemptBatch installs a batch's units in one container and stores them.
+// An engine that fails mid-run ends it with an *engine.FailedError.
+func (b *Builder) attemptBatch(ctx context.Context, batch []*job) error {
+	spec, err := b.runSpec(ctx, batch)
 	if err != nil {
 		return err
 	}
@@ -354,8 +380,11 @@ func (b *Builder) runBatch(ctx context.Context, batch []*job) error {
 	}}}
 	start := time.Now()
 	if err := b.o.Engine.Run(ctx, spec); err != nil {
+		var failed *engine.FailedError
 		if ctx.Err() != nil {
 			return ctx.Err()
+		} else if errors.As(err, &failed) {
+			return err // runBatch retries it on another engine
 		}
 		var ue *UnitError
 		if errors.As(err, &ue) {
@@ -439,9 +468,13 @@ func (b *Builder) failure(batch []*job, err error, output string) error {
 			break
 		}
 	}
+	installer := config.InstallerPip
+	if b.usesUV(batch[0].spec) {
+		installer = config.InstallerUV
+	}
 	var ee *engine.ExitError
 	if errors.As(err, &ee) {
-		err = fmt.Errorf("pip failed (exit status %d)", ee.Code)
+		err = fmt.Errorf("%s failed (exit status %d)", installer, ee.Code)
 	}
 	if failed != nil && kind(failed.spec) == "wheel" && diagnosePip(output) == pipUnsatisfiable {
 		// pip may only pick a wheel for the runtime (--only-binary): a
@@ -455,7 +488,7 @@ func (b *Builder) failure(batch []*job, err error, output string) error {
 	if len(lines) > keep {
 		lines = lines[len(lines)-keep:]
 	}
-	return &UnitError{Unit: unit, Err: err, Tail: redact.Text(strings.Join(lines, "\n")), tls: diagnosePip(output) == pipTLS}
+	return &UnitError{Unit: unit, Err: err, Tail: redact.Text(strings.Join(lines, "\n")), Installer: installer, tls: diagnosePip(output) == pipTLS}
 }
 
 func (b *Builder) progress(e Event) {

@@ -94,20 +94,20 @@ var img = Image{Ref: "build:1", ID: "sha256:abc", Platform: "linux/amd64"}
 // file, index URLs (and their credentials) only in the environment, the
 // target's tags on pip's command line.
 func TestRunSpec(t *testing.T) {
-	b := newTestBuilder(t, Options{CABundle: []byte("-----BEGIN CERTIFICATE-----\n"), Env: []string{"PIP_INDEX_URL=https://host.example.invalid/simple", "HTTPS_PROXY=http://proxy:3128"}})
+	b := newTestBuilder(t, Options{Installer: config.InstallerPip, CABundle: []byte("-----BEGIN CERTIFICATE-----\n"), Env: []string{"PIP_INDEX_URL=https://host.example.invalid/simple", "HTTPS_PROXY=http://proxy:3128"}})
 	secret := "https://ci:t0ken@index.example.invalid/simple"
 	batch := []*job{
 		{spec: UnitSpec{Package: resolver.Package{Name: "six", Version: "1.16.0", Source: resolver.SourceRegistry}, Target: py311, Image: img,
 			Index: resolver.IndexOptions{IndexURL: secret, ExtraIndexURLs: []string{"https://extra.example.invalid/simple"}}}},
 		{spec: UnitSpec{Package: resolver.Package{Name: "idna", Version: "3.10", Source: resolver.SourceRegistry, Hashes: []string{"sha256:aa", "sha256:bb"}}, Target: py311, Image: img}},
 	}
-	spec, err := b.runSpec(batch)
+	spec, err := b.runSpec(context.Background(), batch)
 	if err != nil {
 		t.Fatal(err)
 	}
-	script := strings.Join(spec.Cmd, " ")
+	script := scriptOf(t, spec)
 	for _, want := range []string{"'--target' '/out/0'", "'--platform' 'manylinux2014_x86_64'", "'--python-version' '3.11'", "'--abi' 'cp311'", "'--abi' 'abi3'",
-		"'--only-binary=:all:'", "'six==1.16.0'", "'--require-hashes' '-r' '/layers-in/req-1.txt'", failMarker + "1",
+		"'--only-binary=:all:'", "'six==1.16.0'", "'--require-hashes' '-r' '/layers-in/req-1.txt'", failMarker, "xargs -P 1 ",
 		"PYTHONHASHSEED=0 python3 -s /layers-in/compile.py /out/0 0 '3.11' ||", "python3 -s /layers-in/compile.py /out/1 1 '3.11' ||"} {
 		if !strings.Contains(script, want) {
 			t.Errorf("script lacks %s:\n%s", want, script)
@@ -116,7 +116,8 @@ func TestRunSpec(t *testing.T) {
 	if strings.Contains(script, "t0ken") || strings.Contains(script, "index.example.invalid") {
 		t.Errorf("an index URL is on the command line:\n%s", script)
 	}
-	wantEnv := []string{"HTTPS_PROXY=http://proxy:3128", "PIP_CERT=/layers-ca/ca.crt", "PIP_INDEX_URL=" + secret, "PIP_EXTRA_INDEX_URL=https://extra.example.invalid/simple"}
+	wantEnv := []string{"HTTPS_PROXY=http://proxy:3128", "PIP_CERT=/layers-ca/ca.crt", "PIP_INDEX_URL=" + secret, "PIP_EXTRA_INDEX_URL=https://extra.example.invalid/simple",
+		"TMPDIR=/layers-scratch", "PIP_CACHE_DIR=/layers-scratch/pip-cache"}
 	if !slices.Equal(spec.Env, wantEnv) {
 		t.Errorf("env %q, want %q", spec.Env, wantEnv)
 	}
@@ -136,7 +137,7 @@ func TestRunSpec(t *testing.T) {
 			}
 		}
 	}
-	if !slices.Equal(names, []string{"layers-in/req-1.txt", "layers-in/compile.py", "layers-ca/ca.crt"}) {
+	if !slices.Equal(names, []string{"layers-in/unit-0.sh", "layers-in/compile-0.sh", "layers-in/req-1.txt", "layers-in/unit-1.sh", "layers-in/compile-1.sh", "layers-in/compile.py", "layers-ca/ca.crt"}) {
 		t.Errorf("files copied in: %q", names)
 	}
 }
@@ -151,11 +152,11 @@ func TestRunSpecLocalAndStrip(t *testing.T) {
 		"libs/common/build/lib/common/stale.py": "",
 	})
 	b := newTestBuilder(t, Options{Root: root, Prune: prune.Options{Strip: true, Bytecode: prune.BytecodeStrip}})
-	spec, err := b.runSpec([]*job{{spec: UnitSpec{Package: resolver.Package{Name: "common", Version: "0.1.0", Source: resolver.SourceLocal, Path: "libs/common"}, Target: py311, Image: img}}})
+	spec, err := b.runSpec(context.Background(), []*job{{spec: UnitSpec{Package: resolver.Package{Name: "common", Version: "0.1.0", Source: resolver.SourceLocal, Path: "libs/common"}, Target: py311, Image: img}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	script := spec.Cmd[2]
+	script := scriptOf(t, spec)
 	if strings.Contains(script, "--platform") || !strings.Contains(script, "'/layers-in/src-0'") || !strings.Contains(script, "strip --strip-unneeded") ||
 		strings.Contains(script, "compile.py") {
 		t.Errorf("script:\n%s", script)
@@ -164,7 +165,7 @@ func TestRunSpecLocalAndStrip(t *testing.T) {
 	for _, f := range spec.In[0].Files {
 		names = append(names, f.Name)
 	}
-	if want := []string{"layers-in/src-0/common/__init__.py", "layers-in/src-0/pyproject.toml"}; !slices.Equal(names, want) {
+	if want := []string{"layers-in/src-0/common/__init__.py", "layers-in/src-0/pyproject.toml", "layers-in/unit-0.sh"}; !slices.Equal(names, want) {
 		t.Errorf("copied %q, want %q", names, want)
 	}
 
@@ -176,6 +177,83 @@ func TestRunSpecLocalAndStrip(t *testing.T) {
 	k2, _ := b.Key(UnitSpec{Package: resolver.Package{Name: "common", Version: "0.1.0", Source: resolver.SourceLocal, Path: "libs/common"}, Target: py311, Image: img})
 	if k1 == k2 || !strings.HasPrefix(k1.Version, "0.1.0+src.") {
 		t.Errorf("local key does not follow the source: %+v %+v", k1, k2)
+	}
+}
+
+// scriptOf returns what a run executes: its command and every unit's
+// script copied in.
+func scriptOf(t *testing.T, spec engine.RunSpec) string {
+	t.Helper()
+	all := strings.Join(spec.Cmd, " ")
+	for _, in := range spec.In {
+		for _, f := range in.Files {
+			if !strings.HasSuffix(f.Name, ".sh") {
+				continue
+			}
+			rc, err := f.Open()
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, err := io.ReadAll(rc)
+			rc.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			all += "\n" + string(data)
+		}
+	}
+	return all
+}
+
+// TestRunSpecUV checks the uv installer's run: uv streamed in from the
+// unit cache, the runtime's platform and Python version (not the image's),
+// hashes, index URLs in uv's environment only, units in parallel, and the
+// fall back to pip when uv can name no tag of the release's wheels.
+func TestRunSpecUV(t *testing.T) {
+	b := newTestBuilder(t, Options{CABundle: []byte("-----BEGIN CERTIFICATE-----\n")})
+	secret := "https://ci:t0ken@index.example.invalid/simple"
+	six := UnitSpec{Package: resolver.Package{Name: "six", Version: "1.16.0", Source: resolver.SourceRegistry, Hashes: []string{"sha256:aa"}}, Target: py311, Image: img,
+		Index: resolver.IndexOptions{IndexURL: secret, ExtraIndexURLs: []string{"https://extra.example.invalid/simple"}}}
+	if _, err := b.o.Cache.Put(b.uvKey(six), func(dir string) error {
+		return os.WriteFile(filepath.Join(dir, "uv"), []byte("#!/bin/sh\n"), 0o755)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	spec, err := b.runSpec(context.Background(), []*job{{spec: six}, {spec: UnitSpec{Package: resolver.Package{Name: "idna", Version: "3.10", Source: resolver.SourceRegistry}, Target: py311, Image: img}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := scriptOf(t, spec)
+	for _, want := range []string{"xargs -P 8 ", "'/layers-uv/uv' 'pip' 'install' '--no-deps'", "'--target' '/out/0'", "'--python-platform' 'x86_64-manylinux_2_17'",
+		"'--python-version' '3.11'", "'--only-binary' ':all:'", "'--cert' '/layers-ca/ca.crt'", "'--index-strategy' 'unsafe-best-match'",
+		"'--require-hashes' '-r' '/layers-in/req-0.txt'", "'idna==3.10'", "rm -f /out/1/.lock", uvFallback,
+		"'python3' '-m' 'pip' 'install' '--no-deps' '--target' '/out/1'"} {
+		if !strings.Contains(script, want) {
+			t.Errorf("script lacks %s:\n%s", want, script)
+		}
+	}
+	if strings.Contains(script, "t0ken") {
+		t.Errorf("an index URL is on the command line:\n%s", script)
+	}
+	for _, want := range []string{"UV_DEFAULT_INDEX=" + secret, "UV_INDEX=https://extra.example.invalid/simple", "PIP_INDEX_URL=" + secret, "UV_PYTHON_DOWNLOADS=never"} {
+		if !slices.Contains(spec.Env, want) {
+			t.Errorf("env %q lacks %q", spec.Env, want)
+		}
+	}
+	var bin *archive.File
+	for _, f := range spec.In[0].Files {
+		if f.Name == "layers-uv/uv" {
+			bin = &f
+		}
+	}
+	if bin == nil || !bin.Exec {
+		t.Errorf("uv not copied in as an executable: %+v", bin)
+	}
+	// A find-links page stays with pip: uv takes it only on its command line.
+	flat := six
+	flat.Index = resolver.IndexOptions{FindLinks: []string{"https://u:p@links.example.invalid/"}}
+	if b.usesUV(flat) {
+		t.Error("a find-links unit is installed by uv")
 	}
 }
 
@@ -205,7 +283,8 @@ func TestBatches(t *testing.T) {
 		todo = append(todo, mk(n, resolver.SourceRegistry, ""))
 	}
 	todo = append(todo, mk("f", resolver.SourceRegistry, "https://private.example.invalid/simple"), mk("g", resolver.SourceLocal, ""))
-	got := batches(todo, 2)
+	pip := func(UnitSpec) bool { return false }
+	got := batches(todo, 2, pip)
 	var shape []string
 	for _, b := range got {
 		var names []string
@@ -217,8 +296,13 @@ func TestBatches(t *testing.T) {
 	if want := []string{"abc", "de", "f", "g"}; !slices.Equal(shape, want) {
 		t.Errorf("batches %q, want %q", shape, want)
 	}
-	if n := len(batches(todo[:5], 1)); n != 1 {
+	if n := len(batches(todo[:5], 1, pip)); n != 1 {
 		t.Errorf("one job: %d batches", n)
+	}
+	// uv installs a group in parallel in one container.
+	uv := newTestBuilder(t, Options{}).usesUV
+	if got := batches(todo, 2, uv); len(got) != 3 || len(got[0]) != 5 {
+		t.Errorf("uv: %d batches, the first of %d units; want 3, the first of 5", len(got), len(got[0]))
 	}
 }
 
@@ -238,7 +322,12 @@ func (f *fakeEngine) Run(_ context.Context, spec engine.RunSpec) error {
 		spec.Stderr.Write([]byte("Collecting x\nERROR: https://u:pw@index.example.invalid/simple said no\n\n" + failMarker + "1\n"))
 		return &engine.ExitError{Code: 3}
 	}
-	n := strings.Count(spec.Cmd[2], "mkdir -p /out/")
+	n := 0
+	for _, f := range spec.In[0].Files {
+		if strings.HasPrefix(f.Name, "layers-in/unit-") {
+			n++
+		}
+	}
 	var files []archive.File
 	for i := range n {
 		dir := "out/" + string(rune('0'+i))
@@ -253,7 +342,7 @@ func (f *fakeEngine) Run(_ context.Context, spec engine.RunSpec) error {
 
 func TestUnitsCacheAndFailure(t *testing.T) {
 	fe := &fakeEngine{}
-	b := newTestBuilder(t, Options{Engine: fe, Jobs: 1})
+	b := newTestBuilder(t, Options{Engine: fe, Jobs: 1, Installer: config.InstallerPip})
 	specs := []UnitSpec{
 		{Package: resolver.Package{Name: "a", Version: "1", Source: resolver.SourceRegistry}, Target: py311, Image: img},
 		{Package: resolver.Package{Name: "b", Version: "1", Source: resolver.SourceRegistry}, Target: py311, Image: img},
@@ -376,6 +465,24 @@ func TestMarkerWatcher(t *testing.T) {
 	for n, want := range map[int][2]int{0: {120, 3}, 1: {0, 0}, 2: {40, 0}, 3: {0, 0}} {
 		if ok, failed := w.compiledFiles(n); ok != want[0] || failed != want[1] {
 			t.Errorf("unit %d: compiled %d, %d failed; want %d, %d", n, ok, failed, want[0], want[1])
+		}
+	}
+}
+
+// TestUVPlatform checks uv's platform for each runtime family: the newest
+// manylinux uv can name that the runtime's glibc loads.
+func TestUVPlatform(t *testing.T) {
+	for _, c := range []struct {
+		target config.Target
+		want   string
+	}{
+		{config.Target{Runtime: "python3.11", Architecture: "x86_64"}, "x86_64-manylinux_2_17"},
+		{config.Target{Runtime: "python3.9", Architecture: "arm64"}, "aarch64-manylinux_2_17"},
+		{config.Target{Runtime: "python3.12", Architecture: "x86_64"}, "x86_64-manylinux_2_34"},
+		{config.Target{Runtime: "python3.13", Architecture: "arm64"}, "aarch64-manylinux_2_34"},
+	} {
+		if got, err := uvPlatform(c.target); err != nil || got != c.want {
+			t.Errorf("%s: %q, %v; want %q", c.target, got, err, c.want)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package builder
 
 import (
+	"context"
 	"crypto/sha256"
 	_ "embed"
 	"encoding/hex"
@@ -39,89 +40,31 @@ const (
 	caPath = "/layers-ca/ca.crt"
 )
 
+// scratchDir is the installers' working folder in the container (uv's
+// cache, pip's temporary files), on a volume like /out.
+const scratchDir = "/layers-scratch"
+
+// logDir holds each unit's output in the container, printed in unit order
+// once every install has ended, so that marker lines never interleave.
+const logDir = "/layers-log"
+
 // runSpec returns the container run that installs a batch's units into
-// /out/<n>, n being the unit's place in the batch.
-func (b *Builder) runSpec(batch []*job) (engine.RunSpec, error) {
+// /out/<n>, n being the unit's place in the batch. Each unit has a script
+// of its own (install, strip, compile); uv batches run up to uvParallel of
+// them at once, pip batches one after another.
+func (b *Builder) runSpec(ctx context.Context, batch []*job) (engine.RunSpec, error) {
 	first := batch[0].spec
-	var (
-		files  []archive.File
-		script strings.Builder
-	)
-	script.WriteString("set -u\n")
+	uv := b.usesUV(first)
+	var files []archive.File
 	for n, j := range batch {
-		p := j.spec.Package
-		target := fmt.Sprintf("/out/%d", n)
-		args := []string{"python3", "-m", "pip", "install", "--no-deps", "--target", target,
-			"--root-user-action=ignore", "--disable-pip-version-check", "--no-input", "--no-compile",
-			"--no-warn-script-location", "--progress-bar", "off"}
-		switch k := kind(j.spec); k {
-		case "wheel", "sdist":
-			if k == "wheel" {
-				bin, err := binaryArgs(j.spec.Target)
-				if err != nil {
-					return engine.RunSpec{}, err
-				}
-				args = append(args, bin...)
-			} else {
-				args = append(args, "--no-binary", p.Name)
-			}
-			req := fmt.Sprintf("%s==%s", p.Name, p.Version)
-			if len(p.Hashes) == 0 {
-				args = append(args, req)
-				break
-			}
-			// A lock's hashes make pip refuse any other artifact.
-			var b strings.Builder
-			b.WriteString(req)
-			for _, h := range p.Hashes {
-				b.WriteString(" \\\n    --hash=" + h)
-			}
-			b.WriteString("\n")
-			name := fmt.Sprintf("req-%d.txt", n)
-			files = append(files, archive.FromBytes(path.Join(strings.TrimPrefix(inDir, "/"), name), []byte(b.String()), false))
-			args = append(args, "--require-hashes", "-r", path.Join(inDir, name))
-		case "source":
-			if p.Source == resolver.SourceURL {
-				// In a file, not on the command line: the URL may carry a token.
-				name := fmt.Sprintf("req-%d.txt", n)
-				line := fmt.Sprintf("%s @ %s\n", p.Name, p.URL)
-				files = append(files, archive.FromBytes(path.Join(strings.TrimPrefix(inDir, "/"), name), []byte(line), false))
-				args = append(args, "-r", path.Join(inDir, name))
-				break
-			}
-			src, err := digest.LocalPackageFiles(b.o.Root, p.Path)
-			if err != nil {
-				return engine.RunSpec{}, fmt.Errorf("%s: %w", j.spec, err)
-			}
-			dir := path.Join(strings.TrimPrefix(inDir, "/"), fmt.Sprintf("src-%d", n))
-			for _, f := range src {
-				f.Name = path.Join(dir, f.Name)
-				files = append(files, f)
-			}
-			if digest.LocalArchive(b.o.Root, p.Path) {
-				args = append(args, "/"+path.Join(dir, src[0].Name)) // pip installs the wheel or sdist file
-			} else {
-				args = append(args, "/"+dir)
-			}
+		install, compile, extra, err := b.unitScript(n, j.spec, uv)
+		if err != nil {
+			return engine.RunSpec{}, err
 		}
-		fmt.Fprintf(&script, "mkdir -p %s && %s || { echo; echo '%s%d'; exit 3; }\n", target, shellJoin(args), failMarker, n)
-		if b.o.Prune.Strip {
-			// A file strip does not understand stays as it is. Libraries
-			// auditwheel vendored into *.libs were rewritten by patchelf,
-			// and strip breaks their segment alignment ("ELF load command
-			// address/offset not page-aligned" on numpy's OpenBLAS).
-			fmt.Fprintf(&script, "before=$(du -sb %s | cut -f1)\n", target)
-			fmt.Fprintf(&script, "find %s -type f \\( -name '*.so' -o -name '*.so.*' \\) ! -path '*.libs/*' -exec sh -c 'for f; do strip --strip-unneeded \"$f\" 2>/dev/null || true; done' sh {} +\n", target)
-			fmt.Fprintf(&script, "echo \"%s%d $((before - $(du -sb %s | cut -f1)))\"\n", stripMarker, n, target)
-		}
-		if b.o.Prune.Compile() {
-			// After strip, so that its figure holds no byte code; before
-			// prune, which keeps the pycs of the sources it keeps. A fresh
-			// interpreter per unit; a fixed hash seed, because Pythons
-			// before 3.11 marshal a frozenset constant in hash order.
-			version := strings.TrimPrefix(j.spec.Target.Runtime, "python")
-			fmt.Fprintf(&script, "env -u PYTHONPATH PYTHONHASHSEED=0 python3 -s %s %s %d %s || { echo; echo '%s%d'; exit 3; }\n",
-				path.Join(inDir, "compile.py"), target, n, shellJoin([]string{version}), failMarker, n)
+		files = append(files, extra...)
+		files = append(files, archive.FromBytes(path.Join(strings.TrimPrefix(inDir, "/"), fmt.Sprintf("unit-%d.sh", n)), []byte(install), false))
+		if compile != "" {
+			files = append(files, archive.FromBytes(path.Join(strings.TrimPrefix(inDir, "/"), fmt.Sprintf("compile-%d.sh", n)), []byte(compile), false))
 		}
 	}
 	if b.o.Prune.Compile() {
@@ -132,18 +75,158 @@ func (b *Builder) runSpec(batch []*job) (engine.RunSpec, error) {
 		files = append(files, archive.FromBytes(strings.TrimPrefix(caPath, "/"), b.o.CABundle, false))
 		env = append(env, "PIP_CERT="+caPath)
 	}
-	env = mergeEnv(env, indexEnv(first.Index, lockIndex(first)))
+	pipEnv := indexEnv(first.Index, lockIndex(first))
+	env = mergeEnv(env, append(pipEnv, "TMPDIR="+scratchDir, "PIP_CACHE_DIR="+scratchDir+"/pip-cache"))
+	parallel := 1
+	if uv {
+		bin, err := b.uvBinary(ctx, first)
+		if err != nil {
+			return engine.RunSpec{}, err
+		}
+		files = append(files, bin)
+		env = mergeEnv(env, append(uvIndexEnv(pipEnv), "UV_PYTHON_DOWNLOADS=never", "UV_NO_PROGRESS=1"))
+		parallel = uvParallel
+	}
 	spec := engine.RunSpec{
 		Image:    first.Image.ID,
 		Platform: first.Image.Platform,
-		Cmd:      []string{"sh", "-c", script.String()},
+		Cmd:      []string{"sh", "-c", runnerScript(len(batch), parallel, b.o.Prune.Compile())},
 		Env:      env,
 		Labels:   map[string]string{"layers.target": first.Target.String()},
-	}
-	if len(files) > 0 {
-		spec.In = []engine.CopyIn{{Dir: "/", Files: files}}
+		In:       []engine.CopyIn{{Dir: "/", Files: files}},
+		Scratch:  []string{"/out", scratchDir},
 	}
 	return spec, nil
+}
+
+// runnerScript runs the units' scripts, each with its output in logDir:
+// first every unit's install (unit-N.sh), parallel at a time, since
+// downloads wait on the network; then, when compile is set, every unit's
+// compile (compile-N.sh) one after another, since compile.py already uses
+// every core. It then prints the outputs in unit order and, when a unit
+// failed, ends with the failed unit's output and its failMarker line.
+func runnerScript(units, parallel int, compile bool) string {
+	var s strings.Builder
+	fmt.Fprintf(&s, "set -u\nmkdir -p %s\n", logDir)
+	phase := func(name string, parallel int) {
+		// xargs stops starting units once one exits 255; what it says of
+		// that is kept apart, and shown only when no unit's output
+		// explains it.
+		fmt.Fprintf(&s, "seq 0 %d | xargs -P %d -n 1 sh -c 'sh %s/%s-$0.sh >> %s/$0 2>&1 || { touch %s/$0.failed; exit 255; }' 2>> %s/xargs\n",
+			units-1, parallel, inDir, name, logDir, logDir, logDir)
+	}
+	phase("unit", parallel)
+	s.WriteString("status=$?\n")
+	if compile {
+		s.WriteString("if [ $status -eq 0 ]; then\n")
+		phase("compile", 1)
+		s.WriteString("status=$?\nfi\n")
+	}
+	fmt.Fprintf(&s, "for n in $(seq 0 %d); do [ -e %s/$n.failed ] || cat %s/$n 2>/dev/null; done\n", units-1, logDir, logDir)
+	fmt.Fprintf(&s, "for n in $(seq 0 %d); do if [ -e %s/$n.failed ]; then cat %s/$n; echo; echo \"%s$n\"; exit 3; fi; done\n",
+		units-1, logDir, logDir, failMarker)
+	fmt.Fprintf(&s, "[ $status -eq 0 ] || cat %s/xargs\nexit $status\n", logDir)
+	return s.String()
+}
+
+// unitScript returns the shell scripts that install unit n into /out/<n>
+// and strip it, and that compile it (empty without compile), and the
+// files they need in the container.
+func (b *Builder) unitScript(n int, s UnitSpec, uv bool) (install, compile string, _ []archive.File, _ error) {
+	p := s.Package
+	target := fmt.Sprintf("/out/%d", n)
+	var files []archive.File
+	args := []string{"python3", "-m", "pip", "install", "--no-deps", "--target", target,
+		"--root-user-action=ignore", "--disable-pip-version-check", "--no-input", "--no-compile",
+		"--no-warn-script-location", "--progress-bar", "off"}
+	hashFile := ""
+	switch k := kind(s); k {
+	case "wheel", "sdist":
+		if k == "wheel" {
+			bin, err := binaryArgs(s.Target)
+			if err != nil {
+				return "", "", nil, err
+			}
+			args = append(args, bin...)
+		} else {
+			args = append(args, "--no-binary", p.Name)
+		}
+		req := fmt.Sprintf("%s==%s", p.Name, p.Version)
+		if len(p.Hashes) == 0 {
+			args = append(args, req)
+			break
+		}
+		// A lock's hashes make the installer refuse any other artifact.
+		var b strings.Builder
+		b.WriteString(req)
+		for _, h := range p.Hashes {
+			b.WriteString(" \\\n    --hash=" + h)
+		}
+		b.WriteString("\n")
+		hashFile = path.Join(inDir, fmt.Sprintf("req-%d.txt", n))
+		files = append(files, archive.FromBytes(strings.TrimPrefix(hashFile, "/"), []byte(b.String()), false))
+		args = append(args, "--require-hashes", "-r", hashFile)
+	case "source":
+		if p.Source == resolver.SourceURL {
+			// In a file, not on the command line: the URL may carry a token.
+			name := path.Join(strings.TrimPrefix(inDir, "/"), fmt.Sprintf("req-%d.txt", n))
+			line := fmt.Sprintf("%s @ %s\n", p.Name, p.URL)
+			files = append(files, archive.FromBytes(name, []byte(line), false))
+			args = append(args, "-r", "/"+name)
+			break
+		}
+		src, err := digest.LocalPackageFiles(b.o.Root, p.Path)
+		if err != nil {
+			return "", "", nil, fmt.Errorf("%s: %w", s, err)
+		}
+		dir := path.Join(strings.TrimPrefix(inDir, "/"), fmt.Sprintf("src-%d", n))
+		for _, f := range src {
+			f.Name = path.Join(dir, f.Name)
+			files = append(files, f)
+		}
+		if digest.LocalArchive(b.o.Root, p.Path) {
+			args = append(args, "/"+path.Join(dir, src[0].Name)) // pip installs the wheel or sdist file
+		} else {
+			args = append(args, "/"+dir)
+		}
+	}
+	var script strings.Builder
+	fmt.Fprintf(&script, "set -u\nmkdir -p %s\n", target)
+	if uv {
+		ua, err := uvArgs(s, target, hashFile, len(b.o.CABundle) > 0)
+		if err != nil {
+			return "", "", nil, err
+		}
+		uvLog := fmt.Sprintf("%s/%d.uv", logDir, n)
+		fmt.Fprintf(&script, "%s > %s 2>&1; status=$?\ncat %s\n", shellJoin(ua), uvLog, uvLog)
+		fmt.Fprintf(&script, "if [ $status -ne 0 ]; then\n\t%s %s || exit 3\n", uvFallback, uvLog)
+		fmt.Fprintf(&script, "\techo 'layers: no wheel uv can select for the target; pip picks among every tag the runtime loads'\n")
+		fmt.Fprintf(&script, "\trm -rf %s && mkdir -p %s && %s || exit 3\nfi\n", target, target, shellJoin(args))
+		// uv leaves its lock file in the target, and creates the empty
+		// folders a wheel lists, which pip skips: the same files either way.
+		fmt.Fprintf(&script, "rm -f %s/.lock\nfind %s -mindepth 1 -type d -empty -delete\n", target, target)
+	} else {
+		fmt.Fprintf(&script, "%s || exit 3\n", shellJoin(args))
+	}
+	if b.o.Prune.Strip {
+		// A file strip does not understand stays as it is. Libraries
+		// auditwheel vendored into *.libs were rewritten by patchelf,
+		// and strip breaks their segment alignment ("ELF load command
+		// address/offset not page-aligned" on numpy's OpenBLAS).
+		fmt.Fprintf(&script, "before=$(du -sb %s | cut -f1)\n", target)
+		fmt.Fprintf(&script, "find %s -type f \\( -name '*.so' -o -name '*.so.*' \\) ! -path '*.libs/*' -exec sh -c 'for f; do strip --strip-unneeded \"$f\" 2>/dev/null || true; done' sh {} +\n", target)
+		fmt.Fprintf(&script, "echo \"%s%d $((before - $(du -sb %s | cut -f1)))\"\n", stripMarker, n, target)
+	}
+	if b.o.Prune.Compile() {
+		// After strip, so that its figure holds no byte code; before
+		// prune, which keeps the pycs of the sources it keeps. A fresh
+		// interpreter per unit; a fixed hash seed, because Pythons
+		// before 3.11 marshal a frozenset constant in hash order.
+		version := strings.TrimPrefix(s.Target.Runtime, "python")
+		compile = fmt.Sprintf("env -u PYTHONPATH PYTHONHASHSEED=0 python3 -s %s %s %d %s || exit 3\n",
+			path.Join(inDir, "compile.py"), target, n, shellJoin([]string{version}))
+	}
+	return script.String(), compile, files, nil
 }
 
 // mergeEnv returns base with over's variables replacing base's of the same

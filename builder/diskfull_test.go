@@ -26,6 +26,8 @@ func TestBuildDiskFull(t *testing.T) {
 	}
 	t.Cleanup(func() { syscall.Unmount(cacheDir, syscall.MNT_DETACH) })
 	cfg := writeRepo(t, image, map[string]string{
+		// pip: the uv binary alone would fill the disk before any unit.
+		"layers.toml":                    "installer = \"pip\"\n",
 		"functions/api/requirements.txt": "PyYAML==6.0.2\n",
 	})
 	_, err := build(t, d, cfg, cacheDir)

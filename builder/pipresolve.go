@@ -168,31 +168,16 @@ func (r *PipResolver) Resolve(ctx context.Context, req PipRequest) (pkgs []resol
 	if err != nil {
 		return nil, false, err
 	}
-	tmp, err := os.MkdirTemp("", "layers-resolve-")
+	var data []byte
+	// Retried from scratch when the engine fails mid-run (a pool's
+	// engine), as the builder's batches are.
+	err = engine.Retry(ctx, func(ctx context.Context) error {
+		var err error
+		data, err = r.run(ctx, req, spec)
+		return err
+	})
 	if err != nil {
 		return nil, false, err
-	}
-	defer os.RemoveAll(tmp)
-	tail := engine.NewTailBuffer(16 << 10)
-	spec.Stdout, spec.Stderr = tail, tail
-	spec.Out = []engine.CopyOut{{Path: path.Dir(resolveReport), Extract: func(rd io.Reader) error {
-		_, err := archive.ExtractTar(rd, tmp)
-		return err
-	}}}
-	if err := r.o.Engine.Run(ctx, spec); err != nil {
-		if ctx.Err() != nil {
-			return nil, false, ctx.Err()
-		}
-		var ee *engine.ExitError
-		if errors.As(err, &ee) {
-			err = fmt.Errorf("pip failed (exit status %d)", ee.Code)
-		}
-		out := tail.String()
-		return nil, false, &ResolveError{Function: req.Function, Target: req.Target, Err: err, Tail: lastLines(out, 15), why: diagnosePip(out)}
-	}
-	data, err := os.ReadFile(filepath.Join(tmp, path.Base(resolveReport)))
-	if err != nil {
-		return nil, false, &ResolveError{Function: req.Function, Target: req.Target, Err: fmt.Errorf("pip wrote no report: %w", err)}
 	}
 	pkgs, err = ParseReport(data, resolveSrc)
 	if err != nil {
@@ -203,6 +188,41 @@ func (r *PipResolver) Resolve(ctx context.Context, req PipRequest) (pkgs []resol
 		return nil, false, err
 	}
 	return pkgs, false, nil
+}
+
+// run runs spec, which resolves req, in a fresh folder and returns the
+// report pip wrote.
+func (r *PipResolver) run(ctx context.Context, req PipRequest, spec engine.RunSpec) ([]byte, error) {
+	tmp, err := os.MkdirTemp("", "layers-resolve-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	tail := engine.NewTailBuffer(16 << 10)
+	spec.Stdout, spec.Stderr = tail, tail
+	spec.Out = []engine.CopyOut{{Path: path.Dir(resolveReport), Extract: func(rd io.Reader) error {
+		_, err := archive.ExtractTar(rd, tmp)
+		return err
+	}}}
+	if err := r.o.Engine.Run(ctx, spec); err != nil {
+		var failed *engine.FailedError
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		} else if errors.As(err, &failed) {
+			return nil, err
+		}
+		var ee *engine.ExitError
+		if errors.As(err, &ee) {
+			err = fmt.Errorf("pip failed (exit status %d)", ee.Code)
+		}
+		out := tail.String()
+		return nil, &ResolveError{Function: req.Function, Target: req.Target, Err: err, Tail: lastLines(out, 15), why: diagnosePip(out)}
+	}
+	data, err := os.ReadFile(filepath.Join(tmp, path.Base(resolveReport)))
+	if err != nil {
+		return nil, &ResolveError{Function: req.Function, Target: req.Target, Err: fmt.Errorf("pip wrote no report: %w", err)}
+	}
+	return data, nil
 }
 
 // runSpec returns the container run that resolves req and writes pip's

@@ -192,7 +192,29 @@ type Build struct {
 	// container trusts instead of the image's own bundle: needed behind
 	// proxies that re-sign TLS. LAYERS_CA_BUNDLE overrides it.
 	CABundle string `toml:"ca_bundle"`
+	// Installer is InstallerUV (the default) or InstallerPip: what
+	// installs wheels in the build container. Source distributions and
+	// local or URL packages are always built by pip.
+	Installer string `toml:"installer"`
+	// Engines is [build] engines as written: an array of Docker engine
+	// addresses for every architecture, or a table of such arrays by
+	// architecture ([build.engines] x86_64 = [...]). Unset means the
+	// engine the environment names (DOCKER_HOST), as without the key.
+	Engines any `toml:"engines"`
+	// EnginesByArch is Engines checked, by architecture; nil when
+	// Engines is unset. An architecture the table leaves out builds on
+	// the environment's engine.
+	EnginesByArch map[string][]EngineAddress `toml:"-"`
 }
+
+// Installers, [build] installer.
+const (
+	// InstallerUV installs wheels with uv, in parallel, in the build
+	// container (uv itself is installed there once, by pip, and cached).
+	InstallerUV = "uv"
+	// InstallerPip installs every unit with pip, one after another.
+	InstallerPip = "pip"
+)
 
 // Byte-code modes, [prune] bytecode and [function.NAME] bytecode.
 const (
@@ -296,6 +318,7 @@ func Default(root string) *Config {
 			FunctionUnzippedBytes: defaultFunctionUnzippedBytes,
 		},
 		Layers: Layers{PlanFile: DefaultPlanFile},
+		Build:  Build{Installer: InstallerUV},
 		Prune:  Prune{Bytecode: BytecodeCompile},
 		Cache:  Cache{Write: true},
 		Publish: Publish{

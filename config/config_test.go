@@ -25,6 +25,7 @@ func TestDefault(t *testing.T) {
 		Architectures: []string{"x86_64"},
 		Limits:        Limits{LayersPerFunction: 5, ReservedLayers: 1, FunctionUnzippedBytes: 262144000},
 		Layers:        Layers{PlanFile: ".layers/plan.json"},
+		Build:         Build{Installer: "uv"},
 		Prune:         Prune{Bytecode: "compile"},
 		Publish:       Publish{InlineMaxBytes: 50_000_000, Outputs: ".layers/outputs.json"},
 		Cache:         Cache{Write: true},
@@ -78,6 +79,7 @@ func TestParseFull(t *testing.T) {
 			LocalInCode: true,
 			PlanFile:    "deploy/layers-plan.json",
 		},
+		Build: Build{Installer: "uv"},
 		Prune: Prune{Bytecode: "compile"},
 		Publish: Publish{
 			Region: "eu-west-1", Profile: "ci", S3Bucket: "acme-artifacts", S3Prefix: "layers/",

@@ -47,6 +47,16 @@ func FuzzParse(f *testing.F) {
 		if m := c.Layers.MaxExtra; m != nil && !(*m >= 0 && *m <= 1) {
 			t.Fatalf("accepted max_extra %v", *m)
 		}
+		for arch, addrs := range c.Build.EnginesByArch {
+			if !slices.Contains(Architectures, arch) || len(addrs) == 0 {
+				t.Fatalf("accepted engines %v for architecture %q", addrs, arch)
+			}
+			for _, a := range addrs {
+				if engineAddressProblem(a.Address) != "" || a.Line < 1 {
+					t.Fatalf("accepted engine address %+v", a)
+				}
+			}
+		}
 		for _, d := range c.Exclude {
 			if n, ok := normalize(d); !ok || n != d {
 				t.Fatalf("exclude holds %q, not a normalised name", d)

@@ -51,6 +51,7 @@ func Parse(path string, data []byte) (*Config, error) {
 	if len(problems) > 0 {
 		return nil, first(path, data, problems)
 	}
+	c.engineLines(data)
 	return c, nil
 }
 

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"io/fs"
 	"os"
@@ -132,6 +133,9 @@ func TestStarterCommentedDefaults(t *testing.T) {
 				t.Errorf("example override %+v differs from the defaults %+v", f, g)
 			}
 
+			if i := bytes.Index(data, []byte("%!")); i >= 0 {
+				t.Errorf("a formatting verb went wrong: %q", data[max(i-40, 0):i+20])
+			}
 			var doc map[string]any
 			if err := toml.Unmarshal(data, &doc); err != nil {
 				t.Fatal(err)

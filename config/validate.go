@@ -95,6 +95,10 @@ func (c *Config) validate() []problem {
 	if b := c.Build.CABundle; strings.TrimSpace(b) != b {
 		v.errorf([]any{"build", "ca_bundle"}, "%s has leading or trailing spaces", tomlString(b))
 	}
+	if i := c.Build.Installer; i != InstallerUV && i != InstallerPip {
+		v.errorf([]any{"build", "installer"}, "want %q (wheels installed in parallel by uv) or %q, got %s", InstallerUV, InstallerPip, tomlString(i))
+	}
+	c.Build.EnginesByArch = v.engines(c.Build.Engines)
 	v.pruneGlobs(c.Prune.Patterns, "patterns")
 	v.pruneGlobs(c.Prune.Keep, "keep")
 	v.bytecode(c.Prune.Bytecode, "prune", "bytecode")

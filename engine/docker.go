@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -18,6 +19,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/client"
 	"github.com/docker/docker/pkg/stdcopy"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -56,29 +58,57 @@ func Dial(ctx context.Context) (*Docker, error) {
 	if host == "" {
 		host = client.DefaultDockerHost
 	}
+	return DialHost(ctx, host)
+}
+
+// DialHost connects to the engine at host (unix://, tcp:// or ssh://) and
+// checks that it answers. A tcp:// host uses the TLS settings of the
+// environment (DOCKER_TLS_VERIFY, DOCKER_CERT_PATH), as Dial does.
+func DialHost(ctx context.Context, host string) (*Docker, error) {
+	return DialEndpoint(ctx, Endpoint{Host: host})
+}
+
+// DialEndpoint connects to the engine at e and checks that it answers. An
+// engine that does not answer is an *UnreachableError; its Host is e.Name
+// when set, so the user reads the address they wrote.
+func DialEndpoint(ctx context.Context, e Endpoint) (*Docker, error) {
+	name := e.Name
+	if name == "" {
+		name = e.Host
+	}
 	var (
 		cli *client.Client
 		err error
 	)
-	if strings.HasPrefix(host, "ssh://") {
-		cli, err = sshClient(host)
+	if strings.HasPrefix(e.Host, "ssh://") {
+		cli, err = sshClient(e.Host)
 	} else {
-		cli, err = client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+		opts := []client.Opt{}
+		switch {
+		case e.TLSDir != "":
+			opts = append(opts, withTLSDir(e.TLSDir, e.SkipTLSVerify))
+		case strings.HasPrefix(e.Host, "tcp://") || os.Getenv(client.EnvOverrideHost) == e.Host:
+			// As client.FromEnv: the environment's TLS settings belong
+			// to DOCKER_HOST, and to tcp:// hosts named in layers.toml.
+			opts = append(opts, client.WithTLSClientConfigFromEnv())
+		}
+		opts = append(opts, client.WithHost(e.Host), client.WithVersionFromEnv(), client.WithAPIVersionNegotiation())
+		cli, err = client.NewClientWithOpts(opts...)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("docker engine at %s: %w", host, err)
+		return nil, fmt.Errorf("docker engine at %s: %w", name, err)
 	}
 	pingCtx, cancel := context.WithTimeout(ctx, dialTimeout)
 	defer cancel()
 	if _, err := cli.Ping(pingCtx); err != nil {
 		cli.Close()
-		return nil, &UnreachableError{Host: host, Err: err}
+		return nil, &UnreachableError{Host: name, Err: err, Source: e.Source}
 	}
 	hostname, err := os.Hostname()
 	if err != nil {
 		hostname = "unknown"
 	}
-	return &Docker{cli: cli, host: host, hostname: hostname, owner: hostname + ":" + strconv.Itoa(os.Getpid())}, nil
+	return &Docker{cli: cli, host: name, hostname: hostname, owner: hostname + ":" + strconv.Itoa(os.Getpid())}, nil
 }
 
 // sshClient returns a client whose connections are `ssh HOST docker system
@@ -147,9 +177,17 @@ func (d *Docker) Pull(ctx context.Context, ref, plat string) error {
 		return fmt.Errorf("pull %s for %s: %w", ref, plat, err)
 	}
 	defer rc.Close()
-	// The engine reports a failed pull inside the progress stream, with
-	// an HTTP 200 already sent.
-	dec := json.NewDecoder(rc)
+	if err := readStream(rc); err != nil {
+		return fmt.Errorf("pull %s for %s: %w", ref, plat, err)
+	}
+	return nil
+}
+
+// readStream reads the JSON progress stream of a pull or an image load.
+// The engine reports a failure inside the stream, with an HTTP 200
+// already sent.
+func readStream(r io.Reader) error {
+	dec := json.NewDecoder(r)
 	for {
 		var msg struct {
 			Error       string `json:"error"`
@@ -160,10 +198,10 @@ func (d *Docker) Pull(ctx context.Context, ref, plat string) error {
 		if err := dec.Decode(&msg); err == io.EOF {
 			return nil
 		} else if err != nil {
-			return fmt.Errorf("pull %s for %s: %w", ref, plat, err)
+			return err
 		}
 		if msg.Error != "" || msg.ErrorDetail.Message != "" {
-			return fmt.Errorf("pull %s for %s: %s", ref, plat, strings.TrimSpace(msg.Error+" "+msg.ErrorDetail.Message))
+			return errors.New(strings.TrimSpace(msg.Error + " " + msg.ErrorDetail.Message))
 		}
 	}
 }
@@ -181,7 +219,7 @@ func (d *Docker) Run(ctx context.Context, spec RunSpec) (err error) {
 		Labels:       spec.Labels,
 		AttachStdout: true,
 		AttachStderr: true,
-	}, spec.Platform, spec.In)
+	}, spec.Platform, spec.Scratch, spec.In)
 	if remove != nil {
 		defer remove(&err)
 	}
@@ -246,12 +284,12 @@ func (d *Docker) Run(ctx context.Context, spec RunSpec) (err error) {
 }
 
 // create creates a container from cfg for platform, labelled as this
-// run's (LabelBuild, LabelOwner, on top of cfg.Labels), without starting
-// it, and copies in into it. Whenever the container exists, remove is
+// run's (LabelBuild, LabelOwner, on top of cfg.Labels), with an anonymous
+// volume at each scratch path, without starting it, and copies in into it. Whenever the container exists, remove is
 // non-nil: deferred with the caller's named error, it removes the
 // container on every path out and reports a failed removal in that error
 // when nothing failed before.
-func (d *Docker) create(ctx context.Context, cfg *container.Config, platform string, in []CopyIn) (id string, remove func(*error), err error) {
+func (d *Docker) create(ctx context.Context, cfg *container.Config, platform string, scratch []string, in []CopyIn) (id string, remove func(*error), err error) {
 	plat, err := parsePlatform(platform)
 	if err != nil {
 		return "", nil, err
@@ -263,7 +301,11 @@ func (d *Docker) create(ctx context.Context, cfg *container.Config, platform str
 	labels[LabelBuild], labels[LabelOwner] = "1", d.owner
 	c := *cfg
 	c.Labels = labels
-	created, err := d.cli.ContainerCreate(ctx, &c, &container.HostConfig{}, nil,
+	host := &container.HostConfig{}
+	for _, p := range scratch {
+		host.Mounts = append(host.Mounts, mount.Mount{Type: mount.TypeVolume, Target: p})
+	}
+	created, err := d.cli.ContainerCreate(ctx, &c, host, nil,
 		&ocispec.Platform{OS: plat.os, Architecture: plat.arch, Variant: plat.variant}, "")
 	if err != nil {
 		return "", nil, fmt.Errorf("create container from %s: %w", cfg.Image, err)

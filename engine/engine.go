@@ -8,6 +8,9 @@
 // Every container carries the LabelBuild label, is removed when its run
 // ends or is cancelled, and is cleaned up by RemoveLeftovers when a killed
 // run could not remove it.
+//
+// Pool spreads runs over several engines ([build] engines), each for one
+// or more platforms, and takes out an engine that fails mid-build.
 package engine
 
 import (
@@ -83,6 +86,11 @@ type RunSpec struct {
 	// written into files that are copied in or out.
 	Env     []string
 	WorkDir string
+	// Scratch are folders that get a volume of their own, removed with
+	// the container: writes there skip the image's copy-on-write layer,
+	// several times faster for an install's many small files. Out may
+	// read them.
+	Scratch []string
 	Labels  map[string]string // in addition to LabelBuild and LabelOwner
 	In      []CopyIn          // copied in before the container starts
 	Out     []CopyOut         // copied out after it exits with status 0
@@ -120,13 +128,22 @@ func (e *ExitError) Error() string {
 type UnreachableError struct {
 	Host string
 	Err  error
+	// Source is where the address was configured ("layers.toml:12"), ""
+	// for DOCKER_HOST.
+	Source string
 }
 
 func (e *UnreachableError) Error() string {
 	if client.IsErrConnectionFailed(e.Err) && !strings.HasPrefix(e.Host, "ssh://") {
 		// The client's own text only repeats the address; over ssh it
 		// carries what ssh said.
+		if e.Source != "" {
+			return fmt.Sprintf("cannot reach the Docker engine at %s: is it running? (%s names it in [build] engines)", e.Host, e.Source)
+		}
 		return fmt.Sprintf("cannot reach the Docker engine at %s: is it running? (DOCKER_HOST selects another engine)", e.Host)
+	}
+	if e.Source != "" {
+		return fmt.Sprintf("cannot reach the Docker engine at %s (%s, [build] engines): %v", e.Host, e.Source, e.Err)
 	}
 	return fmt.Sprintf("cannot reach the Docker engine at %s: %v", e.Host, e.Err)
 }

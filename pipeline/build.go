@@ -97,7 +97,10 @@ type BuildResult struct {
 	// without one).
 	Remote      string
 	RemoteStats remote.Stats
-	Took        time.Duration
+	// Engines says what each engine of [build] engines did; nil
+	// without the key.
+	Engines []engine.Usage
+	Took    time.Duration
 }
 
 // buildRun is one build's state, handed from stage to stage: what the
@@ -108,6 +111,7 @@ type buildRun struct {
 	cfg     *config.Config
 	o       BuildOptions // defaults filled in
 	engine  engine.Engine
+	pool    *engine.Pool // the [build] engines; nil without
 	pip     *builder.PipResolver
 	remote  *remote.Tier // nil without a remote tier
 	builder *builder.Builder
@@ -181,21 +185,18 @@ func Build(ctx context.Context, cfg *config.Config, o BuildOptions) (*BuildResul
 	if err != nil {
 		return nil, err
 	}
-	if r.engine == nil {
-		e, err := engine.Dial(ctx)
-		if err != nil {
-			return nil, err
-		}
-		defer e.Close()
-		r.engine = e
+	closeEngines, err := r.dialEngines(ctx, res)
+	if err != nil {
+		return nil, err
 	}
+	defer closeEngines()
 	if r.remote, err = remote.Open(ctx, remote.SettingsFor(cfg, o.CacheURL, o.CacheReadOnly, o.Getenv), r.rep.warning); err != nil {
 		return nil, err
 	}
 	if err := r.prepare(ctx, res); err != nil {
 		return nil, err
 	}
-	if err := fillClosures(ctx, cfg, res, r.images, r.pip, true, o.Jobs, r.rep); err != nil {
+	if err := fillClosures(ctx, cfg, res, r.images, r.pip, true, r.o.Jobs, r.rep); err != nil {
 		return nil, err
 	}
 	if err := checkResolved(res); err != nil {
@@ -235,6 +236,9 @@ func Build(ctx context.Context, cfg *config.Config, o BuildOptions) (*BuildResul
 	removeStaleZips(dist, keep)
 	r.out.Manifest, r.out.ManifestPath, r.out.Took = m, manifest.Path(cfg.Root), time.Since(start)
 	r.out.Remote, r.out.RemoteStats = r.remote.Location(), r.remote.Stats()
+	if r.pool != nil {
+		r.out.Engines = r.pool.Usage()
+	}
 	return r.out, nil
 }
 
@@ -355,8 +359,8 @@ func (r *buildRun) prepare(ctx context.Context, res *resolver.Result) error {
 	}
 	out := r.out
 	r.builder, err = builder.New(builder.Options{
-		Engine: r.engine, Cache: c, Remote: r.remote, Jobs: o.Jobs, Prune: pruneOptions(cfg), CABundle: ca, Env: env,
-		Tool: o.Tool, Root: cfg.Root,
+		Engine: r.engine, Cache: c, Remote: r.remote, Jobs: r.o.Jobs, Prune: pruneOptions(cfg), CABundle: ca, Env: env,
+		Tool: o.Tool, Root: cfg.Root, Installer: cfg.Build.Installer,
 		Progress: func(e builder.Event) {
 			if e.Cached {
 				out.UnitsCached++

@@ -46,12 +46,17 @@ func (p *pipEngine) Run(_ context.Context, spec engine.RunSpec) error {
 	p.runs++
 	p.env = append(p.env, spec.Env)
 	p.mu.Unlock()
+	if spec.Out[0].Path == "/out/tool" { // the builder installs uv
+		return extractFiles(spec, archive.FromBytes("tool/uv", []byte("#!/bin/sh\n"), true))
+	}
 	var files []archive.File
-	for _, line := range strings.Split(spec.Cmd[2], "\n") {
+	done := map[string]bool{}
+	for _, line := range strings.Split(runScript(spec), "\n") {
 		m := unitArg.FindStringSubmatch(line)
-		if m == nil {
-			continue
+		if m == nil || done[m[1]] {
+			continue // uv's line comes first, then its fallback to pip
 		}
+		done[m[1]] = true
 		if m[2] == p.fail {
 			fmt.Fprintf(spec.Stderr, "ERROR: No matching distribution found for %s==%s\n\n%s%s\n", m[2], m[3], "layers-failed-unit: ", m[1])
 			return &engine.ExitError{Code: 3}
@@ -60,6 +65,31 @@ func (p *pipEngine) Run(_ context.Context, spec engine.RunSpec) error {
 		files = append(files, archive.FromBytes("out/"+m[1]+"/"+mod+"/__init__.py", []byte(strings.Repeat("#", 100+len(m[3]))), false),
 			archive.FromBytes("out/"+m[1]+"/"+mod+"-"+m[3]+".dist-info/METADATA", []byte("Name: "+m[2]+"\n"), false))
 	}
+	return extractFiles(spec, files...)
+}
+
+// runScript returns what a build container runs: its command, then the
+// unit scripts copied into it.
+func runScript(spec engine.RunSpec) string {
+	all := strings.Join(spec.Cmd, " ")
+	for _, in := range spec.In {
+		for _, f := range in.Files {
+			if strings.HasSuffix(f.Name, ".sh") {
+				rc, err := f.Open()
+				if err != nil {
+					panic(err)
+				}
+				data, _ := io.ReadAll(rc)
+				rc.Close()
+				all += "\n" + string(data)
+			}
+		}
+	}
+	return all
+}
+
+// extractFiles hands files to the run's output as the container's tar.
+func extractFiles(spec engine.RunSpec, files ...archive.File) error {
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(archive.WriteTar(pw, files, archive.DefaultTime)) }()
 	defer pr.Close()
@@ -99,8 +129,8 @@ func TestBuildManifest(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Two targets; per target api's units (other index) and worker's
-	// units share no container.
-	if e.runs != 4 || res.UnitsBuilt != 6 || res.UnitsCached != 0 {
+	// units share no container, and uv is installed once (six runs).
+	if e.runs != 6 || res.UnitsBuilt != 6 || res.UnitsCached != 0 {
 		t.Errorf("%d containers, %d units built, %d cached", e.runs, res.UnitsBuilt, res.UnitsCached)
 	}
 	data, err := os.ReadFile(manifest.Path(cfg.Root))
@@ -153,7 +183,7 @@ func TestBuildManifest(t *testing.T) {
 		t.Fatal(err)
 	}
 	data2, _ := os.ReadFile(manifest.Path(cfg.Root))
-	if e.runs != 4 || again.LayersWritten != 0 || again.UnitsCached != 6 || string(data2) != string(data) {
+	if e.runs != 6 || again.LayersWritten != 0 || again.UnitsCached != 6 || string(data2) != string(data) {
 		t.Errorf("rebuild: %d containers, %d layers written, %d cached, manifest changed %v", e.runs, again.LayersWritten, again.UnitsCached, string(data2) != string(data))
 	}
 

@@ -82,7 +82,8 @@ func (r *buildRun) buildImages(ctx context.Context, tr resolver.TargetResult, tm
 		return nil
 	}
 	cfg, out := r.cfg, r.out
-	eng, ok := r.engine.(lambdaimage.Engine)
+	one := r.engineFor(tr.Target)
+	eng, ok := one.(lambdaimage.Engine)
 	if !ok {
 		return fmt.Errorf("%s: the engine cannot build container images (function %s needs one)", tr.Target, tm.Images[0].Function)
 	}
@@ -90,7 +91,7 @@ func (r *buildRun) buildImages(ctx context.Context, tr resolver.TargetResult, tm
 	if baseRef == "" {
 		baseRef = tr.Target.LambdaImage()
 	}
-	base, err := builder.ResolveImage(ctx, r.engine, baseRef, tr.Target, r.o.Pull)
+	base, err := builder.ResolveImage(ctx, one, baseRef, tr.Target, r.o.Pull)
 	if err != nil {
 		return fmt.Errorf("base image of container images ([image] base): %w", err)
 	}

@@ -108,7 +108,7 @@ func measuredSizes(ctx context.Context, cfg *config.Config, tr resolver.TargetRe
 			var digests []string
 			found := false
 			for _, id := range imageIDs {
-				k, err := builder.UnitKey(builder.UnitSpec{Package: p, Target: tr.Target, Image: builder.Image{ID: id}}, cfg.Root, pruning, tool)
+				k, err := builder.UnitKey(builder.UnitSpec{Package: p, Target: tr.Target, Image: builder.Image{ID: id}}, cfg.Root, pruning, tool, cfg.Build.Installer)
 				if err != nil {
 					break // a local package that cannot be read: the build will say why
 				}

@@ -41,6 +41,9 @@ func (r *BuildResult) WriteSummary(w io.Writer) error {
 	if err := r.writeByteCode(w); err != nil {
 		return err
 	}
+	if err := r.writeEngines(w); err != nil {
+		return err
+	}
 	images := ""
 	if r.ImagesBuilt+r.ImagesReused > 0 {
 		images = fmt.Sprintf("; images: %d built, %d unchanged", r.ImagesBuilt, r.ImagesReused)

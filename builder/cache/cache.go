@@ -45,6 +45,9 @@ type Key struct {
 	ImageID      string `json:"image_id"`     // the build image's ID, not its tag
 	Prune        string `json:"prune"`        // prune.Options.Key()
 	Tool         string `json:"tool"`         // the layers version that built it
+	// Installer is what installed the unit's wheel ("uv" or "pip"): each
+	// writes its own name into INSTALLER and its own RECORD.
+	Installer string `json:"installer,omitempty"`
 }
 
 // Digest returns the hex sha256 that names the key's entry.

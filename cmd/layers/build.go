@@ -63,7 +63,7 @@ A rebuild with nothing changed starts no container.`,
 			return nil
 		},
 	}
-	cmd.Flags().IntVar(&o.Jobs, "jobs", 0, "containers running at once (default: the number of CPUs)")
+	cmd.Flags().IntVar(&o.Jobs, "jobs", 0, "containers running at once (default: the number of CPUs; with [build] engines, all their CPUs)")
 	cmd.Flags().BoolVar(&o.Pull, "pull", false, "pull the build images even when the engine has them")
 	cmd.Flags().BoolVar(&o.JSON, "json", false, "print the build manifest on stdout")
 	cmd.Flags().BoolVar(&o.Fresh, "fresh", false, "plan from scratch instead of keeping the last build's layers that are still valid")
