@@ -492,20 +492,19 @@ func holders(tp *planner.TargetPlan, name string) []planner.Layer {
 	return out
 }
 
-// TestHoistShare checks when hoist may put a package into a layer more
+// TestHoistRatio checks that hoist never puts a package into a layer more
 // than twenty times its size: a 1 MB lib that three functions copy into
 // their own layers (two layers per function; each function has a 50 MB
-// package of its own, too large for anyone else) joins numpy's 100 MB layer
-// when at least a quarter of the functions attaching it need lib (three
-// of eight), and not when fewer do (three of sixteen): the layer's
-// content would then hinge on a few of its functions.
-func TestHoistShare(t *testing.T) {
-	for _, tc := range []struct {
-		functions int
-		copies    int
-	}{{8, 1}, {16, 3}} {
+// package of its own, too large for anyone else) stays out of numpy's
+// 100 MB layer, whether a quarter of the functions attaching it need lib
+// (three of eight) or fewer (three of sixteen). Otherwise the large
+// layer's content, hence its name, would hinge on the few functions that
+// need something small, and planned from scratch, one of them changing
+// renames it.
+func TestHoistRatio(t *testing.T) {
+	for _, functions := range []int{8, 16} {
 		r := newRepo().size("numpy==2.0", 100*mb).size("lib==1.0", 1*mb)
-		for i := range tc.functions {
+		for i := range functions {
 			own := fmt.Sprintf("f%02d-own==1.0", i)
 			r.size(own, 50*mb)
 			if i < 3 {
@@ -517,15 +516,13 @@ func TestHoistShare(t *testing.T) {
 		r.in.Limits.LayersPerFunction = 2
 		_, tp := split(t, r.in)
 		hs := holders(tp, "lib")
-		if len(hs) != tc.copies {
-			t.Errorf("%d functions: lib is stored in %d layers, want %d", tc.functions, len(hs), tc.copies)
-			continue
+		if len(hs) != 3 {
+			t.Errorf("%d functions: lib is stored in %d layers, want 3 (one per function needing it)", functions, len(hs))
 		}
-		numpyWithLib := slices.ContainsFunc(hs, func(l planner.Layer) bool {
-			return slices.ContainsFunc(l.Packages, func(p planner.PackageRef) bool { return p.Name == "numpy" })
-		})
-		if numpyWithLib != (tc.copies == 1) {
-			t.Errorf("%d functions: lib in numpy's layer: %v, want %v", tc.functions, numpyWithLib, tc.copies == 1)
+		for _, l := range hs {
+			if slices.ContainsFunc(l.Packages, func(p planner.PackageRef) bool { return p.Name == "numpy" }) {
+				t.Errorf("%d functions: lib is in numpy's layer %s", functions, l.Name)
+			}
 		}
 	}
 }
