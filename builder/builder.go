@@ -284,8 +284,8 @@ func (b *Builder) Units(ctx context.Context, specs []UnitSpec) ([]Unit, error) {
 // batches groups jobs that can share a container (same image, target,
 // kind and index settings) and splits each group so that the work spreads
 // over the jobs containers that may run at once. A group uv installs
-// (parallel reports which) runs its units in parallel inside one
-// container, so it is split only past maxUVBatch.
+// (parallel reports which) runs uvParallel units at once inside each
+// container, so its containers get at least that many.
 func batches(todo []*job, jobs int, parallel func(UnitSpec) bool) [][]*job {
 	groups := map[string][]*job{}
 	var order []string
@@ -302,7 +302,10 @@ func batches(todo []*job, jobs int, parallel func(UnitSpec) bool) [][]*job {
 		g := groups[k]
 		size := min(max((len(g)+jobs-1)/jobs, 1), maxBatch)
 		if parallel(g[0].spec) {
-			size = min(len(g), maxUVBatch)
+			// Spread too (over several engines, jobs is all their
+			// cores), but keep enough units in each container for its
+			// parallel downloads.
+			size = min(max((len(g)+jobs-1)/jobs, uvParallel), maxUVBatch)
 		}
 		for len(g) > 0 {
 			n := min(size, len(g))

@@ -16,9 +16,11 @@ import (
 // engineRepo has four small pinned packages in two functions: no
 // resolver container, four units, so four one-unit batches when the
 // two engines' CPUs set the parallelism.
+// engineRepo has nine units: uv puts at least eight in a container
+// (uvParallel), so two engines get a container each.
 var engineRepo = map[string]string{
-	"functions/a/requirements.txt": "six==1.16.0\nattrs==24.2.0\n",
-	"functions/a/app.py":           "import six, attr\n",
+	"functions/a/requirements.txt": "six==1.16.0\nattrs==24.2.0\nrequests==2.32.3\nurllib3==2.2.3\ncertifi==2024.8.30\ncharset-normalizer==3.4.0\npackaging==24.1\n",
+	"functions/a/app.py":           "import six, attr, requests, packaging\n",
 	"functions/b/requirements.txt": "idna==3.10\ntyping-extensions==4.12.2\nsix==1.16.0\n",
 	"functions/b/app.py":           "import idna, typing_extensions\n",
 }
