@@ -83,8 +83,8 @@ func TestBuildTwoEngines(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Log(sum.String())
-		if res.UnitsBuilt != 4 || res.UnitsCached != 0 {
-			t.Errorf("%d units built, %d cached; want 4 and 0", res.UnitsBuilt, res.UnitsCached)
+		if res.UnitsBuilt != 9 || res.UnitsCached != 0 {
+			t.Errorf("%d units built, %d cached; want 9 and 0", res.UnitsBuilt, res.UnitsCached)
 		}
 		return run{cfg, res, sum.String(), lines}
 	}
