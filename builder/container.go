@@ -96,6 +96,13 @@ func (b *Builder) runSpec(ctx context.Context, batch []*job) (engine.RunSpec, er
 		In:       []engine.CopyIn{{Dir: "/", Files: files}},
 		Scratch:  []string{"/out", scratchDir},
 	}
+	if uv {
+		// uv's cache in memory: it unpacks every wheel there before
+		// copying it into /out, and on a slow disk those small files
+		// cost more than the download (measured: 7.7 s on volumes, 5.4 s
+		// with the cache in memory, for 226 MB of 39 wheels).
+		spec.Scratch, spec.Memory = []string{"/out"}, []string{scratchDir}
+	}
 	return spec, nil
 }
 

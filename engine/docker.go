@@ -219,7 +219,7 @@ func (d *Docker) Run(ctx context.Context, spec RunSpec) (err error) {
 		Labels:       spec.Labels,
 		AttachStdout: true,
 		AttachStderr: true,
-	}, spec.Platform, spec.Scratch, spec.In)
+	}, spec.Platform, spec.Scratch, spec.Memory, spec.In)
 	if remove != nil {
 		defer remove(&err)
 	}
@@ -285,11 +285,12 @@ func (d *Docker) Run(ctx context.Context, spec RunSpec) (err error) {
 
 // create creates a container from cfg for platform, labelled as this
 // run's (LabelBuild, LabelOwner, on top of cfg.Labels), with an anonymous
-// volume at each scratch path, without starting it, and copies in into it. Whenever the container exists, remove is
+// volume at each scratch path and a tmpfs at each memory path, without
+// starting it, and copies in into it. Whenever the container exists, remove is
 // non-nil: deferred with the caller's named error, it removes the
 // container on every path out and reports a failed removal in that error
 // when nothing failed before.
-func (d *Docker) create(ctx context.Context, cfg *container.Config, platform string, scratch []string, in []CopyIn) (id string, remove func(*error), err error) {
+func (d *Docker) create(ctx context.Context, cfg *container.Config, platform string, scratch, memory []string, in []CopyIn) (id string, remove func(*error), err error) {
 	plat, err := parsePlatform(platform)
 	if err != nil {
 		return "", nil, err
@@ -304,6 +305,12 @@ func (d *Docker) create(ctx context.Context, cfg *container.Config, platform str
 	host := &container.HostConfig{}
 	for _, p := range scratch {
 		host.Mounts = append(host.Mounts, mount.Mount{Type: mount.TypeVolume, Target: p})
+	}
+	for _, p := range memory {
+		if host.Tmpfs == nil {
+			host.Tmpfs = map[string]string{}
+		}
+		host.Tmpfs[p] = "exec"
 	}
 	created, err := d.cli.ContainerCreate(ctx, &c, host, nil,
 		&ocispec.Platform{OS: plat.os, Architecture: plat.arch, Variant: plat.variant}, "")

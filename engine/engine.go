@@ -91,9 +91,12 @@ type RunSpec struct {
 	// several times faster for an install's many small files. Out may
 	// read them.
 	Scratch []string
-	Labels  map[string]string // in addition to LabelBuild and LabelOwner
-	In      []CopyIn          // copied in before the container starts
-	Out     []CopyOut         // copied out after it exits with status 0
+	// Memory are folders in memory (tmpfs), gone when the container
+	// exits, so Out cannot read them: for caches and temporary files.
+	Memory []string
+	Labels map[string]string // in addition to LabelBuild and LabelOwner
+	In     []CopyIn          // copied in before the container starts
+	Out    []CopyOut         // copied out after it exits with status 0
 	// Stdout and Stderr receive the container's demultiplexed output;
 	// nil discards it.
 	Stdout, Stderr io.Writer

@@ -82,7 +82,7 @@ type CommitSpec struct {
 // container later run from the image (by layers verify, by the user) would
 // look like this run's leftover to RemoveLeftovers.
 func (d *Docker) Commit(ctx context.Context, spec CommitSpec) (_ string, err error) {
-	id, remove, err := d.create(ctx, &container.Config{Image: spec.Base}, spec.Platform, nil, spec.In)
+	id, remove, err := d.create(ctx, &container.Config{Image: spec.Base}, spec.Platform, nil, nil, spec.In)
 	if remove != nil {
 		defer remove(&err)
 	}
