@@ -70,11 +70,7 @@ func (b *Builder) runSpec(ctx context.Context, batch []*job) (engine.RunSpec, er
 	if b.o.Prune.Compile() {
 		files = append(files, archive.FromBytes(path.Join(strings.TrimPrefix(inDir, "/"), "compile.py"), compileScript, false))
 	}
-	env := slices.Clone(b.o.Env)
-	if len(b.o.CABundle) > 0 {
-		files = append(files, archive.FromBytes(strings.TrimPrefix(caPath, "/"), b.o.CABundle, false))
-		env = append(env, "PIP_CERT="+caPath)
-	}
+	files, env := withCA(files, b.o.Env, b.o.CABundle)
 	pipEnv := indexEnv(first.Index, lockIndex(first))
 	env = mergeEnv(env, append(pipEnv, "TMPDIR="+scratchDir, "PIP_CACHE_DIR="+scratchDir+"/pip-cache"))
 	parallel := 1
@@ -234,6 +230,17 @@ func (b *Builder) unitScript(n int, s UnitSpec, uv bool) (install, compile strin
 			path.Join(inDir, "compile.py"), target, n, shellJoin([]string{version}))
 	}
 	return script.String(), compile, files, nil
+}
+
+// withCA returns files and a copy of env, with the CA bundle pip and uv
+// trust in the container (caPath, PIP_CERT) when there is one.
+func withCA(files []archive.File, env []string, bundle []byte) ([]archive.File, []string) {
+	env = slices.Clone(env)
+	if len(bundle) > 0 {
+		files = append(files, archive.FromBytes(strings.TrimPrefix(caPath, "/"), bundle, false))
+		env = append(env, "PIP_CERT="+caPath)
+	}
+	return files, env
 }
 
 // mergeEnv returns base with over's variables replacing base's of the same

@@ -261,11 +261,7 @@ func (r *PipResolver) runSpec(req PipRequest) (engine.RunSpec, error) {
 		}
 		files = append(files, src...)
 	}
-	env := slices.Clone(r.o.Env)
-	if len(r.o.CABundle) > 0 {
-		files = append(files, archive.FromBytes(strings.TrimPrefix(caPath, "/"), r.o.CABundle, false))
-		env = append(env, "PIP_CERT="+caPath)
-	}
+	files, env := withCA(files, r.o.Env, r.o.CABundle)
 	env = mergeEnv(env, indexEnv(req.Index, ""))
 	return engine.RunSpec{
 		Image:    req.Image.ID,

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 
@@ -187,12 +186,7 @@ func (b *Builder) installUV(ctx context.Context, s UnitSpec, k cache.Key) (strin
 		return fail(err)
 	}
 	defer release()
-	env := slices.Clone(b.o.Env)
-	var files []archive.File
-	if len(b.o.CABundle) > 0 {
-		files = append(files, archive.FromBytes(strings.TrimPrefix(caPath, "/"), b.o.CABundle, false))
-		env = append(env, "PIP_CERT="+caPath)
-	}
+	files, env := withCA(nil, b.o.Env, b.o.CABundle)
 	tail := engine.NewTailBuffer(8 << 10)
 	spec := engine.RunSpec{
 		Image: s.Image.ID, Platform: s.Image.Platform, Env: env,

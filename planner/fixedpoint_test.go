@@ -36,7 +36,7 @@ func groupRepo(sizes map[string]int64, groups []planner.Group, fns ...[]string) 
 
 // checkFixedPoint plans in, plans it again with that plan as
 // Input.Previous, and fails unless the layers are the same.
-func checkFixedPoint(t *testing.T, in planner.Input) *planner.Plan {
+func checkFixedPoint(t fataler, in planner.Input) *planner.Plan {
 	t.Helper()
 	p, err := planner.Split(in)
 	if err != nil {

@@ -340,19 +340,7 @@ func checkInvariants(t fataler, in planner.Input, p *planner.Plan) {
 func TestPropertyPrevious(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		in := genInput(t)
-		p, err := planner.Split(in)
-		if err != nil {
-			t.Fatalf("Split: %v", err)
-		}
-		again := in
-		again.Previous = p
-		q, err := planner.Split(again)
-		if err != nil {
-			t.Fatalf("Split with its own plan: %v", err)
-		}
-		if a, b := layerNames(p), layerNames(q); !slices.Equal(a, b) {
-			t.Fatalf("replanning with its own plan changed the layers:\n%v\n%v", a, b)
-		}
+		p := checkFixedPoint(t, in)
 		var other planner.Input
 		if rapid.Bool().Draw(t, "unrelated") {
 			other = genInput(t)
