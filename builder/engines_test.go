@@ -13,9 +13,6 @@ import (
 	"github.com/layers-dev/layers/pipeline"
 )
 
-// engineRepo has four small pinned packages in two functions: no
-// resolver container, four units, so four one-unit batches when the
-// two engines' CPUs set the parallelism.
 // engineRepo has nine units: uv puts at least eight in a container
 // (uvParallel), so two engines get a container each.
 var engineRepo = map[string]string{
@@ -130,7 +127,9 @@ func TestBuildTwoEngines(t *testing.T) {
 
 	t.Run("second vanishes", func(t *testing.T) {
 		proxy := dockertest.NewCutProxy(t, d2.Host())
-		proxy.CutAfterStarts(1, 2*time.Second)
+		// uv installs a small batch in under two seconds: cut soon after
+		// the start, while the container surely still runs.
+		proxy.CutAfterStarts(1, 250*time.Millisecond)
 		t.Cleanup(func() { dockertest.RemoveOwnContainers(t, dockertest.SecondHost()) })
 		three := buildWith(t, "engines = [\""+d.Host()+"\", \""+proxy.Host+"\"]\n")
 		if !proxy.IsCut() {
