@@ -144,7 +144,8 @@ func TestRunSpec(t *testing.T) {
 	if spec.Memory != nil || !slices.Equal(spec.Scratch, []string{"/out"}) {
 		t.Errorf("memory %q, volumes %q; want /out on a volume", spec.Memory, spec.Scratch)
 	}
-	if !strings.Contains(script, "python3 -I /layers-in/tarout.py 2 >&3") || !strings.Contains(script, "exec 3>&1 1>&2") {
+	if !strings.Contains(script, "python3 -I /layers-in/tarout.py 2 /layers-log >&3 &") || !strings.Contains(script, "exec 3>&1 1>&2") ||
+		!strings.Contains(script, "&& touch /layers-log/$0.done ||") {
 		t.Errorf("the units do not stream out on stdout, the rest on stderr:\n%s", script)
 	}
 }
