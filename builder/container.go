@@ -67,13 +67,13 @@ const logDir = "/layers-log"
 // script of its own (install, strip, compile); uv batches run up to
 // uvParallel of them at once, pip batches one after another.
 //
-// A uv batch's /out is in memory unless onDisk is set: an install writes
-// many small files, and on a slow disk they cost more than the download
-// (measured for 23 wheels, 195 MB installed: uv 2.3 s and compile 5.8 s in
-// memory, 7.6 s and 12.7 s on a volume). A batch that outgrows its memory
-// runs again on disk (runBatch). Pip's batches build sdists, whose build
-// trees can be large, so they stay on disk: a volume, which skips the
-// image's copy-on-write layer.
+// A batch of wheels has its /out in memory unless onDisk is set: an
+// install writes many small files, and on a slow disk they cost more than
+// the download (measured for 23 wheels, 195 MB installed: uv 2.3 s and
+// compile 5.8 s in memory, 7.6 s and 12.7 s on a volume). A batch that
+// outgrows its memory runs again on disk (runBatch). Batches that build
+// sdists or local sources, whose build trees can be large, stay on disk: a
+// volume, which skips the image's copy-on-write layer.
 func (b *Builder) runSpec(ctx context.Context, batch []*job, onDisk bool) (engine.RunSpec, error) {
 	first := batch[0].spec
 	uv := b.usesUV(first)
@@ -120,7 +120,7 @@ func (b *Builder) runSpec(ctx context.Context, batch []*job, onDisk bool) (engin
 		Labels:   map[string]string{"layers.target": first.Target.String()},
 		In:       []engine.CopyIn{{Dir: "/", Files: files}},
 	}
-	if uv && !onDisk {
+	if kind(first) == "wheel" && !onDisk {
 		spec.Memory, spec.MemoryBytes = []string{outDir}, b.o.MemoryBytes
 	} else {
 		spec.Scratch = []string{outDir}
