@@ -259,7 +259,7 @@ func TestKey(t *testing.T) {
 			t.Errorf("%+v: same key as %+v", o, base)
 		}
 	}
-	if got, want := (Options{}).Key(), `{"rules":2,"tests":false,"strip":false,"bytecode":"compile","patterns":[],"keep":[]}`; got != want {
+	if got, want := (Options{}).Key(), `{"rules":3,"tests":false,"strip":false,"bytecode":"compile","patterns":[],"keep":[]}`; got != want {
 		t.Errorf("empty key %s, want %s", got, want)
 	}
 }
