@@ -3,16 +3,23 @@ package archive
 import (
 	"archive/zip"
 	"bytes"
-	"compress/flate"
 	"fmt"
 	"hash/crc32"
 	"io"
 	"runtime"
 	"time"
+
+	"github.com/klauspost/compress/flate"
 )
 
 // ZipLevel is the deflate level of every zip entry. It is part of the
 // bytes, so changing it changes every layer's sha256.
+//
+// The compressor is klauspost/compress's flate, not the standard
+// library's: on a layer of pandas (75 MB in 2,922 files) it is 2.9 times
+// faster at this level, for output 2.3% larger. Its output, like the
+// standard library's, depends only on the input, the level and its version,
+// which go.mod pins: upgrading it may change every layer's sha256 once.
 const ZipLevel = flate.DefaultCompression
 
 // dosMax is the latest time the MS-DOS date in a zip header can hold.

@@ -3,13 +3,14 @@ package archive
 import (
 	"archive/zip"
 	"bytes"
-	"compress/flate"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/klauspost/compress/flate"
 )
 
 // writeZipSequential is WriteZip as it was before entries were compressed

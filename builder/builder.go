@@ -66,9 +66,20 @@ type Options struct {
 	// Installer installs wheels: config.InstallerUV (the default) or
 	// config.InstallerPip. Other units are always built by pip.
 	Installer string
+	// MemoryBytes bounds the in-memory output folder of a uv batch's
+	// container (engine.RunSpec.MemoryBytes); 0 is the engine's share of
+	// its memory. A batch that outgrows it is built again on disk.
+	MemoryBytes int64
 	// Progress, when set, receives one Event per finished step. It is
 	// called from several goroutines, one call at a time.
 	Progress func(Event)
+}
+
+// Phases splits the time of a batch's container (Event.Took) by what it
+// did, as its clock measured: the installs, byte code, and the stream of
+// its files out to the host. A phase it did not report is 0.
+type Phases struct {
+	Install, Compile, Stream time.Duration
 }
 
 // Event is one finished step of a build, for progress output.
@@ -84,6 +95,11 @@ type Event struct {
 	// ship without byte code); 0 for cached units.
 	NotCompiled int
 	Took        time.Duration // time of the container that built it
+	// Phases is where the container's time went, as it measured it.
+	Phases Phases
+	// OnDisk says the unit's batch outgrew the container's memory
+	// (Options.MemoryBytes) and was built again on disk.
+	OnDisk bool
 }
 
 // UnitSpec is one unit to build: a distribution at one version for one
@@ -347,10 +363,12 @@ func (b *Builder) run(ctx context.Context, all [][]*job) error {
 	})
 }
 
-// attemptBatch installs a batch's units in one container and stores them.
-// An engine that fails mid-run ends it with an *engine.FailedError.
-func (b *Builder) attemptBatch(ctx context.Context, batch []*job) error {
-	spec, err := b.runSpec(ctx, batch)
+// attemptBatch installs a batch's units in one container and stores them:
+// in memory, or on disk when onDisk is set. An engine that fails mid-run
+// ends it with an *engine.FailedError; a batch that outgrew its memory,
+// with errOutgrewMemory.
+func (b *Builder) attemptBatch(ctx context.Context, batch []*job, onDisk bool) error {
+	spec, err := b.runSpec(ctx, batch, onDisk)
 	if err != nil {
 		return err
 	}
@@ -363,41 +381,45 @@ func (b *Builder) attemptBatch(ctx context.Context, batch []*job) error {
 	defer release()
 	tail := engine.NewTailBuffer(16 << 10)
 	markers := &markerWatcher{}
-	spec.Stdout = io.MultiWriter(tail, markers)
-	spec.Stderr = tail
-	check, current := unitCheck(batch), -1
-	spec.Out = []engine.CopyOut{{Path: "/out", Extract: func(r io.Reader) error {
-		_, err := archive.ExtractTar(r, out, archive.WithEntryCheck(func(rel string, bytes int64) error {
-			if n, err := strconv.Atoi(strings.SplitN(rel, "/", 2)[0]); err == nil && n >= 0 && n < len(batch) {
-				current = n
-			}
-			return check(rel, bytes)
-		}))
-		var ue *UnitError
-		if err != nil && current >= 0 && !errors.As(err, &ue) {
-			// pip succeeded; storing its files failed (a full disk):
-			// name the unit, and show none of pip's lines.
-			return &UnitError{Unit: batch[current].spec.String(), Err: fmt.Errorf("store its files: %w", err)}
-		}
-		return err
-	}}}
+	spec.Stderr = io.MultiWriter(tail, markers)
+	// The units' files arrive on stdout as the container streams them,
+	// and are extracted as they arrive.
+	pr, pw := io.Pipe()
+	spec.Stdout = pw
+	extracted := make(chan error, 1)
+	go func() {
+		err := b.extractBatch(pr, out, batch)
+		// Read on past the tar's end (a tar writer pads its last
+		// record) or a refused entry, so that the container and its
+		// output stream end as they would.
+		_, _ = io.Copy(io.Discard, pr)
+		extracted <- err
+	}()
 	start := time.Now()
-	if err := b.o.Engine.Run(ctx, spec); err != nil {
+	runErr := b.o.Engine.Run(ctx, spec)
+	pw.Close() // the stream ends with the run
+	extractErr := <-extracted
+	if runErr != nil {
 		var failed *engine.FailedError
 		if ctx.Err() != nil {
 			return ctx.Err()
-		} else if errors.As(err, &failed) {
-			return err // runBatch retries it on another engine
+		} else if errors.As(runErr, &failed) {
+			return runErr // runBatch retries it on another engine
 		}
-		var ue *UnitError
-		if errors.As(err, &ue) {
-			return ue // refused by unitCheck: it names the unit already
+		if len(spec.Memory) > 0 && strings.Contains(tail.String(), noSpace) {
+			return errOutgrewMemory
 		}
-		return b.failure(batch, err, tail.String())
+		return b.failure(batch, runErr, tail.String())
+	}
+	if extractErr != nil {
+		return extractErr
 	}
 	took := time.Since(start)
 	for i, j := range batch {
 		src := filepath.Join(out, fmt.Sprint(i))
+		if _, err := os.Lstat(src); err != nil {
+			return &UnitError{Unit: j.spec.String(), Err: fmt.Errorf("its files did not come out of the build container: %w", err)}
+		}
 		saved, err := prune.Prune(src, b.o.Prune)
 		if err != nil {
 			return fmt.Errorf("%s: %w", j.spec, err)
@@ -415,9 +437,35 @@ func (b *Builder) attemptBatch(ctx context.Context, batch []*job) error {
 		*j.out = Unit{Spec: j.spec, Key: j.key, Dir: e.Dir, Files: e.Files, Bytes: e.Bytes, ByteCode: e.ByteCode, Saved: saved,
 			Stripped: markers.stripped(i), Compiled: compiled, NotCompiled: failed}
 		b.progress(Event{Unit: j.spec.String(), Bytes: e.Bytes, ByteCode: e.ByteCode, Saved: saved.Bytes + j.out.Stripped,
-			NotCompiled: failed, Took: took})
+			NotCompiled: failed, Took: took, Phases: markers.phaseTimes(), OnDisk: onDisk})
 	}
 	return nil
+}
+
+// noSpace is what an installer, Python and the shell say when a write
+// finds its file system full (ENOSPC).
+const noSpace = "No space left on device"
+
+// errOutgrewMemory is a batch whose in-memory output folder filled up.
+var errOutgrewMemory = errors.New("the build container's memory folder is full")
+
+// extractBatch extracts the tar a batch's container streams out into out,
+// as <n>/..., checking every entry (unitCheck). An error while storing a
+// unit's files names the unit: the installer succeeded, the host's disk
+// did not.
+func (b *Builder) extractBatch(r io.Reader, out string, batch []*job) error {
+	check, current := unitCheck(batch), -1
+	_, err := archive.ExtractTar(r, out, archive.WithEntryCheck(func(rel string, bytes int64) error {
+		if n, err := strconv.Atoi(strings.SplitN(rel, "/", 2)[0]); err == nil && n >= 0 && n < len(batch) {
+			current = n
+		}
+		return check(rel, bytes)
+	}))
+	var ue *UnitError
+	if err != nil && current >= 0 && !errors.As(err, &ue) {
+		return &UnitError{Unit: batch[current].spec.String(), Err: fmt.Errorf("store its files: %w", err)}
+	}
+	return err
 }
 
 // MaxUnitBytes bounds what one unit may install: the largest size Lambda

@@ -101,7 +101,7 @@ func TestRunSpec(t *testing.T) {
 			Index: resolver.IndexOptions{IndexURL: secret, ExtraIndexURLs: []string{"https://extra.example.invalid/simple"}}}},
 		{spec: UnitSpec{Package: resolver.Package{Name: "idna", Version: "3.10", Source: resolver.SourceRegistry, Hashes: []string{"sha256:aa", "sha256:bb"}}, Target: py311, Image: img}},
 	}
-	spec, err := b.runSpec(context.Background(), batch)
+	spec, err := b.runSpec(context.Background(), batch, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +117,7 @@ func TestRunSpec(t *testing.T) {
 		t.Errorf("an index URL is on the command line:\n%s", script)
 	}
 	wantEnv := []string{"HTTPS_PROXY=http://proxy:3128", "PIP_CERT=/layers-ca/ca.crt", "PIP_INDEX_URL=" + secret, "PIP_EXTRA_INDEX_URL=https://extra.example.invalid/simple",
-		"TMPDIR=/layers-scratch", "PIP_CACHE_DIR=/layers-scratch/pip-cache"}
+		"TMPDIR=/out/.layers-scratch", "PIP_CACHE_DIR=/out/.layers-scratch/pip-cache"}
 	if !slices.Equal(spec.Env, wantEnv) {
 		t.Errorf("env %q, want %q", spec.Env, wantEnv)
 	}
@@ -137,8 +137,15 @@ func TestRunSpec(t *testing.T) {
 			}
 		}
 	}
-	if !slices.Equal(names, []string{"layers-in/unit-0.sh", "layers-in/compile-0.sh", "layers-in/req-1.txt", "layers-in/unit-1.sh", "layers-in/compile-1.sh", "layers-in/compile.py", "layers-ca/ca.crt"}) {
+	if !slices.Equal(names, []string{"layers-in/unit-0.sh", "layers-in/compile-0.sh", "layers-in/req-1.txt", "layers-in/unit-1.sh", "layers-in/compile-1.sh", "layers-in/compile.py", "layers-in/tarout.py", "layers-ca/ca.crt"}) {
 		t.Errorf("files copied in: %q", names)
+	}
+	// pip's batches build sdists: on a volume, not in memory.
+	if spec.Memory != nil || !slices.Equal(spec.Scratch, []string{"/out"}) {
+		t.Errorf("memory %q, volumes %q; want /out on a volume", spec.Memory, spec.Scratch)
+	}
+	if !strings.Contains(script, "python3 -I /layers-in/tarout.py 2 >&3") || !strings.Contains(script, "exec 3>&1 1>&2") {
+		t.Errorf("the units do not stream out on stdout, the rest on stderr:\n%s", script)
 	}
 }
 
@@ -152,7 +159,7 @@ func TestRunSpecLocalAndStrip(t *testing.T) {
 		"libs/common/build/lib/common/stale.py": "",
 	})
 	b := newTestBuilder(t, Options{Root: root, Prune: prune.Options{Strip: true, Bytecode: prune.BytecodeStrip}})
-	spec, err := b.runSpec(context.Background(), []*job{{spec: UnitSpec{Package: resolver.Package{Name: "common", Version: "0.1.0", Source: resolver.SourceLocal, Path: "libs/common"}, Target: py311, Image: img}}})
+	spec, err := b.runSpec(context.Background(), []*job{{spec: UnitSpec{Package: resolver.Package{Name: "common", Version: "0.1.0", Source: resolver.SourceLocal, Path: "libs/common"}, Target: py311, Image: img}}}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +172,7 @@ func TestRunSpecLocalAndStrip(t *testing.T) {
 	for _, f := range spec.In[0].Files {
 		names = append(names, f.Name)
 	}
-	if want := []string{"layers-in/src-0/common/__init__.py", "layers-in/src-0/pyproject.toml", "layers-in/unit-0.sh"}; !slices.Equal(names, want) {
+	if want := []string{"layers-in/src-0/common/__init__.py", "layers-in/src-0/pyproject.toml", "layers-in/unit-0.sh", "layers-in/tarout.py"}; !slices.Equal(names, want) {
 		t.Errorf("copied %q, want %q", names, want)
 	}
 
@@ -219,9 +226,18 @@ func TestRunSpecUV(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	spec, err := b.runSpec(context.Background(), []*job{{spec: six}, {spec: UnitSpec{Package: resolver.Package{Name: "idna", Version: "3.10", Source: resolver.SourceRegistry}, Target: py311, Image: img}}})
+	batch := []*job{{spec: six}, {spec: UnitSpec{Package: resolver.Package{Name: "idna", Version: "3.10", Source: resolver.SourceRegistry}, Target: py311, Image: img}}}
+	spec, err := b.runSpec(context.Background(), batch, false)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// uv's batches write in memory, its cache beside the units (hard
+	// links); one that outgrew it runs on a volume.
+	if !slices.Equal(spec.Memory, []string{"/out"}) || spec.Scratch != nil {
+		t.Errorf("memory %q, volumes %q; want /out in memory", spec.Memory, spec.Scratch)
+	}
+	if onDisk, err := b.runSpec(context.Background(), batch, true); err != nil || onDisk.Memory != nil || !slices.Equal(onDisk.Scratch, []string{"/out"}) {
+		t.Errorf("on disk: memory %q, volumes %q, %v; want /out on a volume", onDisk.Memory, onDisk.Scratch, err)
 	}
 	script := scriptOf(t, spec)
 	for _, want := range []string{"xargs -P 8 ", "'/layers-uv/uv' 'pip' 'install' '--no-deps'", "'--target' '/out/0'", "'--python-platform' 'x86_64-manylinux_2_17'",
@@ -235,16 +251,36 @@ func TestRunSpecUV(t *testing.T) {
 	if strings.Contains(script, "t0ken") {
 		t.Errorf("an index URL is on the command line:\n%s", script)
 	}
-	for _, want := range []string{"UV_DEFAULT_INDEX=" + secret, "UV_INDEX=https://extra.example.invalid/simple", "PIP_INDEX_URL=" + secret, "UV_PYTHON_DOWNLOADS=never"} {
+	for _, want := range []string{"UV_DEFAULT_INDEX=" + secret, "UV_INDEX=https://extra.example.invalid/simple", "PIP_INDEX_URL=" + secret, "UV_PYTHON_DOWNLOADS=never",
+		"UV_CACHE_DIR=/out/.layers-scratch/uv-cache", "UV_LINK_MODE=hardlink"} {
 		if !slices.Contains(spec.Env, want) {
 			t.Errorf("env %q lacks %q", spec.Env, want)
 		}
 	}
+	// One uv run fetches every wheel of the batch first, with its hashes;
+	// then each unit installs offline, online when that fails.
+	if !strings.Contains(script, "'--offline'") || !strings.Contains(script, "[ -e "+prefetchedFlag+" ]") {
+		t.Errorf("the units do not install offline after the prefetch:\n%s", script)
+	}
 	var bin *archive.File
+	prefetch := ""
 	for _, f := range spec.In[0].Files {
-		if f.Name == "layers-uv/uv" {
+		switch f.Name {
+		case "layers-uv/uv":
 			bin = &f
+		case "layers-in/prefetch.txt", "layers-in/prefetch.sh":
+			rc, err := f.Open()
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, _ := io.ReadAll(rc)
+			rc.Close()
+			prefetch += string(data)
 		}
+	}
+	if want := "six==1.16.0 \\\n    --hash=sha256:aa\nidna==3.10\n"; !strings.HasPrefix(prefetch, want) ||
+		!strings.Contains(prefetch, "'-r' '/layers-in/prefetch.txt'") || !strings.Contains(prefetch, "'--target' '/out/.layers-scratch/prefetch'") {
+		t.Errorf("prefetch %q, want the requirements %q and a run of uv over them", prefetch, want)
 	}
 	if bin == nil || !bin.Exec {
 		t.Errorf("uv not copied in as an executable: %+v", bin)
@@ -307,7 +343,7 @@ func TestBatches(t *testing.T) {
 }
 
 // fakeEngine plays pip: it writes a module per unit into the out folder
-// and hands back the tar a container would.
+// and streams the tar a container would on its stdout.
 type fakeEngine struct {
 	runs int
 	fail bool
@@ -334,10 +370,7 @@ func (f *fakeEngine) Run(_ context.Context, spec engine.RunSpec) error {
 		files = append(files, archive.FromBytes(dir+"/m"+string(rune('0'+i))+".py", []byte("x = 1\n"), false),
 			archive.FromBytes(dir+"/__pycache__/m.cpython-311.pyc", []byte("junk"), false))
 	}
-	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(archive.WriteTar(pw, files, archive.DefaultTime)) }()
-	defer pr.Close()
-	return spec.Out[0].Extract(pr)
+	return archive.WriteTar(spec.Stdout, files, archive.DefaultTime)
 }
 
 func TestUnitsCacheAndFailure(t *testing.T) {

@@ -18,8 +18,10 @@
 # state of another unit's compilation can reach its bytes. Exit status 4:
 # the interpreter is not the runtime's Python, whose magic number the pycs
 # must carry.
+import importlib._bootstrap_external
+import importlib.machinery
+import importlib.util
 import os
-import py_compile
 import sys
 from concurrent.futures import ProcessPoolExecutor
 
@@ -37,13 +39,30 @@ def sources(root):
 
 
 def compile_one(args):
+    """Compiles one file as py_compile does (an unchecked-hash pyc whose
+    code objects name the file relative to the unit), but writes the pyc
+    through a buffered file: py_compile writes it through a raw one, which
+    on a full file system writes part of it and says nothing, leaving a
+    truncated pyc that fails to import on Lambda. Any error writing the pyc
+    is the batch's failure, never the file's: the builder runs the batch
+    again on disk when its folder in memory filled up."""
     root, path = args
+    rel = os.path.relpath(path, root)
     try:
-        py_compile.compile(path, dfile=os.path.relpath(path, root), doraise=True,
-                           invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
-        return None
-    except Exception as e:  # PyCompileError, or an OSError writing the pyc
-        return "%s: %s" % (os.path.relpath(path, root), str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__)
+        loader = importlib.machinery.SourceFileLoader("<layers>", path)
+        source = loader.get_data(path)
+        code = loader.source_to_code(source, rel)
+        data = importlib._bootstrap_external._code_to_hash_pyc(code, importlib.util.source_hash(source), False)
+    except Exception as e:  # SyntaxError and the like: the file ships without byte code
+        msg = str(e).strip()
+        return "%s: %s" % (rel, msg.splitlines()[-1] if msg else type(e).__name__)
+    cfile = importlib.util.cache_from_source(path)
+    os.makedirs(os.path.dirname(cfile), exist_ok=True)
+    tmp = cfile + ".layers-tmp"
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.replace(tmp, cfile)
+    return None
 
 
 def main():

@@ -2,6 +2,7 @@ package builder
 
 import (
 	"context"
+	"errors"
 
 	"github.com/layers-dev/layers/engine"
 )
@@ -17,6 +18,17 @@ import (
 // are the engine's, takes that engine out and sends the next attempt to
 // another engine of the platform; with none left the attempt fails with an
 // *engine.NoEngineError naming them, and so does the build.
+//
+// A batch whose in-memory output outgrew the container's share of memory
+// runs once more with its output on disk.
 func (b *Builder) runBatch(ctx context.Context, batch []*job) error {
-	return engine.Retry(ctx, func(ctx context.Context) error { return b.attemptBatch(ctx, batch) })
+	onDisk := false
+	return engine.Retry(ctx, func(ctx context.Context) error {
+		err := b.attemptBatch(ctx, batch, onDisk)
+		if errors.Is(err, errOutgrewMemory) {
+			onDisk = true
+			err = b.attemptBatch(ctx, batch, onDisk)
+		}
+		return err
+	})
 }

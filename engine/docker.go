@@ -13,6 +13,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -20,6 +21,7 @@ import (
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/mount"
+	"github.com/docker/docker/api/types/system"
 	"github.com/docker/docker/client"
 	"github.com/docker/docker/pkg/stdcopy"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -45,6 +47,10 @@ type Docker struct {
 	host     string // the engine address as the user gave it
 	hostname string
 	owner    string // LabelOwner value of this process's containers
+
+	infoOnce sync.Once // info asks the engine once
+	infoVal  system.Info
+	infoErr  error
 }
 
 var _ Engine = (*Docker)(nil)
@@ -219,7 +225,7 @@ func (d *Docker) Run(ctx context.Context, spec RunSpec) (err error) {
 		Labels:       spec.Labels,
 		AttachStdout: true,
 		AttachStderr: true,
-	}, spec.Platform, spec.Scratch, spec.Memory, spec.In)
+	}, spec.Platform, spec.Scratch, d.tmpfs(ctx, spec.Memory, spec.MemoryBytes), spec.In)
 	if remove != nil {
 		defer remove(&err)
 	}
@@ -285,12 +291,13 @@ func (d *Docker) Run(ctx context.Context, spec RunSpec) (err error) {
 
 // create creates a container from cfg for platform, labelled as this
 // run's (LabelBuild, LabelOwner, on top of cfg.Labels), with an anonymous
-// volume at each scratch path and a tmpfs at each memory path, without
-// starting it, and copies in into it. Whenever the container exists, remove is
+// volume at each scratch path and the tmpfs mounts of memory (path to
+// options), without starting it, and copies in into it. Its output goes
+// to whoever attaches, never to a log the engine keeps on its disk. Whenever the container exists, remove is
 // non-nil: deferred with the caller's named error, it removes the
 // container on every path out and reports a failed removal in that error
 // when nothing failed before.
-func (d *Docker) create(ctx context.Context, cfg *container.Config, platform string, scratch, memory []string, in []CopyIn) (id string, remove func(*error), err error) {
+func (d *Docker) create(ctx context.Context, cfg *container.Config, platform string, scratch []string, memory map[string]string, in []CopyIn) (id string, remove func(*error), err error) {
 	plat, err := parsePlatform(platform)
 	if err != nil {
 		return "", nil, err
@@ -302,15 +309,12 @@ func (d *Docker) create(ctx context.Context, cfg *container.Config, platform str
 	labels[LabelBuild], labels[LabelOwner] = "1", d.owner
 	c := *cfg
 	c.Labels = labels
-	host := &container.HostConfig{}
+	// No log driver: the engine's default (json-file) writes every byte
+	// of output to its disk as JSON too, which halves what a container
+	// can stream out (measured: 139 MB in 7.4 s, 2.0 s without).
+	host := &container.HostConfig{Tmpfs: memory, LogConfig: container.LogConfig{Type: "none"}}
 	for _, p := range scratch {
 		host.Mounts = append(host.Mounts, mount.Mount{Type: mount.TypeVolume, Target: p})
-	}
-	for _, p := range memory {
-		if host.Tmpfs == nil {
-			host.Tmpfs = map[string]string{}
-		}
-		host.Tmpfs[p] = "exec"
 	}
 	created, err := d.cli.ContainerCreate(ctx, &c, host, nil,
 		&ocispec.Platform{OS: plat.os, Architecture: plat.arch, Variant: plat.variant}, "")
@@ -444,4 +448,47 @@ func (d *Docker) wait(ctx context.Context, id string, waitC <-chan container.Wai
 			}
 		}
 	}
+}
+
+// MemoryShare is the part of an engine's memory each in-memory folder of a
+// container gets by default (RunSpec.MemoryBytes 0): a 2×CPUs-th, so that
+// as many containers as the engine has CPUs, each filling one such folder,
+// leave half of its memory to everything else.
+func MemoryShare(memTotal int64, cpus int) int64 {
+	return memTotal / int64(2*max(cpus, 1))
+}
+
+// tmpfs returns the tmpfs mounts of paths, each bounded to bytes, or to
+// the engine's MemoryShare when bytes is 0. An engine that does not say
+// its memory gets the kernel's default bound (half of it).
+func (d *Docker) tmpfs(ctx context.Context, paths []string, bytes int64) map[string]string {
+	if len(paths) == 0 {
+		return nil
+	}
+	if bytes == 0 {
+		if info, err := d.info(ctx); err == nil && info.MemTotal > 0 {
+			bytes = MemoryShare(info.MemTotal, info.NCPU)
+		}
+	}
+	opts := "exec"
+	if bytes > 0 {
+		opts += ",size=" + strconv.FormatInt(bytes, 10)
+	}
+	m := make(map[string]string, len(paths))
+	for _, p := range paths {
+		m[p] = opts
+	}
+	return m
+}
+
+// info returns what the engine says of itself (its CPUs, its memory),
+// asked once.
+func (d *Docker) info(ctx context.Context) (system.Info, error) {
+	d.infoOnce.Do(func() {
+		d.infoVal, d.infoErr = d.cli.Info(ctx)
+		if d.infoErr != nil {
+			d.infoErr = fmt.Errorf("engine %s: info: %w", d.host, d.infoErr)
+		}
+	})
+	return d.infoVal, d.infoErr
 }

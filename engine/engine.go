@@ -92,11 +92,17 @@ type RunSpec struct {
 	// read them.
 	Scratch []string
 	// Memory are folders in memory (tmpfs), gone when the container
-	// exits, so Out cannot read them: for caches and temporary files.
+	// exits, so Out cannot read them: for caches, temporary files and
+	// output the command streams on its stdout. Writes there cost no
+	// disk, often the slowest part of an install.
 	Memory []string
-	Labels map[string]string // in addition to LabelBuild and LabelOwner
-	In     []CopyIn          // copied in before the container starts
-	Out    []CopyOut         // copied out after it exits with status 0
+	// MemoryBytes bounds what each Memory folder holds; past it, writes
+	// fail with "No space left on device". 0 is the engine's share:
+	// MemoryShare of its memory.
+	MemoryBytes int64
+	Labels      map[string]string // in addition to LabelBuild and LabelOwner
+	In          []CopyIn          // copied in before the container starts
+	Out         []CopyOut         // copied out after it exits with status 0
 	// Stdout and Stderr receive the container's demultiplexed output;
 	// nil discards it.
 	Stdout, Stderr io.Writer

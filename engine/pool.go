@@ -430,7 +430,7 @@ func (d *Docker) LoadImage(ctx context.Context, archive io.Reader) error {
 // CPUs returns how many CPUs the engine's host has, 1 when it does not
 // say: a pool member's Slots.
 func (d *Docker) CPUs(ctx context.Context) int {
-	info, err := d.cli.Info(ctx)
+	info, err := d.info(ctx)
 	if err != nil || info.NCPU < 1 {
 		return 1
 	}

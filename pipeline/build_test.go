@@ -46,7 +46,7 @@ func (p *pipEngine) Run(_ context.Context, spec engine.RunSpec) error {
 	p.runs++
 	p.env = append(p.env, spec.Env)
 	p.mu.Unlock()
-	if spec.Out[0].Path == "/out/tool" { // the builder installs uv
+	if len(spec.Out) > 0 && spec.Out[0].Path == "/out/tool" { // the builder installs uv
 		return extractFiles(spec, archive.FromBytes("tool/uv", []byte("#!/bin/sh\n"), true))
 	}
 	var files []archive.File
@@ -65,7 +65,7 @@ func (p *pipEngine) Run(_ context.Context, spec engine.RunSpec) error {
 		files = append(files, archive.FromBytes("out/"+m[1]+"/"+mod+"/__init__.py", []byte(strings.Repeat("#", 100+len(m[3]))), false),
 			archive.FromBytes("out/"+m[1]+"/"+mod+"-"+m[3]+".dist-info/METADATA", []byte("Name: "+m[2]+"\n"), false))
 	}
-	return extractFiles(spec, files...)
+	return archive.WriteTar(spec.Stdout, files, archive.DefaultTime) // the units stream out
 }
 
 // runScript returns what a build container runs: its command, then the
