@@ -90,6 +90,7 @@ type extractor struct {
 	top   string          // the folder's name, from the first entry
 	kinds map[string]kind // relative path -> what was extracted there
 	links []string        // symbolic links, checked once every target exists
+	made  map[string]bool // folders known to exist under root
 	stats Stats
 	check func(rel string, bytes int64) error
 }
@@ -99,7 +100,7 @@ func newExtractor(dst string) (*extractor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("extract tar: %w", err)
 	}
-	return &extractor{root: root, kinds: map[string]kind{}}, nil
+	return &extractor{root: root, kinds: map[string]kind{}, made: map[string]bool{}}, nil
 }
 
 func (x *extractor) entry(h *tar.Header, r io.Reader) error {
@@ -130,7 +131,7 @@ func (x *extractor) entry(h *tar.Header, r io.Reader) error {
 	switch h.Typeflag {
 	case tar.TypeDir:
 		x.kinds[rel] = kindDir
-		return x.root.MkdirAll(rel, 0o755)
+		return x.mkdirAll(rel)
 	case tar.TypeReg:
 		for k := range h.PAXRecords {
 			// A sparse map lets a few bytes of stream claim terabytes of
@@ -211,7 +212,22 @@ func (x *extractor) parents(name, rel string) error {
 	if dir == "." {
 		return nil
 	}
-	return x.root.MkdirAll(dir, 0o755)
+	return x.mkdirAll(dir)
+}
+
+// mkdirAll creates dir and its parents under root, once: a folder of a
+// thousand files costs one walk of its path, not a thousand.
+func (x *extractor) mkdirAll(dir string) error {
+	if x.made[dir] {
+		return nil
+	}
+	if err := x.root.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for d := dir; d != "." && !x.made[d]; d = path.Dir(d) {
+		x.made[d] = true
+	}
+	return nil
 }
 
 func (x *extractor) write(rel string, mode int64, r io.Reader) error {

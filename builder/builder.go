@@ -66,7 +66,7 @@ type Options struct {
 	// Installer installs wheels: config.InstallerUV (the default) or
 	// config.InstallerPip. Other units are always built by pip.
 	Installer string
-	// MemoryBytes bounds the in-memory output folder of a uv batch's
+	// MemoryBytes bounds the in-memory output folder of a wheel batch's
 	// container (engine.RunSpec.MemoryBytes); 0 is the engine's share of
 	// its memory. A batch that outgrows it is built again on disk.
 	MemoryBytes int64

@@ -23,8 +23,9 @@ var magic311 = []byte{0xa7, 0x0d, 0x0d, 0x0a}
 
 // checkByteCode checks the byte code of layer zips built in compile mode:
 // every pyc is an unchecked-hash pyc (PEP 552: flags 0b01) for Python
-// 3.11 beside its source, and every .py outside the metadata has one,
-// except the files listed in uncompiled (paths below python/). It returns the pycs counted.
+// 3.11 beside its source, and every .py outside the metadata and the
+// packages' test suites has one, except the files listed in uncompiled
+// (paths below python/); no file of a test suite has one. It returns the pycs counted.
 func checkByteCode(t *testing.T, zips map[string][]byte, uncompiled ...string) int {
 	t.Helper()
 	pycs := 0
@@ -66,7 +67,7 @@ func checkByteCode(t *testing.T, zips map[string][]byte, uncompiled ...string) i
 				pycs++
 			case strings.HasSuffix(n, ".py") && !strings.Contains(n, ".dist-info/"):
 				pyc := path.Join(path.Dir(n), "__pycache__", strings.TrimSuffix(path.Base(n), ".py")+".cpython-311.pyc")
-				want := true
+				want := !inTestSuite(strings.TrimPrefix(n, "python/"))
 				for _, u := range uncompiled {
 					want = want && n != "python/"+u
 				}
@@ -80,6 +81,19 @@ func checkByteCode(t *testing.T, zips map[string][]byte, uncompiled ...string) i
 		t.Error("the layers hold no byte code")
 	}
 	return pycs
+}
+
+// inTestSuite reports a file in a package's own test suite, a "tests" or
+// "test" folder below a top-level package, whose sources ship without
+// byte code.
+func inTestSuite(rel string) bool {
+	parts := strings.Split(rel, "/")
+	for i := 1; i < len(parts)-1; i++ {
+		if parts[i] == "tests" || parts[i] == "test" {
+			return true
+		}
+	}
+	return false
 }
 
 // importFromByteCode proves that Python imports module from the byte code

@@ -16,6 +16,7 @@ import (
 	"github.com/layers-dev/layers/config"
 	"github.com/layers-dev/layers/engine"
 	"github.com/layers-dev/layers/internal/wheeltag"
+	"github.com/layers-dev/layers/remote"
 )
 
 // UVVersion is the uv release that installs wheels in the build container
@@ -211,10 +212,21 @@ func (b *Builder) uvBinary(ctx context.Context, s UnitSpec) (archive.File, error
 		Open: func() (io.ReadCloser, error) { return os.Open(bin) }}, nil
 }
 
-// installUV installs uv with pip in s's build image and caches its binary.
+// installUV installs uv with pip in s's build image and caches its binary,
+// in the remote tier too: a fresh runner then skips the install.
 func (b *Builder) installUV(ctx context.Context, s UnitSpec, k cache.Key) (string, error) {
 	if e, ok := b.o.Cache.Get(k); ok {
 		return filepath.Join(e.Dir, "uv"), nil
+	}
+	if b.o.Remote != nil {
+		e, err := b.o.Cache.Put(k, func(dir string) error {
+			return b.o.Remote.FetchUnit(ctx, k.Digest(), dir)
+		})
+		if err == nil {
+			return filepath.Join(e.Dir, "uv"), nil
+		} else if !errors.Is(err, remote.ErrMiss) {
+			return "", fmt.Errorf("uv from the remote cache: %w", err)
+		}
 	}
 	fail := func(err error) (string, error) {
 		return "", fmt.Errorf("install uv %s in the build image %s (set [build] installer = %q to install with pip alone): %w",
@@ -265,6 +277,9 @@ func (b *Builder) installUV(ctx context.Context, s UnitSpec, k cache.Key) (strin
 	})
 	if err != nil {
 		return fail(err)
+	}
+	if b.o.Remote.Writes() {
+		b.o.Remote.StoreUnit(ctx, k.Digest(), e.Dir)
 	}
 	return filepath.Join(e.Dir, "uv"), nil
 }

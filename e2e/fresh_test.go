@@ -135,8 +135,8 @@ func TestFreshRunner(t *testing.T) {
 	if built.UnitsBuilt != 3 || first.engine.Runs() == 0 {
 		t.Fatalf("first runner: %d units built in %d containers", built.UnitsBuilt, first.engine.Runs())
 	}
-	if st := built.RemoteStats; st.Uploads != 6 {
-		t.Errorf("first runner uploaded %d objects, want the 3 units and their sizes: %+v", st.Uploads, st)
+	if st := built.RemoteStats; st.Uploads != 7 {
+		t.Errorf("first runner uploaded %d objects, want the 3 units, their sizes and uv: %+v", st.Uploads, st)
 	}
 	published := first.publish()
 	if published.PlanStored != cacheURL+"/plans/default.json" {
@@ -179,6 +179,10 @@ func TestFreshRunner(t *testing.T) {
 	changed := next.build()
 	if changed.UnitsBuilt != 1 || changed.UnitsRemote != 3 {
 		t.Errorf("after api gained certifi: %d units built, %d from the remote cache; want 1 and 3", changed.UnitsBuilt, changed.UnitsRemote)
+	}
+	// uv came from the remote cache too: one container, certifi's.
+	if n := next.engine.Runs(); n != 1 {
+		t.Errorf("after api gained certifi: %d containers, want 1 (uv from the remote cache, not installed again)", n)
 	}
 	republished := next.publish()
 	before, after := published.Outputs.Functions["worker"]["x86_64"].Layers, republished.Outputs.Functions["worker"]["x86_64"].Layers

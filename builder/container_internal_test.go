@@ -117,3 +117,33 @@ func TestCompileFullFileSystem(t *testing.T) {
 		t.Errorf("compile into a full folder: %v, want an exit status and %q:\n%s", err, noSpace, out.String())
 	}
 }
+
+// TestCompileSkipsTestSuites runs compile.py on a unit with a package's
+// test suite: its modules ship without byte code, everything else gets
+// some, look-alikes and a top-level tests package included.
+func TestCompileSkipsTestSuites(t *testing.T) {
+	d := dockertest.Engine(t)
+	ref := dockertest.Image(t, d)
+	sources := []string{"pkg/__init__.py", "pkg/testing/util.py", "pkg/_testing.py", "pkg/tests/test_a.py",
+		"pkg/sub/test/test_b.py", "pkg/sub/test/data/helper.py", "tests/__init__.py"}
+	files := []archive.File{inFile("compile.py", compileScript)}
+	for _, s := range sources {
+		files = append(files, inFile("unit/"+s, []byte("x = 1\n")))
+	}
+	var out strings.Builder
+	err := d.Run(context.Background(), engine.RunSpec{
+		Image: ref, Platform: dockertest.Platform,
+		Cmd:    []string{"sh", "-c", "python3 -I /layers-in/compile.py /layers-in/unit 0 3.11 && cd /layers-in/unit && find . -name '*.pyc' | sort"},
+		In:     []engine.CopyIn{{Dir: "/", Files: files}},
+		Stdout: &out, Stderr: &out,
+	})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	want := "layers-compiled-unit: 0 4 0\n" +
+		"./pkg/__pycache__/__init__.cpython-311.pyc\n./pkg/__pycache__/_testing.cpython-311.pyc\n" +
+		"./pkg/testing/__pycache__/util.cpython-311.pyc\n./tests/__pycache__/__init__.cpython-311.pyc\n"
+	if out.String() != want {
+		t.Errorf("compiled:\n%s\nwant:\n%s", out.String(), want)
+	}
+}
