@@ -57,23 +57,25 @@
 //     slots. A sharing class is the set of packages still needed by exactly
 //     the same functions: a class never gives anyone extra bytes, but
 //     classes shatter when functions differ slightly (a function of 40
-//     packages commonly spans 30 classes). So classes are merged
-//     greedily, most similar pair first (extra bytes delivered per useful
-//     byte), for functions over their budget, as long as no function gets
-//     extra bytes beyond MaxExtra, bytes beyond its size limit, or a second
-//     version; a block never takes in one 50 times smaller, so large layers
-//     keep stable contents. Each function then attaches every block if they
-//     fit, else its largest shared blocks (all but two slots in the first
-//     round, one in later rounds), or an existing layer that serves it at
-//     least as well. A new layer also receives copies of packages most of
+//     packages commonly spans 30 classes). The rounds do not merge classes:
+//     each function attaches every class if they fit, else its largest
+//     shared classes (all but two slots in the first round, one in later
+//     rounds), or an existing layer that serves it at least as well, and
+//     step 4 merges layers once every layer exists. Merging classes here,
+//     greedily over the whole monorepo, spent the functions' MaxExtra on
+//     merges chosen before any layer existed, and one function gaining one
+//     package tipped which classes merged: on generated monorepos of 300
+//     functions, the rounds without merges change half as many layer bytes
+//     per change from scratch, and store about as much (BENCHMARKS.md).
+//     A new layer also receives copies of packages most of
 //     its functions still need, when the others can take them within
 //     MaxExtra: small popular packages then ride along large shared layers
 //     instead of being copied into every function's own layer. Widest
-//     layers first; a function that also chose, this round, a block holding
+//     layers first; a function that also chose, this round, a class holding
 //     such a package receives it twice, which counts towards three times
 //     MaxExtra only (step 4 removes the copy from the other layer when all
 //     its functions receive the package here): otherwise a single one of
-//     hundreds of functions holding a popular package in another block
+//     hundreds of functions holding a popular package in another class
 //     kept it out, and it was copied into dozens of smaller layers.
 //  3. What no shared layer delivered goes into the function's own layer
 //     (kind "function"). Functions whose leftovers are alike share one when
@@ -114,15 +116,14 @@
 // # Stability and the previous plan
 //
 // Planned from scratch, the plan is a greedy optimum of the whole
-// monorepo: one function gaining one package puts 9 to 15% of the layer
+// monorepo: one function gaining one package puts 6 to 8% of the layer
 // bytes into new layers on average (300 generated functions, every shape
-// of BENCHMARKS.md), and 29 to 60% at the 90th percentile, when the change
-// tips which classes merge, or which small packages step 4 moves. Most of
-// that churn is step 4's: the rounds alone change about 2% on the default
-// shape, and each pass of step 4 sees the whole monorepo. So step 4 never
-// changes a large layer for a small package. A greedy optimum of discrete
-// choices is still not stable under small changes; the previous plan is
-// what keeps layers stable. Callers that keep the plan they published and
+// of BENCHMARKS.md), and 20 to 25% at the 90th percentile, when the change
+// tips which small packages step 4 moves. Most of that churn is step 4's:
+// each of its passes sees the whole monorepo. So the rounds do not merge
+// classes, and step 4 never changes a large layer for a small package. A
+// greedy optimum of discrete choices is still not stable under small
+// changes; the previous plan is what keeps layers stable. Callers that keep the plan they published and
 // pass it as Input.Previous get the layers of unchanged functions back
 // unchanged. The functions that changed are planned afresh around their
 // kept layers, so forty changes in a row store about as much as planning

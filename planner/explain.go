@@ -65,7 +65,7 @@ func (p *Plan) explainFunction(b *strings.Builder, tp *TargetPlan, f *FunctionPl
 		fmt.Fprintf(b, "  local packages shipped with its code: %s\n", refNames(f.CodePackages))
 	}
 	if f.NeededLayers > budget {
-		fmt.Fprintf(b, "  its packages fall into %d sharing classes (packages needed by exactly the same functions), more than its %d layers: classes were merged where the extra bytes stay within max_extra (three times it for fewer than half of the functions), and what no shared layer delivers is copied into a function layer\n", f.NeededLayers, budget)
+		fmt.Fprintf(b, "  its packages fall into %d sharing classes (packages needed by exactly the same functions), more than its %d layers: it attaches the layers that deliver most of them, merged where the extra bytes stay within max_extra (three times it for fewer than half of the functions), and what no shared layer delivers is copied into a function layer\n", f.NeededLayers, budget)
 	}
 	for _, name := range f.Layers {
 		l := tp.layer(name)

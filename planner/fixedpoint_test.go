@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/layers-dev/layers/planner"
+	"github.com/layers-dev/layers/planner/synth"
 )
 
 // groupRepo builds an input for one arm64 target: a function is a name and
@@ -109,4 +110,20 @@ func TestFixedPointDetachesRedundantGroupLayer(t *testing.T) {
 		[]string{"fn12", "pkg0==1", "pkg-1==1", "pkg-2==1", "pkg3==1", "pkg4==1", "pkg5==1", "pkg6==1", "pkg-7==1"},
 	)
 	checkFixedPoint(t, in)
+}
+
+// TestFixedPointGenerated: generated monorepos on which the plan was not
+// its own fixed point. Enrich added a package to a layer counting on prune
+// to drop its functions' other copies, but prune keeps a layer unchanged
+// for less than a twentieth of its size: a function then received the
+// package twice, beyond three times MaxExtra, and keepPrevious, which
+// keeps no layer beyond that, replanned it.
+func TestFixedPointGenerated(t *testing.T) {
+	for _, c := range []struct {
+		shape     synth.Shape
+		fns, seed int
+	}{{synth.ShapeHugeStacks, 100, 4}, {synth.ShapeFlatOverlap, 300, 4}, {synth.ShapeServices, 300, 7}} {
+		m := synth.Generate(synth.Options{Functions: c.fns, Seed: uint64(c.seed), Shape: c.shape})
+		checkFixedPoint(t, m.Input)
+	}
 }

@@ -589,6 +589,10 @@ func (ts *targetState) enrich() {
 		})
 		var added []int32
 		addBytes := make(map[int32]int64, len(l.fns))
+		// Bytes a function may receive twice: prune drops a copy only when
+		// that changes its layer by a twentieth, so each counts towards
+		// extraCap times MaxExtra, like the copies fattening leaves.
+		twice := make(map[int32]int64, len(l.fns))
 		wentOver := map[int32]bool{}
 		for _, u := range cand {
 			b := ts.units[u].bytes
@@ -606,6 +610,10 @@ func (ts *targetState) enrich() {
 			for _, f := range l.fns {
 				fs := ts.live[f]
 				if !ts.keepsCopy(fs, l, u) {
+					if !ts.fitsLimit(fs, ts.extraOf(fs)+addBytes[f]+twice[f]+b, extraCap*fs.allow) {
+						ok = false
+						break
+					}
 					continue
 				}
 				extra := ts.extraOf(fs) + addBytes[f] + b
@@ -613,7 +621,7 @@ func (ts *targetState) enrich() {
 				if fs.over || wentOver[f] || ts.overN+len(wentOver)+len(over)+1 <= ts.quota {
 					limit = extraCap * fs.allow
 				}
-				if !ts.canTake(fs, []int32{u}, extra, nil, limit) {
+				if !ts.canTake(fs, []int32{u}, extra, nil, limit) || !ts.fitsLimit(fs, extra+twice[f], extraCap*fs.allow) {
 					ok = false
 					break
 				}
@@ -630,6 +638,8 @@ func (ts *targetState) enrich() {
 			for _, f := range l.fns {
 				if ts.keepsCopy(ts.live[f], l, u) {
 					addBytes[f] += b
+				} else {
+					twice[f] += b
 				}
 			}
 			added = append(added, u)

@@ -18,10 +18,8 @@ func (ts *targetState) attachRound(active []int32, round int) {
 		blockOf[i] = -1
 	}
 	for b := range ts.blocks {
-		if ts.blocks[b].alive {
-			for _, u := range ts.blocks[b].units {
-				blockOf[u] = int32(b)
-			}
+		for _, u := range ts.blocks[b].units {
+			blockOf[u] = int32(b)
 		}
 	}
 	for _, f := range active {
@@ -74,7 +72,7 @@ func (ts *targetState) attachRound(active []int32, round int) {
 		}
 		for _, f := range fns {
 			ts.live[f].slots--
-			ts.addLayer(f, units, layerOrigin{shared: true, classes: blk.classes, copied: copied})
+			ts.addLayer(f, units, layerOrigin{shared: true, classes: 1, copied: copied})
 		}
 	}
 }

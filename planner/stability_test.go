@@ -34,6 +34,29 @@ func TestStability(t *testing.T) {
 	}
 }
 
+// TestStabilityShapes checks issue 18's targets for churn from scratch on
+// a generated 300-function monorepo of every shape: one function gaining
+// one package puts at most 10% of the layer bytes into new layers on
+// average, at most 30% at the 90th percentile of 60 changes.
+func TestStabilityShapes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("plans three monorepos 61 times each")
+	}
+	for _, shape := range synth.Shapes {
+		m := synth.Generate(synth.Options{Functions: 300, Seed: 1, Shape: shape})
+		p, err := planner.Split(m.Input)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := measureChurn(t, m, m.Input, p)
+		mean, p90 := mean(c.churns), quantile(c.churns, 0.9)
+		t.Logf("%s: churn mean %.1f%%, p90 %.1f%%, worst %.1f%%", shape, 100*mean, 100*p90, 100*c.worst)
+		if mean > 0.10 || p90 > 0.30 {
+			t.Errorf("%s: churn mean %.1f%%, p90 %.1f%%: want at most 10%% and 30%%", shape, 100*mean, 100*p90)
+		}
+	}
+}
+
 // TestStabilityByHand: services that share nothing with the changed
 // function keep every layer.
 func TestStabilityByHand(t *testing.T) {

@@ -49,7 +49,6 @@ type fnState struct {
 	got, planned                                 map[int32]int32 // extras received and about to be received: name -> unit
 	blocks                                       []fnBlock       // this round's blocks
 	pending                                      []int32         // blocks chosen this round, not delivered yet
-	least                                        int64           // need of its smallest block considered for merges
 	layers                                       []*layerAcc
 	classes                                      int                // sharing classes in the first round
 	usable                                       map[*layerAcc]bool // layers cover may choose for it
@@ -111,7 +110,6 @@ func (s *settings) planTarget(t Target, funcs []*Function) (TargetPlan, error) {
 				ts.live[f].classes = ts.need(ts.live[f])
 			}
 		}
-		ts.mergeBlocks(active)
 		ts.attachRound(active, round)
 	}
 	ts.shareFunctionLayers()
