@@ -17,7 +17,7 @@ build:
 # slower than native); the Python313 ones use the Debian trixie stand-ins.
 # TestBuildTwoEngines builds on the default engine and the second one
 # .ci/docker2.sh starts, and cuts the second mid-build.
-LONG_TESTS := ^(TestBuildReferenceSet|TestFallbackHeavy|TestVerifyReferenceSet|TestStability|TestPreviousDrift|TestFreshRunner|$\
+LONG_TESTS := ^(TestBuildReferenceSet|TestFallbackHeavy|TestVerifyReferenceSet|TestStability|TestStabilityShapes|TestPreviousDrift|TestFreshRunner|$\
 	TestBuildArm64ReferenceSet|TestBuildPython313|TestBuildDemoBothArchitectures|$\
 	TestVerifyArm64|TestVerifyPython313|TestFallbackArm64|TestFallbackPython313|TestBuildTwoEngines)$$
 LONG_PKGS  := ./builder/ ./builder/lambdaimage/ ./verify/ ./planner/ ./e2e/
