@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Two engines against one: a cold `layers build` (empty unit cache) of the
-# 24-function monorepo (bench/lib.sh's mono24, 51 distributions) on the
+# 24-function monorepo (bench/lib.sh's mono24, 21 distinct pins) on the
 # default engine alone, then spread over it and a second engine
 # ([build.engines]), twice each, alternating, printing the wall-time ratio
 # of each pair (two engines / one; below 1 is faster).
