@@ -293,10 +293,10 @@ func (d *Docker) Run(ctx context.Context, spec RunSpec) (err error) {
 // run's (LabelBuild, LabelOwner, on top of cfg.Labels), with an anonymous
 // volume at each scratch path and the tmpfs mounts of memory (path to
 // options), without starting it, and copies in into it. Its output goes
-// to whoever attaches, never to a log the engine keeps on its disk. Whenever the container exists, remove is
-// non-nil: deferred with the caller's named error, it removes the
-// container on every path out and reports a failed removal in that error
-// when nothing failed before.
+// to whoever attaches, never to a log the engine keeps on its disk.
+// Whenever the container exists, remove is non-nil: deferred with the
+// caller's named error, it removes the container on every path out and
+// reports a failed removal in that error when nothing failed before.
 func (d *Docker) create(ctx context.Context, cfg *container.Config, platform string, scratch []string, memory map[string]string, in []CopyIn) (id string, remove func(*error), err error) {
 	plat, err := parsePlatform(platform)
 	if err != nil {
@@ -450,16 +450,16 @@ func (d *Docker) wait(ctx context.Context, id string, waitC <-chan container.Wai
 	}
 }
 
-// MemoryShare is the part of an engine's memory each in-memory folder of a
+// memoryShare is the part of an engine's memory each in-memory folder of a
 // container gets by default (RunSpec.MemoryBytes 0): a 2×CPUs-th, so that
 // as many containers as the engine has CPUs, each filling one such folder,
 // leave half of its memory to everything else.
-func MemoryShare(memTotal int64, cpus int) int64 {
+func memoryShare(memTotal int64, cpus int) int64 {
 	return memTotal / int64(2*max(cpus, 1))
 }
 
 // tmpfs returns the tmpfs mounts of paths, each bounded to bytes, or to
-// the engine's MemoryShare when bytes is 0. An engine that does not say
+// the engine's memoryShare when bytes is 0. An engine that does not say
 // its memory gets the kernel's default bound (half of it).
 func (d *Docker) tmpfs(ctx context.Context, paths []string, bytes int64) map[string]string {
 	if len(paths) == 0 {
@@ -467,7 +467,7 @@ func (d *Docker) tmpfs(ctx context.Context, paths []string, bytes int64) map[str
 	}
 	if bytes == 0 {
 		if info, err := d.info(ctx); err == nil && info.MemTotal > 0 {
-			bytes = MemoryShare(info.MemTotal, info.NCPU)
+			bytes = memoryShare(info.MemTotal, info.NCPU)
 		}
 	}
 	opts := "exec"

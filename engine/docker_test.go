@@ -414,3 +414,41 @@ func TestRunLostExitEvent(t *testing.T) {
 		t.Errorf("the proxy swallowed %d wait calls; the test did not test the fault", swallowed.Load())
 	}
 }
+
+// TestRunMemory runs a container with folders in memory: one bounded to
+// what the run asks, one to the engine's share (a 2×CPUs-th of its
+// memory), where the kernel's default would be half of it.
+func TestRunMemory(t *testing.T) {
+	d := dockertest.Engine(t)
+	image := dockertest.Image(t, d)
+	cli := rawClient(t)
+	info, err := cli.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	run := func(bytes int64) {
+		t.Helper()
+		out.Reset()
+		err := d.Run(context.Background(), engine.RunSpec{
+			Image: image, Platform: dockertest.Platform,
+			Cmd:    []string{"python3", "-c", "import os; s = os.statvfs('/m'); print(s.f_blocks * s.f_frsize)"},
+			Memory: []string{"/m"}, MemoryBytes: bytes,
+			Labels: map[string]string{testLabel: "memory"},
+			Stdout: &out, Stderr: &out,
+		})
+		if err != nil {
+			t.Fatalf("%v\n%s", err, out.String())
+		}
+	}
+	run(1 << 20)
+	if got := strings.TrimSpace(out.String()); got != strconv.Itoa(1<<20) {
+		t.Errorf("a 1 MiB memory folder holds %s bytes", got)
+	}
+	run(0)
+	got, err := strconv.ParseInt(strings.TrimSpace(out.String()), 10, 64)
+	// The kernel rounds the size up to whole pages.
+	if want := info.MemTotal / int64(2*info.NCPU); err != nil || got < want || got > want+4096 {
+		t.Errorf("the engine's share: %s bytes, want %d (%d bytes of memory, %d CPUs)", out.String(), want, info.MemTotal, info.NCPU)
+	}
+}

@@ -97,8 +97,8 @@ type RunSpec struct {
 	// disk, often the slowest part of an install.
 	Memory []string
 	// MemoryBytes bounds what each Memory folder holds; past it, writes
-	// fail with "No space left on device". 0 is the engine's share:
-	// MemoryShare of its memory.
+	// fail with "No space left on device". 0 is the engine's share: a
+	// 2×CPUs-th of its memory.
 	MemoryBytes int64
 	Labels      map[string]string // in addition to LabelBuild and LabelOwner
 	In          []CopyIn          // copied in before the container starts
