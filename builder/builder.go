@@ -76,10 +76,11 @@ type Options struct {
 }
 
 // Phases splits the time of a batch's container (Event.Took) by what it
-// did, as its clock measured: the installs, byte code, and the stream of
-// its files out to the host. A phase it did not report is 0.
+// did, as its clock measured: the installs (Download of it: uv's fetch of
+// every wheel before the installs), byte code, and the stream of its files
+// out to the host. A phase it did not report is 0.
 type Phases struct {
-	Install, Compile, Stream time.Duration
+	Install, Download, Compile, Stream time.Duration
 }
 
 // Event is one finished step of a build, for progress output.

@@ -3,12 +3,14 @@ package builder
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/layers-dev/layers/archive"
 	"github.com/layers-dev/layers/builder/cache"
@@ -523,5 +525,25 @@ func TestUVPlatform(t *testing.T) {
 		if got, err := uvPlatform(c.target); err != nil || got != c.want {
 			t.Errorf("%s: %q, %v; want %q", c.target, got, err, c.want)
 		}
+	}
+}
+
+// TestMarkerPhases feeds a container's marker lines, split across writes,
+// and reads where its time went; a date(1) without %N prints seconds,
+// which must not count.
+func TestMarkerPhases(t *testing.T) {
+	w := &markerWatcher{}
+	const s = int64(time.Second)
+	base := int64(1_796_000_000) * s
+	out := fmt.Sprintf("%sstart %d\n%sprefetched %d\nuv says hi\n%sinstalled %d\n%scompiled %d\n%sstreamed %d\n%sstart 1796000000N\n",
+		phaseMarker, base, phaseMarker, base+2*s, phaseMarker, base+3*s, phaseMarker, base+10*s, phaseMarker, base+11*s, phaseMarker)
+	for len(out) > 0 {
+		n := min(7, len(out))
+		w.Write([]byte(out[:n]))
+		out = out[n:]
+	}
+	want := Phases{Install: 3 * time.Second, Download: 2 * time.Second, Compile: 7 * time.Second, Stream: time.Second}
+	if got := w.phaseTimes(); got != want {
+		t.Errorf("phases %+v, want %+v", got, want)
 	}
 }

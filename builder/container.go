@@ -163,7 +163,9 @@ func runnerScript(units, parallel int, compile bool) string {
 			units-1, parallel, inDir, name, logDir, done, logDir, logDir)
 	}
 	phaseMark(&s, "start")
-	fmt.Fprintf(&s, "[ ! -e %s/prefetch.sh ] || sh %s/prefetch.sh\n", inDir, inDir) // uv's batches
+	fmt.Fprintf(&s, "if [ -e %s/prefetch.sh ]; then\nsh %s/prefetch.sh\n", inDir, inDir) // uv's batches
+	phaseMark(&s, "prefetched")
+	s.WriteString("fi\n")
 	phase("unit", strconv.Itoa(parallel), !compile)
 	s.WriteString("status=$?\n")
 	phaseMark(&s, "installed")
@@ -390,7 +392,7 @@ func (w *markerWatcher) phaseTimes() Phases {
 		}
 		return time.Duration(b - a)
 	}
-	p := Phases{Install: between("start", "installed"), Compile: between("installed", "compiled")}
+	p := Phases{Install: between("start", "installed"), Download: between("start", "prefetched"), Compile: between("installed", "compiled")}
 	if p.Compile > 0 {
 		p.Stream = between("compiled", "streamed")
 	} else {

@@ -574,8 +574,9 @@ func removeStaleZips(dist string, keep map[string]bool) {
 	}
 }
 
-// phaseDetail says where a container's time went: ": install 2.9s, byte
-// code 9.7s, out 5.4s", without the phases it did not report.
+// phaseDetail says where a container's time went: ": install 2.9s
+// (downloads 2.2s), byte code 9.7s, out 5.4s", without the phases it did
+// not report.
 func phaseDetail(p builder.Phases) string {
 	var parts []string
 	for _, ph := range []struct {
@@ -584,6 +585,9 @@ func phaseDetail(p builder.Phases) string {
 	}{{"install", p.Install}, {"byte code", p.Compile}, {"out", p.Stream}} {
 		if ph.d > 0 {
 			parts = append(parts, ph.name+" "+ph.d.Round(100*time.Millisecond).String())
+		}
+		if ph.name == "install" && p.Download > 0 && ph.d > 0 {
+			parts[len(parts)-1] += " (downloads " + p.Download.Round(100*time.Millisecond).String() + ")"
 		}
 	}
 	if len(parts) == 0 {
