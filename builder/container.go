@@ -221,15 +221,14 @@ func (b *Builder) unitScript(n int, s UnitSpec, uv bool) (install, compile strin
 		}
 		b.WriteString("\n")
 		hashFile = path.Join(inDir, fmt.Sprintf("req-%d.txt", n))
-		files = append(files, archive.FromBytes(strings.TrimPrefix(hashFile, "/"), []byte(b.String()), false))
+		files = append(files, inFile(path.Base(hashFile), []byte(b.String())))
 		args = append(args, "--require-hashes", "-r", hashFile)
 	case "source":
 		if p.Source == resolver.SourceURL {
 			// In a file, not on the command line: the URL may carry a token.
-			name := path.Join(strings.TrimPrefix(inDir, "/"), fmt.Sprintf("req-%d.txt", n))
-			line := fmt.Sprintf("%s @ %s\n", p.Name, p.URL)
-			files = append(files, archive.FromBytes(name, []byte(line), false))
-			args = append(args, "-r", "/"+name)
+			name := fmt.Sprintf("req-%d.txt", n)
+			files = append(files, inFile(name, []byte(fmt.Sprintf("%s @ %s\n", p.Name, p.URL))))
+			args = append(args, "-r", path.Join(inDir, name))
 			break
 		}
 		src, err := digest.LocalPackageFiles(b.o.Root, p.Path)

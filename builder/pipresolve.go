@@ -240,18 +240,17 @@ func (r *PipResolver) runSpec(req PipRequest) (engine.RunSpec, error) {
 	if err != nil {
 		return engine.RunSpec{}, err
 	}
-	in := strings.TrimPrefix(inDir, "/")
 	// Requirements go in files, not on the command line: URLs may carry
 	// credentials. --target is what lets pip take --platform; the dry run
 	// writes nothing there.
-	files := []archive.File{archive.FromBytes(path.Join(in, "requirements.txt"), []byte(reqText), false)}
+	files := []archive.File{inFile("requirements.txt", []byte(reqText))}
 	args := []string{"python3", "-m", "pip", "install", "--dry-run", "--ignore-installed",
 		"--target", "/tmp/layers-resolve", "--report", resolveReport, "--quiet",
 		"--root-user-action=ignore", "--disable-pip-version-check", "--no-input", "--progress-bar", "off"}
 	args = append(args, bin...)
 	args = append(args, "-r", path.Join(inDir, "requirements.txt"))
 	if len(req.Constraints) > 0 {
-		files = append(files, archive.FromBytes(path.Join(in, "constraints.txt"), []byte(conText), false))
+		files = append(files, inFile("constraints.txt", []byte(conText)))
 		args = append(args, "-c", path.Join(inDir, "constraints.txt"))
 	}
 	for _, rel := range slices.Sorted(slices.Values(append(locals, conLocals...))) {
