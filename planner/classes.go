@@ -19,6 +19,7 @@ type block struct {
 	bytes  int64
 	fns    []int32 // functions needing at least one unit, ascending
 	anchor int32   // smallest unit: a tie-breaker independent of input order
+	tied   bool    // holds a group's atom, which some of fns may not need whole
 }
 
 // fnBlock is a block a function needs, with the bytes of it the function
@@ -74,6 +75,7 @@ func (ts *targetState) buildBlocks(active []int32) {
 			ts.blocks = append(ts.blocks, block{fns: sig, anchor: r})
 		}
 		blk := &ts.blocks[b]
+		blk.tied = blk.tied || ts.tied[r]
 		blk.units = append(blk.units, us...)
 		for _, u := range us {
 			blk.bytes += ts.units[u].bytes
@@ -90,7 +92,10 @@ func (ts *targetState) buildBlocks(active []int32) {
 			need := ts.needBytes(fs, blk.units)
 			fs.blocks = append(fs.blocks, fnBlock{b: int32(i), need: need})
 			fs.roundExtra += blk.bytes - need
-			if blk.bytes > need {
+			// The block brings the function units outside its closure:
+			// later choices must not give it another version of them.
+			// Only a group's atom does that, whatever its bytes.
+			if blk.bytes > need || blk.tied {
 				ts.plan(fs, blk.units)
 			}
 		}

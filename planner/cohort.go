@@ -23,7 +23,7 @@ type cohort struct {
 // packages no shared layer delivered, and lets functions with alike
 // leftovers share one: two function layers are merged when the stored bytes
 // it saves are at least the extra bytes it delivers and every function can
-// take them (MaxExtra, size limit, no second version). Only layers whose
+// take them (MaxExtra, size limit, no second version, no group split). Only layers whose
 // largest package is the same are compared.
 func (ts *targetState) shareFunctionLayers() {
 	index := map[string]int{}
@@ -160,7 +160,8 @@ func (ts *targetState) agglomerate(cs []*cohort) []*cohort {
 }
 
 // cohortGain returns the stored bytes merging a and b saves minus the extra
-// bytes it delivers, and whether the merge is allowed and worth it.
+// bytes it delivers, and whether the merge is allowed and worth it: no
+// function receives a second version, nor part of one of its groups.
 func (ts *targetState) cohortGain(a, b *cohort) (int64, bool) {
 	shared := ts.sharedBytes(a.units, b.units)
 	if shared == 0 {
@@ -171,13 +172,23 @@ func (ts *targetState) cohortGain(a, b *cohort) (int64, bool) {
 	if cost > shared {
 		return 0, false
 	}
+	var merged []int32 // for functions with groups only
+	whole := func(fs *fnState) bool {
+		if !fs.tied {
+			return true
+		}
+		if merged == nil {
+			merged = unionSorted(a.units, b.units)
+		}
+		return ts.atomsWhole(fs, merged)
+	}
 	for _, f := range a.fns {
-		if fs := ts.live[f]; !ts.fits(fs, fs.extra+toA) || ts.conflicts(fs, b.units) {
+		if fs := ts.live[f]; !ts.fits(fs, fs.extra+toA) || ts.conflicts(fs, b.units) || !whole(fs) {
 			return 0, false
 		}
 	}
 	for _, f := range b.fns {
-		if fs := ts.live[f]; !ts.fits(fs, fs.extra+toB) || ts.conflicts(fs, a.units) {
+		if fs := ts.live[f]; !ts.fits(fs, fs.extra+toB) || ts.conflicts(fs, a.units) || !whole(fs) {
 			return 0, false
 		}
 	}

@@ -127,3 +127,53 @@ func TestFixedPointGenerated(t *testing.T) {
 		checkFixedPoint(t, m.Input)
 	}
 }
+
+// TestFixedPointReuseKeepsGroupsWhole: fn8 receives its members of group
+// g0 (pkg-0, pkg-3, pkg-4) in round 0. In round 1, over budget, it reused
+// the layer of pkg1 that fn10 and fn12 share, which a copy of pkg-0 and
+// pkg-3 had fattened: reuse checked groups against what fn8 still needed
+// only, so the layer split fn8's group, and keepPrevious, which checks the
+// whole closure, dropped it on replanning.
+func TestFixedPointReuseKeepsGroupsWhole(t *testing.T) {
+	in := groupRepo(
+		map[string]int64{"pkg0==2": 0, "pkg1==1": 10_000_000, "pkg3==1": 0, "pkg3==2": 0, "pkg4==1": 0, "pkg-4==2": 10_000_000},
+		[]planner.Group{{Name: "g0", Packages: []string{"PKG-0", "PKG-1", "PKG-3", "PKG-2", "PKG-4"}}},
+		[]string{"fn1", "pkg0==1", "pkg2==1", "pkg3==1", "pkg4==1", "pkg5==1"},
+		[]string{"fn5", "pkg0==1", "pkg2==1", "pkg_3==1", "pkg4==1", "lib==0"},
+		[]string{"fn8", "pkg_0==1", "pkg1==1", "pkg2==1", "pkg_3==1", "pkg_4==2", "pkg5==1", "lib==0"},
+		[]string{"fn10", "pkg1==1", "pkg2==2", "pkg_3==1"},
+		[]string{"fn12", "pkg_0==1", "pkg1==1", "pkg2==1", "pkg3==1", "pkg5==1"},
+	)
+	in.Limits = planner.Limits{LayersPerFunction: 4, ReservedLayers: 1}
+	checkFixedPoint(t, in)
+}
+
+// TestFixedPointSharedFunctionLayerKeepsGroupsWhole: fn4 receives its
+// group g0 (pkg0, pkg1) from a shared layer; its function layer (pkg7,
+// pkg8) and fn7's (pkg0, pkg8) merged into one that held pkg0 without
+// pkg1 for fn4. Merging function layers did not check groups; keepPrevious
+// does, so replanning gave fn4 a function layer of its own.
+func TestFixedPointSharedFunctionLayerKeepsGroupsWhole(t *testing.T) {
+	in := groupRepo(map[string]int64{"pkg0==1": 0, "pkg1==1": 1_000_000, "pkg6==1": 1_000_000, "pkg7==1": 0, "pkg8==1": 1_000_000},
+		[]planner.Group{{Name: "g0", Packages: []string{"pkg0", "pkg1"}}},
+		[]string{"fn4", "pkg0==1", "pkg1==1", "pkg7==1", "pkg8==1"},
+		[]string{"fn6", "pkg6==1", "pkg8==1"},
+		[]string{"fn7", "pkg0==1", "pkg6==1", "pkg8==1"})
+	in.Limits = planner.Limits{LayersPerFunction: 2}
+	checkFixedPoint(t, in)
+}
+
+// TestPinnedGroupNoSecondVersion: group g0 holds two versions of pkg1, so
+// its members are copied into each function's own layer.
+func TestPinnedGroupNoSecondVersion(t *testing.T) {
+	in := groupRepo(map[string]int64{"pkg0==1": 0, "pkg1==1": 0, "pkg1==2": 0, "pkg4==2": 1_000_000, "pkg5==1": 0, "pkg7==1": 0},
+		[]planner.Group{{Name: "g0", Packages: []string{"pkg0", "pkg1"}}},
+		[]string{"fn2", "pkg1==1", "pkg4==2"},
+		[]string{"fn3", "pkg0==1", "pkg4==2", "pkg7==1", "lib==0"},
+		[]string{"fn4", "pkg1==1", "pkg4==2"},
+		[]string{"fn5", "lib==0"},
+		[]string{"fn6", "pkg7==1"},
+		[]string{"fn7", "pkg0==1", "pkg1==2", "pkg5==1", "pkg7==1", "lib==0"})
+	in.Limits = planner.Limits{LayersPerFunction: 3}
+	checkFixedPoint(t, in)
+}

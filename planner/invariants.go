@@ -76,22 +76,6 @@ func (ts *targetState) conflicts(fs *fnState, us []int32) bool {
 	return false
 }
 
-// wholeAtoms reports whether units hold, for each atom they share with the
-// function's rest, all of the function's units of that atom.
-func (ts *targetState) wholeAtoms(fs *fnState, units []int32) bool {
-	for _, u := range fs.rest {
-		if !ts.tied[ts.atom[u]] || contains(units, u) {
-			continue
-		}
-		for _, v := range fs.rest {
-			if ts.atom[v] == ts.atom[u] && contains(units, v) {
-				return false
-			}
-		}
-	}
-	return true
-}
-
 // atomsWhole reports whether units hold, for each tied atom of the
 // function, either all of the function's units of it or none.
 func (ts *targetState) atomsWhole(fs *fnState, units []int32) bool {

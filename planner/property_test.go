@@ -305,7 +305,8 @@ func checkInvariants(t fataler, in planner.Input, p *planner.Plan) {
 			if total > limits.FunctionUnzippedBytes {
 				t.Fatalf("%s: %d known bytes exceed the %d limit", fp.Name, total, limits.FunctionUnzippedBytes)
 			}
-			// Members of a group the function has share one of its layers.
+			// Each layer the function attaches holds all or none of its
+			// members of a group (those it receives in layers).
 			byGroup := map[string][]string{}
 			for name := range closure {
 				if g, ok := groupOf[name]; ok && len(where[name]) > 0 {
@@ -313,12 +314,16 @@ func checkInvariants(t fataler, in planner.Input, p *planner.Plan) {
 				}
 			}
 			for g, members := range byGroup {
-				common := where[members[0]]
-				for _, m := range members[1:] {
-					common = slices.DeleteFunc(slices.Clone(common), func(l string) bool { return !slices.Contains(where[m], l) })
-				}
-				if len(common) == 0 {
-					t.Fatalf("%s receives group %s in different layers", fp.Name, g)
+				for _, ln := range fp.Layers {
+					n := 0
+					for _, m := range members {
+						if slices.Contains(where[m], ln) {
+							n++
+						}
+					}
+					if n != 0 && n != len(members) {
+						t.Fatalf("%s attaches %s, which holds %d of its %d members of group %s", fp.Name, ln, n, len(members), g)
+					}
 				}
 			}
 		}

@@ -81,7 +81,8 @@ func (ts *targetState) attachRound(active []int32, round int) {
 // when they all fit (except blocks whose extra bytes would break the size
 // limit: their packages wait for the function layer), else its k largest
 // shared blocks. A block no other function needs is better copied into the
-// function layer.
+// function layer, and one bringing a second version of a package (a
+// group's atom can hold packages outside the closure) is never chosen.
 func (ts *targetState) choose(fs *fnState, k int) []int32 {
 	bl := slices.Clone(fs.blocks)
 	slices.SortFunc(bl, func(a, b fnBlock) int {
@@ -96,6 +97,12 @@ func (ts *targetState) choose(fs *fnState, k int) []int32 {
 		}
 		blk := &ts.blocks[fb.b]
 		if !all && len(blk.fns) < 2 || !ts.fits(fs, extra+blk.bytes-fb.need) {
+			continue
+		}
+		if blk.tied && ts.conflicts(fs, blk.units) {
+			// A group's atom brings another version of a package the
+			// function received as an extra: its members of the group
+			// go into its function layer.
 			continue
 		}
 		extra += blk.bytes - fb.need
@@ -131,7 +138,7 @@ func (ts *targetState) reuse(fs *fnState, chosen []int32) *layerAcc {
 		if need < want || need < bestNeed {
 			continue
 		}
-		if !ts.fits(fs, fs.extra+l.bytes-need) || ts.conflicts(fs, l.units) || !ts.wholeAtoms(fs, l.units) {
+		if !ts.fits(fs, fs.extra+l.bytes-need) || ts.conflicts(fs, l.units) || !ts.atomsWhole(fs, l.units) {
 			continue
 		}
 		best, bestNeed = l, need
@@ -206,6 +213,12 @@ func (ts *targetState) fatten(fns []int32, blockOf []int32) []int32 {
 			break
 		}
 		units := ts.atomRest(a, fns)
+		if !ts.keepsAtomsWhole(fns, units) {
+			// An attacher already received part of its members of the
+			// group: the copy holds all of them, or it would split the
+			// group for that function.
+			units = ts.atomUnits(a, fns)
+		}
 		if !ts.canFatten(fns, units, blockOf) {
 			continue
 		}
@@ -234,6 +247,32 @@ func (ts *targetState) atomRest(a int32, fns []int32) []int32 {
 	var out []int32
 	for _, f := range fns {
 		for _, u := range ts.live[f].rest {
+			if ts.atom[u] == a {
+				if i, ok := slices.BinarySearch(out, u); !ok {
+					out = slices.Insert(out, i, u)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// keepsAtomsWhole reports whether units hold, for every function of fns,
+// all or none of its units of each group.
+func (ts *targetState) keepsAtomsWhole(fns []int32, units []int32) bool {
+	for _, f := range fns {
+		if !ts.atomsWhole(ts.live[f], units) {
+			return false
+		}
+	}
+	return true
+}
+
+// atomUnits returns the units of atom a in the closure of some of fns.
+func (ts *targetState) atomUnits(a int32, fns []int32) []int32 {
+	var out []int32
+	for _, f := range fns {
+		for _, u := range ts.live[f].units {
 			if ts.atom[u] == a {
 				if i, ok := slices.BinarySearch(out, u); !ok {
 					out = slices.Insert(out, i, u)
