@@ -96,6 +96,7 @@ func (ts *targetState) hoistUnit(u int32) {
 			continue
 		}
 		var drop []*layerAcc
+		dropped := map[*layerAcc]bool{}
 		for _, h := range holders {
 			if h.origin.kept {
 				continue
@@ -104,6 +105,7 @@ func (ts *targetState) hoistUnit(u int32) {
 				return contains(ts.live[f].units, u) && !contains(m.fns, f)
 			}) {
 				drop = append(drop, h)
+				dropped[h] = true
 			}
 		}
 		gain := int64(len(drop)-1) * b
@@ -112,12 +114,12 @@ func (ts *targetState) hoistUnit(u int32) {
 		}
 		var extra int64
 		for _, f := range m.fns {
-			if d := ts.hoistDelta(ts.live[f], u, drop); d > 0 {
+			if d := ts.hoistDelta(ts.live[f], u, dropped); d > 0 {
 				extra += d
 			}
 		}
 		gain -= extra / leftoverCost
-		if gain > bestGain && ts.mayHoist(m, u, drop) {
+		if gain > bestGain && ts.mayHoist(m, u, dropped) {
 			best, bestGain, bestDrop = m, gain, drop
 		}
 	}
@@ -136,11 +138,11 @@ func (ts *targetState) hoistUnit(u int32) {
 }
 
 // hoistDelta is how many more bytes of unit u function fs receives when u
-// joins one of its layers and the layers of drop lose it.
-func (ts *targetState) hoistDelta(fs *fnState, u int32, drop []*layerAcc) int64 {
+// joins one of its layers and the layers dropped lose it.
+func (ts *targetState) hoistDelta(fs *fnState, u int32, dropped map[*layerAcc]bool) int64 {
 	n := int64(1)
 	for _, l := range fs.layers {
-		if slices.Contains(drop, l) {
+		if dropped[l] {
 			n--
 		}
 	}
@@ -148,12 +150,12 @@ func (ts *targetState) hoistDelta(fs *fnState, u int32, drop []*layerAcc) int64 
 }
 
 // mayHoist reports whether every function attaching m can receive unit u
-// in it when the layers of drop lose u.
-func (ts *targetState) mayHoist(m *layerAcc, u int32, drop []*layerAcc) bool {
+// in it when the layers dropped lose u.
+func (ts *targetState) mayHoist(m *layerAcc, u int32, dropped map[*layerAcc]bool) bool {
 	newOver := 0
 	for _, f := range m.fns {
 		fs := ts.live[f]
-		d := ts.hoistDelta(fs, u, drop)
+		d := ts.hoistDelta(fs, u, dropped)
 		if d <= 0 {
 			continue
 		}

@@ -156,8 +156,11 @@ func (ts *targetState) cover(f int32, fs *fnState, skip *layerAcc, newOver int) 
 	for _, u := range fs.units {
 		ts.mark[u] = stamp
 	}
-	if fs.usable == nil {
-		fs.usable = map[*layerAcc]bool{}
+	if ts.other == nil {
+		ts.other = make([]uint32, len(ts.units))
+	}
+	for _, u := range fs.others {
+		ts.other[u] = stamp
 	}
 	// gain is the bytes each candidate holds that the function still
 	// needs; -1 marks layers it may not choose.
@@ -174,7 +177,7 @@ func (ts *targetState) cover(f int32, fs *fnState, skip *layerAcc, newOver int) 
 		for _, l := range ls {
 			g, seen := gain.get(l)
 			if !seen {
-				if !ts.mayChoose(f, fs, l, skip) {
+				if !ts.mayChoose(f, fs, l, skip, stamp) {
 					gain.set(l, -1)
 					continue
 				}
@@ -677,17 +680,17 @@ func (ts *targetState) keepsCopy(fs *fnState, l *layerAcc, u int32) bool {
 
 // mayChoose reports whether cover may choose layer l for function f: other
 // functions attach it, and it brings f no second version of a distribution
-// nor part of a group f has.
-func (ts *targetState) mayChoose(f int32, fs *fnState, l, skip *layerAcc) bool {
+// (ts.other marks f's other versions with stamp) nor part of a group f has.
+func (ts *targetState) mayChoose(f int32, fs *fnState, l, skip *layerAcc, stamp uint32) bool {
 	if l == skip || len(l.fns) == 0 || len(l.fns) == 1 && l.fns[0] == f {
 		return false
 	}
-	usable, known := fs.usable[l]
-	if !known {
-		usable = !slices.ContainsFunc(fs.others, func(u int32) bool { return contains(l.units, u) }) && ts.atomsWhole(fs, l.units)
-		fs.usable[l] = usable
+	for _, u := range l.units {
+		if ts.other[u] == stamp {
+			return false
+		}
 	}
-	return usable
+	return ts.atomsWhole(fs, l.units)
 }
 
 // detachRedundant detaches each function from the layers that deliver it

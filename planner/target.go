@@ -50,11 +50,10 @@ type fnState struct {
 	blocks                                       []fnBlock       // this round's blocks
 	pending                                      []int32         // blocks chosen this round, not delivered yet
 	layers                                       []*layerAcc
-	classes                                      int                // sharing classes in the first round
-	usable                                       map[*layerAcc]bool // layers cover may choose for it
-	over                                         bool               // receives more extra bytes than allow
-	kept                                         bool               // attaches layers of Input.Previous
-	tied                                         bool               // has a unit tied to others by a group
+	classes                                      int  // sharing classes in the first round
+	over                                         bool // receives more extra bytes than allow
+	kept                                         bool // attaches layers of Input.Previous
+	tied                                         bool // has a unit tied to others by a group
 }
 
 // targetState plans one target.
@@ -71,6 +70,7 @@ type targetState struct {
 	all      []*layerAcc   // in creation order
 	layersOf [][]*layerAcc // per unit: the layers holding it
 	mark     []uint32      // per unit: stamp of the cover that still needs it
+	other    []uint32      // per unit: stamp of the cover whose function resolved another version
 	gainBuf  layerGains    // per layer: what the current cover gains from it
 	overN    int           // functions over their allowance after the rounds
 	quota    int           // the most functions that may be over it
