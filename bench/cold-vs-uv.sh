@@ -6,7 +6,10 @@
 # run twice: pins39 (4 functions, 39 distinct pins) and mono24 (24
 # functions of real packages). Target (issue 15): ratio <= 2. Layers ship
 # byte code, which uv's plain install does not write: a second ratio is
-# against `uv pip install --compile-bytecode` of the same pins.
+# against `uv pip install --compile-bytecode` of the same pins. A third
+# build keeps only the uv binary layers installs in the build image (as a
+# runner with the remote cache, or any machine after its first build,
+# has it) and installs every package cold again.
 #
 #   bash bench/cold-vs-uv.sh
 #   ONLY=pins39 bash bench/cold-vs-uv.sh
@@ -42,6 +45,18 @@ measure() {
 			LAYERS_CACHE="$work/cache" "$work/layers" build --dir "$repo" > /dev/null 2> "$work/build.log" || { cat "$work/build.log"; exit 1; }
 			ours[$installer]=$(( $(ms) - start ))
 		done
+		# The same build where only the uv binary is cached, as on a
+		# runner with the remote cache or any machine after its first
+		# build: every package is still installed cold.
+		printf 'runtime = "python3.11"\narchitectures = ["x86_64"]\n\n[build]\nimage = "%s"\ninstaller = "uv"\n' "$IMAGE" > "$repo/layers.toml"
+		for unit in "$work/cache/units"/*/; do
+			grep -q '"runtime": "tool"' "$unit/unit.json" || rm -rf "$unit"
+		done
+		rm -rf "$repo/.layers"
+		start=$(ms)
+		LAYERS_CACHE="$work/cache" "$work/layers" build --dir "$repo" > /dev/null 2> "$work/build.log" || { cat "$work/build.log"; exit 1; }
+		tool=$(( $(ms) - start ))
+		grep -q '^units: [1-9][0-9]* built, 0 from cache' "$work/build.log" || { echo "the build with the uv tool cached reused units:"; tail -1 "$work/build.log"; exit 1; }
 		rm -rf "$work/uv-cache" "$work/uv-out"
 		start=$(ms)
 		"$uv" pip install -q --no-deps --target "$work/uv-out" --cache-dir "$work/uv-cache" \
@@ -58,6 +73,8 @@ measure() {
 			awk -v r="$run" -v i="$installer" -v a="${ours[$installer]}" -v b="$theirs" -v c="$compiled" \
 				'BEGIN { printf "  run %d: layers build (installer %s) %d ms; uv install %d ms: ratio %.1f (target <= 2); uv install --compile-bytecode %d ms: ratio %.1f\n", r, i, a, b, a / b, c, a / c }'
 		done
+		awk -v r="$run" -v a="$tool" -v b="$theirs" -v c="$compiled" \
+			'BEGIN { printf "  run %d: layers build with only the uv tool cached %d ms: ratio %.1f to uv install, %.1f to uv install --compile-bytecode\n", r, a, a / b, a / c }'
 	done
 }
 
